@@ -1,0 +1,53 @@
+# memscope's front door. The build itself is meson's (meson.build); this file
+# installs what is missing, and names the everyday tasks.
+#
+#   make deps     install missing Debian packages (as root; otherwise list them)
+#   make          build build/memscope
+#   make run      build, start the bundled demo process, show its memory
+#   make check    build (plain, and clang with ASan+UBSan), run every test
+#   make bench    benchmarks against the peers; prints the README table
+#   make format   clang-format the sources
+#   make fuzz     fuzz the core-file reader
+
+BUILD    ?= build
+SANBUILD ?= build-san
+JOBS     ?= $(shell nproc)
+
+.PHONY: all deps run check bench format format-check fuzz clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+$(SANBUILD)/build.ninja:
+	CC=clang meson setup $(SANBUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+
+deps:
+	@./scripts/deps.sh
+
+run: deps all
+	@./scripts/demo.sh $(BUILD)
+
+check: deps format-check all $(SANBUILD)/build.ninja
+	ninja -C $(SANBUILD)
+	python3 tests/run.py -j $(JOBS) --build $(BUILD) \
+		--memscope plain=$(BUILD)/memscope --memscope asan+ubsan=$(SANBUILD)/memscope \
+		--unit $(BUILD) --unit $(SANBUILD)
+
+bench: deps all
+	./bench/run.sh $(BUILD)
+
+C_SOURCES = $(wildcard lib/*.[ch] cli/*.[ch] tests/fixtures/*.[ch] tests/unit/*.[ch] \
+	bench/*.[ch] fuzz/*.[ch])
+
+format:
+	clang-format -i $(C_SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(C_SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * THE command table. One row per command: name, other names, function,
+ * preconditions, usage, a one-line summary and the help text that `help
+ * NAME`, `NAME --help` and the man page show. Keep rows in the order `help`
+ * should list them.
+ */
+#include "commands.h"
+
+#include <string.h>
+
+const struct command cli_commands[] = {
+    {
+	.name = "sys",
+	.fn = cmd_sys,
+	.usage = "sys",
+	.summary = "the machine at a glance, as crash's banner",
+	.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
+		"average and task count, as crash prints them when it starts. With a\n"
+		"target, also its PID and command.\n",
+    },
+    {
+	.name = "help",
+	.aliases = "h",
+	.fn = cmd_help,
+	.usage = "help [COMMAND]",
+	.summary = "list the commands, or explain one",
+	.help = "Without an argument, list every command with a one-line summary.\n"
+		"With a command name, print its usage and description.\n",
+    },
+    {
+	.name = "quit",
+	.aliases = "q exit",
+	.fn = cmd_quit,
+	.flags = CMD_PROMPT,
+	.usage = "quit",
+	.summary = "leave the interactive prompt",
+	.help = "Leave the prompt (Ctrl-D does the same).\n",
+    },
+};
+
+const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+const struct command *cli_find_command(const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < cli_command_count; i++) {
+		const struct command *cmd = &cli_commands[i];
+		if (strcmp(cmd->name, name) == 0)
+			return cmd;
+		for (const char *a = cmd->aliases; a && *a;) {
+			size_t alen = strcspn(a, " ");
+			if (alen == len && strncmp(a, name, len) == 0)
+				return cmd;
+			a += alen;
+			while (*a == ' ')
+				a++;
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ms_error *ms_procfs_read(const char *path, char **buf_ret, size_t *len_ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ms_error_errno(errno, "%s", path);
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return &ms_error_no_memory;
+	}
+	for (;;) {
+		if (cap - len < 2) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				close(fd);
+				return &ms_error_no_memory;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int saved = errno;
+			free(buf);
+			close(fd);
+			return ms_error_errno(saved, "%s", path);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*buf_ret = buf;
+	if (len_ret)
+		*len_ret = len;
+	return NULL;
+}
+
+struct ms_error *ms_procfs_read_pid(pid_t pid, const char *name, char **buf_ret, size_t *len_ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	struct ms_error *err = ms_procfs_read(path, buf_ret, len_ret);
+	if (err && (err->errnum == ENOENT || err->errnum == ESRCH)) {
+		ms_error_destroy(err);
+		return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
+	}
+	return err;
+}
+
+bool ms_procfs_field_u64(const char *text, const char *key, uint64_t *value_ret)
+{
+	size_t klen = strlen(key);
+	for (const char *line = text; line && *line;) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(line + klen + 1, &end, 10);
+			if (errno || end == line + klen + 1)
+				return false;
+			while (*end == ' ' || *end == '\t')
+				end++;
+			if (strncmp(end, "kB", 2) == 0)
+				v *= 1024;
+			*value_ret = v;
+			return true;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return false;
+}
+
+struct ms_error *ms_procfs_read_s64(const char *path, int64_t *value_ret)
+{
+	char *buf;
+	struct ms_error *err = ms_procfs_read(path, &buf, NULL);
+	if (err)
+		return err;
+	char *end;
+	errno = 0;
+	long long v = strtoll(buf, &end, 10);
+	if (errno || end == buf) {
+		free(buf);
+		return ms_error_create(MS_ERROR_FORMAT, "%s: not a number", path);
+	}
+	free(buf);
+	*value_ret = v;
+	return NULL;
+}
+
+struct ms_error *ms_procfs_read_u64(const char *path, uint64_t *value_ret)
+{
+	int64_t v;
+	struct ms_error *err = ms_procfs_read_s64(path, &v);
+	if (err)
+		return err;
+	if (v < 0)
+		return ms_error_create(MS_ERROR_FORMAT, "%s: negative value %" PRId64, path, v);
+	*value_ret = (uint64_t)v;
+	return NULL;
+}
+
+struct ms_error *ms_procfs_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ms_error_errno(errno, "%s", path);
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	int saved = errno;
+	close(fd);
+	if (n < 0)
+		return ms_error_errno(saved, "%s", path);
+	if ((size_t)n != len)
+		return ms_error_create(MS_ERROR_OS, "%s: short write", path);
+	return NULL;
+}
+
+bool ms_procfs_pid_exists(pid_t pid)
+{
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return access(path, F_OK) == 0;
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live-process backend of struct ms_target: memory through
+ * process_vm_readv (checked against pagemap first, so reading never faults a
+ * page in unless asked), mappings from /proc/PID/{maps,smaps}, threads from
+ * /proc/PID/task and, with registers, from a brief freeze.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "freeze.h"
+#include "pagemap.h"
+#include "procfs.h"
+#include "target_impl.h"
+
+/* How many pages are checked in pagemap per batch (2 MiB of memory). */
+enum { LIVE_READ_BATCH = 512 };
+
+struct live_target {
+	struct ms_pagemap pagemap;
+	bool pagemap_open;
+};
+
+static void live_destroy(struct ms_target *t)
+{
+	struct live_target *live = t->priv;
+	if (live && live->pagemap_open)
+		ms_pagemap_close(&live->pagemap);
+	free(live);
+}
+
+/* Why the page at addr, whose pagemap entry is not present, cannot be read. */
+static struct ms_error *not_present_error(struct ms_target *t, uint64_t addr, uint64_t entry)
+{
+	const struct ms_maps *maps;
+	struct ms_error *err = ms_target_maps(t, MS_MAPS_BASIC, &maps);
+	if (err)
+		return err;
+	const struct ms_vma *vma = ms_maps_find(maps, addr);
+	if (!vma) {
+		err = ms_error_create(MS_ERROR_NOT_MAPPED, "0x%llx is not mapped in process %d",
+				      (unsigned long long)addr, (int)t->pid);
+		if (err != &ms_error_no_memory)
+			err->address = addr;
+		return err;
+	}
+	if (!(vma->prot & MS_PROT_READ))
+		return ms_error_fault(addr, "mapping is not readable");
+	if (entry & MS_PM_SWAP)
+		return ms_error_fault(addr, "page is swapped out (use --fault-in to read it)");
+	if (entry & MS_PM_GUARD)
+		return ms_error_fault(addr, "guard page");
+	if (ms_vma_is_file(vma))
+		return ms_error_fault(addr,
+				      "file page not mapped in yet (use --fault-in to read it)");
+	return ms_error_fault(addr, "page never touched (use --fault-in to read it)");
+}
+
+static struct ms_error *live_read(struct ms_target *t, uint64_t addr, void *buf, size_t len,
+				  unsigned flags, size_t *done_ret)
+{
+	struct live_target *live = t->priv;
+	size_t page = ms_page_size();
+	uint64_t entries[LIVE_READ_BATCH];
+	size_t done = 0;
+	struct ms_error *err = NULL;
+
+	if (!(flags & MS_READ_FAULT_IN) && !live->pagemap_open) {
+		err = ms_pagemap_open(t->pid, &live->pagemap);
+		if (err)
+			goto out;
+		live->pagemap_open = true;
+	}
+	while (done < len) {
+		uint64_t a = addr + done;
+		size_t chunk = len - done;
+		if (a + chunk < a) {
+			err = ms_error_fault(UINT64_MAX, "address range wraps around");
+			goto out;
+		}
+		if (!(flags & MS_READ_FAULT_IN)) {
+			uint64_t first = a / page;
+			uint64_t last = (a + chunk - 1) / page;
+			size_t npages = last - first + 1;
+			if (npages > LIVE_READ_BATCH) {
+				npages = LIVE_READ_BATCH;
+				chunk = (first + npages) * page - a;
+			}
+			err = ms_pagemap_read(&live->pagemap, a, npages, entries);
+			if (err)
+				goto out;
+			size_t ok = 0;
+			while (ok < npages && (entries[ok] & MS_PM_PRESENT))
+				ok++;
+			if (ok == 0) {
+				err = not_present_error(t, a, entries[0]);
+				goto out;
+			}
+			if (ok < npages)
+				chunk = (first + ok) * page - a;
+		}
+		struct iovec local = {.iov_base = (char *)buf + done, .iov_len = chunk};
+		struct iovec remote = {.iov_base = (void *)(uintptr_t)a, .iov_len = chunk};
+		ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EFAULT) {
+				err = not_present_error(t, a, 0);
+				if (err->code == MS_ERROR_FAULT) {
+					ms_error_destroy(err);
+					err = ms_error_fault(a, "not accessible");
+				}
+			} else if (errno == ESRCH) {
+				err = ms_error_create(MS_ERROR_EXITED, "process %d exited",
+						      (int)t->pid);
+			} else {
+				err = ms_error_errno(errno, "process_vm_readv(%d)", (int)t->pid);
+			}
+			goto out;
+		}
+		if (n == 0) {
+			err = ms_error_fault(a, "not accessible");
+			goto out;
+		}
+		done += (size_t)n;
+	}
+out:
+	*done_ret = done;
+	return err;
+}
+
+static struct ms_error *live_load_maps(struct ms_target *t, enum ms_maps_detail detail,
+				       struct ms_maps **maps_ret)
+{
+	return ms_maps_read_pid(t->pid, detail, maps_ret);
+}
+
+static struct ms_error *list_threads(pid_t pid, struct ms_thread_list **threads_ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT
+			   ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
+			   : ms_error_errno(errno, "%s", path);
+	struct ms_thread_list *list = calloc(1, sizeof(*list));
+	size_t cap = 0;
+	struct ms_error *err = list ? NULL : &ms_error_no_memory;
+	struct dirent *de;
+	while (!err && (de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (list->count == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct ms_thread *grown = realloc(list->threads, cap * sizeof(*grown));
+			if (!grown) {
+				err = &ms_error_no_memory;
+				break;
+			}
+			list->threads = grown;
+		}
+		struct ms_thread *th = &list->threads[list->count];
+		memset(th, 0, sizeof(*th));
+		th->tid = (pid_t)atoi(de->d_name);
+		char *stat;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)th->tid);
+		if (ms_procfs_read(path, &stat, NULL))
+			continue; /* the thread exited meanwhile */
+		char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+		if (open && close && close > open) {
+			size_t n = (size_t)(close - open - 1);
+			memcpy(th->name, open + 1, n > 16 ? 16 : n);
+			if (close[1] == ' ')
+				th->state = close[2];
+		}
+		free(stat);
+		/* main thread first */
+		if (th->tid == pid && list->count) {
+			struct ms_thread tmp = list->threads[0];
+			list->threads[0] = *th;
+			*th = tmp;
+		}
+		list->count++;
+	}
+	closedir(dir);
+	if (err) {
+		ms_thread_list_destroy(list);
+		return err;
+	}
+	*threads_ret = list;
+	return NULL;
+}
+
+static struct ms_error *live_threads(struct ms_target *t, bool with_regs,
+				     struct ms_thread_list **threads_ret)
+{
+	if (!with_regs)
+		return list_threads(t->pid, threads_ret);
+	struct ms_freeze *freeze;
+	struct ms_error *err = ms_freeze_create(t->pid, &freeze);
+	if (err)
+		return err;
+	err = ms_freeze_capture_all(freeze, MS_CAPTURE_ALL, threads_ret);
+	ms_freeze_destroy(freeze);
+	return err;
+}
+
+static struct ms_error *live_auxv(struct ms_target *t, void **auxv_ret, size_t *size_ret)
+{
+	char *buf;
+	size_t len;
+	struct ms_error *err = ms_procfs_read_pid(t->pid, "auxv", &buf, &len);
+	if (err)
+		return err;
+	*auxv_ret = buf;
+	*size_ret = len;
+	return NULL;
+}
+
+static const struct ms_target_ops live_ops = {
+    .destroy = live_destroy,
+    .read = live_read,
+    .load_maps = live_load_maps,
+    .threads = live_threads,
+    .auxv = live_auxv,
+};
+
+struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
+{
+	if (pid <= 0)
+		return ms_error_create(MS_ERROR_INVALID, "invalid process id %d", (int)pid);
+	char *comm;
+	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &comm, NULL);
+	if (err)
+		return err;
+	/* A zombie has no memory left to look at. */
+	char *stat;
+	if (!ms_procfs_read_pid(pid, "stat", &stat, NULL)) {
+		char *close = strrchr(stat, ')');
+		bool zombie = close && close[1] == ' ' && close[2] == 'Z';
+		free(stat);
+		if (zombie) {
+			free(comm);
+			return ms_error_create(MS_ERROR_EXITED, "process %d has exited (zombie)",
+					       (int)pid);
+		}
+	}
+	struct ms_target *t;
+	err = ms_target_alloc(&live_ops, MS_TARGET_LIVE, &t);
+	if (err) {
+		free(comm);
+		return err;
+	}
+	t->priv = calloc(1, sizeof(struct live_target));
+	if (!t->priv) {
+		free(comm);
+		ms_target_destroy(t);
+		return &ms_error_no_memory;
+	}
+	t->pid = pid;
+	comm[strcspn(comm, "\n")] = '\0';
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	free(comm);
+	char path[64], exe[4096];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		t->exe = strdup(exe);
+	}
+	snprintf(t->describe, sizeof(t->describe), "process %d", (int)pid);
+	*target_ret = t;
+	return NULL;
+}
