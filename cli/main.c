@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/core.h"
 #include "../lib/target.h"
 #include "commands.h"
 
@@ -36,6 +37,18 @@ static void usage(FILE *f)
 	      "      --help        this text; `memscope help` lists the commands\n"
 	      "      --version     print the version\n",
 	      f);
+}
+
+/* What the core reader could not verify about the mapped files. */
+static void print_core_cautions(struct ms_target *target)
+{
+	size_t n;
+	const char *const *cautions = ms_target_core_cautions(target, &n);
+	for (size_t i = 0; i < n && i < 5; i++)
+		fprintf(stderr, "memscope: warning: %s\n", cautions[i]);
+	if (n > 5)
+		fprintf(stderr, "memscope: warning: ... and %zu more mapped files like these\n",
+			n - 5);
 }
 
 int main(int argc, char **argv)
@@ -104,6 +117,8 @@ int main(int argc, char **argv)
 		err = ms_target_open_pid(pid, &session.target);
 	} else if (core) {
 		err = ms_target_open_core(core, exe, &session.target);
+		if (!err)
+			print_core_cautions(session.target);
 	}
 	if (err) {
 		fprintf(stderr, "memscope: %s\n", err->message);

@@ -91,6 +91,7 @@ struct ms_vma {
 	struct ms_vma_usage usage;
 	/* Core files: where this mapping's bytes sit in the core. */
 	uint64_t core_offset, core_filesz;
+	bool prot_unknown; /* core files: known only from NT_FILE, prot not recorded */
 };
 
 struct ms_maps {

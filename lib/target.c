@@ -115,13 +115,3 @@ void ms_thread_list_destroy(struct ms_thread_list *list)
 	free(list->threads);
 	free(list);
 }
-
-/* Replaced by the core-file backend (core.c) once it lands. */
-struct ms_error *ms_target_open_core(const char *core_path, const char *exe_path,
-				     struct ms_target **target_ret)
-{
-	(void)exe_path;
-	(void)target_ret;
-	return ms_error_create(MS_ERROR_UNSUPPORTED, "%s: core files are not supported yet",
-			       core_path);
-}
