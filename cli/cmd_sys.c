@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "../lib/core.h"
 #include "../lib/sysinfo.h"
 #include "../lib/target.h"
 #include "commands.h"
@@ -21,8 +22,69 @@ static void format_uptime(char *buf, size_t len, double seconds)
 			 s % 60);
 }
 
+/* A core file: what the dump says, not this machine (crash's way with dumps). */
+static int print_core_banner(struct cli_ctx *ctx, struct ms_target *t, struct ms_core *core)
+{
+	const struct ms_core_process *p = ms_core_process(core);
+	size_t nthreads;
+	const struct ms_thread *threads = ms_core_threads(core, &nthreads);
+	struct timespec mtime = ms_core_mtime(core);
+	time_t when = mtime.tv_sec;
+	char date[64], size[32], sig[160] = "";
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Z %Y", localtime(&when));
+	out_size(size, ms_core_size(core));
+	const struct ms_thread *th = &threads[0];
+	if (th->has_siginfo || th->cursig) {
+		siginfo_t si = th->siginfo;
+		if (!th->has_siginfo)
+			si.si_signo = th->cursig;
+		ms_core_describe_signal(&si, th->has_siginfo, sig, sizeof(sig));
+	}
+	if (ctx->session->json) {
+		struct json *j = &ctx->json;
+		json_begin_object(j);
+		json_kv_string(j, "dumpfile", ms_core_path(core));
+		json_kv_u64(j, "size", ms_core_size(core));
+		json_kv_i64(j, "date", (int64_t)when);
+		json_kv_string(j, "machine", "x86_64");
+		json_kv_i64(j, "pid", ms_target_pid(t));
+		json_kv_string(j, "command", ms_target_comm(t));
+		if (ms_target_exe(t))
+			json_kv_string(j, "exe", ms_target_exe(t));
+		else
+			json_kv_null(j, "exe");
+		if (p->valid)
+			json_kv_string(j, "args", p->args);
+		json_kv_u64(j, "threads", nthreads);
+		if (sig[0])
+			json_kv_string(j, "signal", sig);
+		else
+			json_kv_null(j, "signal");
+		json_end_object(j);
+		json_finish(j);
+		return CLI_OK;
+	}
+	printf("    DUMPFILE: %s  [%s]\n", ms_core_path(core), size);
+	printf("        DATE: %s\n", date);
+	printf("     MACHINE: x86_64\n");
+	printf("         PID: %d\n", (int)ms_target_pid(t));
+	printf("     COMMAND: \"%s\"\n", ms_target_comm(t));
+	if (ms_target_exe(t))
+		printf("         EXE: %s\n", ms_target_exe(t));
+	if (p->valid && p->args[0])
+		printf("        ARGS: %s\n", p->args);
+	printf("     THREADS: %zu\n", nthreads);
+	if (sig[0])
+		printf("      SIGNAL: %s\n", sig);
+	return CLI_OK;
+}
+
 int cli_print_banner(struct cli_ctx *ctx)
 {
+	if (ctx->session->target && ms_target_core(ctx->session->target))
+		return print_core_banner(ctx, ctx->session->target,
+					 ms_target_core(ctx->session->target));
+
 	struct ms_sysinfo info;
 	struct ms_error *err = ms_sysinfo_read(&info);
 	if (err)
@@ -52,15 +114,11 @@ int cli_print_banner(struct cli_ctx *ctx)
 		if (t) {
 			json_kv_i64(j, "pid", ms_target_pid(t));
 			json_kv_string(j, "command", ms_target_comm(t));
-			if (ms_target_core_path(t))
-				json_kv_string(j, "dumpfile", ms_target_core_path(t));
 		}
 		json_end_object(j);
 		json_finish(j);
 		return CLI_OK;
 	}
-	if (t && ms_target_core_path(t))
-		printf("    DUMPFILE: %s\n", ms_target_core_path(t));
 	printf("        CPUS: %ld\n", info.cpus);
 	printf("        DATE: %s\n", date);
 	printf("      UPTIME: %s\n", uptime);

@@ -10,6 +10,30 @@
 #include <string.h>
 
 const struct command cli_commands[] = {
+    /* core dumps */
+    {
+	.name = "info",
+	.fn = cmd_info,
+	.flags = CMD_TARGET,
+	.usage = "info threads | info registers [-t TID | -a] [REG...] | info auxv | info files",
+	.summary = "threads, registers, auxiliary vector and mappings, as gdb's info shows them",
+	.help = "gdb's info subcommands on the target (-p PID or -c CORE). On a live\n"
+		"process the threads are frozen just long enough to copy their registers.\n"
+		"\n"
+		"info threads      every thread: id, LWP, name and where it stands (pc).\n"
+		"                  With --json also its signal state and registers.\n"
+		"info registers    the general registers of the first thread (on a core\n"
+		"                  file, the one that received the signal), as gdb prints\n"
+		"                  them; name registers to see only those: rip, orig_rax,\n"
+		"                  xmm0-xmm15, mxcsr, fctrl, fstat ...\n"
+		"  -t, --thread TID  the registers of thread TID\n"
+		"  -a, --all         the registers of every thread\n"
+		"info auxv         the auxiliary vector the kernel gave the program.\n"
+		"info files        core files: each mapping and where its bytes are: in the\n"
+		"                  core (at which offset), in the mapped file on disk (the\n"
+		"                  kernel leaves unmodified file pages out of a core), or\n"
+		"                  nowhere (not in the core file). Also `info target`.\n",
+    },
     {
 	.name = "sys",
 	.fn = cmd_sys,

@@ -564,6 +564,8 @@ static struct ms_error *parse_prpsinfo(struct ms_core *c, const struct ms_core_n
 	p->sid = (pid_t)get32(d + PRPSINFO_SID);
 	copy_string(p->comm, sizeof(p->comm), d + PRPSINFO_FNAME, 16);
 	copy_string(p->args, sizeof(p->args), d + PRPSINFO_PSARGS, 80);
+	for (size_t n = strlen(p->args); n > 0 && p->args[n - 1] == ' '; n--)
+		p->args[n - 1] = '\0'; /* the kernel turns the last NUL into a space */
 	return NULL;
 }
 
@@ -1057,4 +1059,84 @@ bool ms_core_find_build_id(const void *notes, size_t size, uint64_t align, const
 		pos = next;
 	}
 	return false;
+}
+
+static const char *si_code_name(int signo, int code)
+{
+	switch (code) {
+	case SI_USER:
+		return "SI_USER";
+	case SI_KERNEL:
+		return "SI_KERNEL";
+	case SI_QUEUE:
+		return "SI_QUEUE";
+	case SI_TIMER:
+		return "SI_TIMER";
+	case SI_MESGQ:
+		return "SI_MESGQ";
+	case SI_ASYNCIO:
+		return "SI_ASYNCIO";
+	case SI_SIGIO:
+		return "SI_SIGIO";
+	case SI_TKILL:
+		return "SI_TKILL";
+	}
+	static const char *const segv[] = {
+	    "SEGV_MAPERR",  "SEGV_ACCERR",  "SEGV_BNDERR",  "SEGV_PKUERR",  "SEGV_ACCADI",
+	    "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR"};
+	static const char *const bus[] = {"BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR",
+					  "BUS_MCEERR_AO"};
+	static const char *const ill[] = {"ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR",
+					  "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG",
+					  "ILL_COPROC", "ILL_BADSTK", "ILL_BADIADDR"};
+	static const char *const fpe[] = {"FPE_INTDIV", "FPE_INTOVF",  "FPE_FLTDIV", "FPE_FLTOVF",
+					  "FPE_FLTUND", "FPE_FLTRES",  "FPE_FLTINV", "FPE_FLTSUB",
+					  "FPE_FLTUNK", "FPE_CONDTRAP"};
+	static const char *const trap[] = {"TRAP_BRKPT",  "TRAP_TRACE", "TRAP_BRANCH",
+					   "TRAP_HWBKPT", "TRAP_UNK",	"TRAP_PERF"};
+#define PICK(table)                                                                                \
+	return code >= 1 && (size_t)code <= sizeof(table) / sizeof(table[0]) ? table[code - 1]     \
+									     : NULL
+	switch (signo) {
+	case SIGSEGV:
+		PICK(segv);
+	case SIGBUS:
+		PICK(bus);
+	case SIGILL:
+		PICK(ill);
+	case SIGFPE:
+		PICK(fpe);
+	case SIGTRAP:
+		PICK(trap);
+	}
+#undef PICK
+	return NULL;
+}
+
+const char *ms_core_describe_signal(const siginfo_t *si, bool full, char *buf, size_t size)
+{
+	const char *abbrev = si->si_signo > 0 ? sigabbrev_np(si->si_signo) : NULL;
+	int n = abbrev ? snprintf(buf, size, "%d (SIG%s)", si->si_signo, abbrev)
+		       : snprintf(buf, size, "%d", si->si_signo);
+	if (!full || n < 0 || (size_t)n >= size)
+		return buf;
+	const char *code = si_code_name(si->si_signo, si->si_code);
+	char *p = buf + n;
+	size_t left = size - (size_t)n;
+	bool fault = si->si_code > 0 &&
+		     (si->si_signo == SIGSEGV || si->si_signo == SIGBUS || si->si_signo == SIGILL ||
+		      si->si_signo == SIGFPE || si->si_signo == SIGTRAP);
+	if (code)
+		n = snprintf(p, left, ", %s", code);
+	else
+		n = snprintf(p, left, ", code %d", si->si_code);
+	if (n < 0 || (size_t)n >= left)
+		return buf;
+	p += n;
+	left -= (size_t)n;
+	if (fault)
+		snprintf(p, left, " at 0x%" PRIxPTR, (uintptr_t)si->si_addr);
+	else if (si->si_code == SI_USER || si->si_code == SI_TKILL || si->si_code == SI_QUEUE)
+		snprintf(p, left, " from pid %d uid %u", (int)si->si_pid, (unsigned)si->si_uid);
+	return buf;
 }

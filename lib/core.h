@@ -13,6 +13,7 @@
 #ifndef MEMSCOPE_CORE_H
 #define MEMSCOPE_CORE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -139,6 +140,12 @@ struct ms_error *ms_core_hole_at(struct ms_core *core, uint64_t offset, uint64_t
 /* Parse the GNU build-id out of ELF notes (desc of PT_NOTE); false if none. */
 bool ms_core_find_build_id(const void *notes, size_t size, uint64_t align, const void **id_ret,
 			   size_t *len_ret);
+
+/*
+ * "11 (SIGSEGV)"; with full, also how it was sent: ", SEGV_MAPERR at 0x10" or
+ * ", SI_USER from pid 913 uid 0". Returns buf.
+ */
+const char *ms_core_describe_signal(const siginfo_t *si, bool full, char *buf, size_t size);
 
 /* ---- a core file as a target (target_core.c) ---- */
 
