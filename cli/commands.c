@@ -10,33 +10,52 @@
 #include <string.h>
 
 const struct command cli_commands[] = {
-    {
-	.name = "sys",
-	.fn = cmd_sys,
-	.usage = "sys",
-	.summary = "the machine at a glance, as crash's banner",
-	.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
-		"average and task count, as crash prints them when it starts. With a\n"
-		"target, also its PID and command.\n",
-    },
-    {
-	.name = "help",
-	.aliases = "h",
-	.fn = cmd_help,
-	.usage = "help [COMMAND]",
-	.summary = "list the commands, or explain one",
-	.help = "Without an argument, list every command with a one-line summary.\n"
-		"With a command name, print its usage and description.\n",
-    },
-    {
-	.name = "quit",
-	.aliases = "q exit",
-	.fn = cmd_quit,
-	.flags = CMD_PROMPT,
-	.usage = "quit",
-	.summary = "leave the interactive prompt",
-	.help = "Leave the prompt (Ctrl-D does the same).\n",
-    },
+	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
+
+	/* ---- system memory: overcommit, frag, compact, thp, kmem, physmap, export ---- */
+
+	/* ---- core dumps: gcore ---- */
+
+	/* ---- backtraces and debugging: bt ---- */
+
+	/* ---- the session ---- */
+	{
+		.name = "set",
+		.fn = cmd_set,
+		.usage = "set [PID | -c CORE [-e EXE]]",
+		.summary = "show or change the target (crash's context)",
+		.help = "Without arguments, show the current target. With a PID, look at that\n"
+			"process from now on; with -c CORE (and -e EXE), at a core file. The\n"
+			"global options -p and -c set the first target; this changes it at\n"
+			"the prompt, as crash's `set PID` changes its context.\n",
+	},
+	{
+		.name = "sys",
+		.fn = cmd_sys,
+		.usage = "sys",
+		.summary = "the machine at a glance, as crash's banner",
+		.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
+			"average and task count, as crash prints them when it starts. With a\n"
+			"target, also its PID and command.\n",
+	},
+	{
+		.name = "help",
+		.aliases = "h",
+		.fn = cmd_help,
+		.usage = "help [COMMAND]",
+		.summary = "list the commands, or explain one",
+		.help = "Without an argument, list every command with a one-line summary.\n"
+			"With a command name, print its usage and description.\n",
+	},
+	{
+		.name = "quit",
+		.aliases = "q exit",
+		.fn = cmd_quit,
+		.flags = CMD_PROMPT,
+		.usage = "quit",
+		.summary = "leave the interactive prompt",
+		.help = "Leave the prompt (Ctrl-D does the same).\n",
+	},
 };
 
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);

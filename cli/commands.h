@@ -113,6 +113,7 @@ int cli_repl(struct cli_session *session);
 /* the session */
 cli_fn cmd_help;
 cli_fn cmd_quit;
+cli_fn cmd_set;
 cli_fn cmd_sys;
 
 #endif

@@ -98,8 +98,10 @@ int cli_repl(struct cli_session *session)
 	if (!tty) {
 		char *line = NULL;
 		size_t cap = 0;
-		while (!session->quit && getline(&line, &cap, stdin) >= 0)
+		while (!session->quit && getline(&line, &cap, stdin) >= 0) {
 			status = run_line(session, line);
+			fflush(stdout);
+		}
 		free(line);
 		return status;
 	}
