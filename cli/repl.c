@@ -111,7 +111,13 @@ int cli_repl(struct cli_session *session)
 	using_history();
 	char *last = NULL;
 	while (!session->quit) {
+		cli_interrupted = 0;
 		char *line = readline("memscope> ");
+		if (!line && cli_interrupted) {
+			/* Ctrl-C drops the line being typed, as in gdb; Ctrl-D leaves. */
+			putchar('\n');
+			continue;
+		}
 		if (!line) {
 			putchar('\n');
 			break;
