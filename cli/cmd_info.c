@@ -30,15 +30,15 @@ struct reg {
 #n, offsetof(struct user_regs_struct, n), f, g                                     \
 	}
 static const struct reg regs[] = {
-    R(rax, REG_INT, true),     R(rbx, REG_INT, true),	  R(rcx, REG_INT, true),
-    R(rdx, REG_INT, true),     R(rsi, REG_INT, true),	  R(rdi, REG_INT, true),
-    R(rbp, REG_ADDR, true),    R(rsp, REG_ADDR, true),	  R(r8, REG_INT, true),
-    R(r9, REG_INT, true),      R(r10, REG_INT, true),	  R(r11, REG_INT, true),
-    R(r12, REG_INT, true),     R(r13, REG_INT, true),	  R(r14, REG_INT, true),
-    R(r15, REG_INT, true),     R(rip, REG_ADDR, true),	  R(eflags, REG_FLAGS, true),
-    R(cs, REG_SEG, true),      R(ss, REG_SEG, true),	  R(ds, REG_SEG, true),
-    R(es, REG_SEG, true),      R(fs, REG_SEG, true),	  R(gs, REG_SEG, true),
-    R(fs_base, REG_INT, true), R(gs_base, REG_INT, true), R(orig_rax, REG_INT, false),
+	R(rax, REG_INT, true),	   R(rbx, REG_INT, true),     R(rcx, REG_INT, true),
+	R(rdx, REG_INT, true),	   R(rsi, REG_INT, true),     R(rdi, REG_INT, true),
+	R(rbp, REG_ADDR, true),	   R(rsp, REG_ADDR, true),    R(r8, REG_INT, true),
+	R(r9, REG_INT, true),	   R(r10, REG_INT, true),     R(r11, REG_INT, true),
+	R(r12, REG_INT, true),	   R(r13, REG_INT, true),     R(r14, REG_INT, true),
+	R(r15, REG_INT, true),	   R(rip, REG_ADDR, true),    R(eflags, REG_FLAGS, true),
+	R(cs, REG_SEG, true),	   R(ss, REG_SEG, true),      R(ds, REG_SEG, true),
+	R(es, REG_SEG, true),	   R(fs, REG_SEG, true),      R(gs, REG_SEG, true),
+	R(fs_base, REG_INT, true), R(gs_base, REG_INT, true), R(orig_rax, REG_INT, false),
 };
 #undef R
 
@@ -254,9 +254,9 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"thread", required_argument, NULL, 't'},
-	    {"all", no_argument, NULL, 'a'},
-	    {NULL, 0, NULL, 0},
+		{"thread", required_argument, NULL, 't'},
+		{"all", no_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
 	};
 	pid_t tid = 0;
 	bool all = false;
@@ -393,35 +393,35 @@ struct auxv_type {
 };
 
 static const struct auxv_type auxv_types[] = {
-    {AT_NULL, "AT_NULL", "end of the vector", AUX_HEX},
-    {AT_IGNORE, "AT_IGNORE", "ignored entry", AUX_HEX},
-    {AT_EXECFD, "AT_EXECFD", "file descriptor of the program", AUX_DEC},
-    {AT_PHDR, "AT_PHDR", "program headers of the program", AUX_HEX},
-    {AT_PHENT, "AT_PHENT", "size of a program header", AUX_DEC},
-    {AT_PHNUM, "AT_PHNUM", "number of program headers", AUX_DEC},
-    {AT_PAGESZ, "AT_PAGESZ", "page size", AUX_DEC},
-    {AT_BASE, "AT_BASE", "load address of the interpreter", AUX_HEX},
-    {AT_FLAGS, "AT_FLAGS", "flags", AUX_HEX},
-    {AT_ENTRY, "AT_ENTRY", "entry point of the program", AUX_HEX},
-    {AT_NOTELF, "AT_NOTELF", "the program is not ELF", AUX_DEC},
-    {AT_UID, "AT_UID", "real user id", AUX_DEC},
-    {AT_EUID, "AT_EUID", "effective user id", AUX_DEC},
-    {AT_GID, "AT_GID", "real group id", AUX_DEC},
-    {AT_EGID, "AT_EGID", "effective group id", AUX_DEC},
-    {AT_PLATFORM, "AT_PLATFORM", "platform name", AUX_STR},
-    {AT_HWCAP, "AT_HWCAP", "CPU capabilities", AUX_HEX},
-    {AT_CLKTCK, "AT_CLKTCK", "clock ticks per second", AUX_DEC},
-    {AT_SECURE, "AT_SECURE", "started setuid-like", AUX_DEC},
-    {AT_BASE_PLATFORM, "AT_BASE_PLATFORM", "base platform name", AUX_STR},
-    {AT_RANDOM, "AT_RANDOM", "address of 16 random bytes", AUX_HEX},
-    {AT_HWCAP2, "AT_HWCAP2", "more CPU capabilities", AUX_HEX},
-    {AT_EXECFN, "AT_EXECFN", "file name of the program", AUX_STR},
-    {AT_SYSINFO_EHDR, "AT_SYSINFO_EHDR", "ELF header of the vDSO", AUX_HEX},
-    {AT_MINSIGSTKSZ, "AT_MINSIGSTKSZ", "smallest signal stack size", AUX_HEX},
-    {27, "AT_RSEQ_FEATURE_SIZE", "rseq feature size", AUX_DEC},
-    {28, "AT_RSEQ_ALIGN", "rseq alignment", AUX_DEC},
-    {29, "AT_HWCAP3", "more CPU capabilities", AUX_HEX},
-    {30, "AT_HWCAP4", "more CPU capabilities", AUX_HEX},
+	{AT_NULL, "AT_NULL", "end of the vector", AUX_HEX},
+	{AT_IGNORE, "AT_IGNORE", "ignored entry", AUX_HEX},
+	{AT_EXECFD, "AT_EXECFD", "file descriptor of the program", AUX_DEC},
+	{AT_PHDR, "AT_PHDR", "program headers of the program", AUX_HEX},
+	{AT_PHENT, "AT_PHENT", "size of a program header", AUX_DEC},
+	{AT_PHNUM, "AT_PHNUM", "number of program headers", AUX_DEC},
+	{AT_PAGESZ, "AT_PAGESZ", "page size", AUX_DEC},
+	{AT_BASE, "AT_BASE", "load address of the interpreter", AUX_HEX},
+	{AT_FLAGS, "AT_FLAGS", "flags", AUX_HEX},
+	{AT_ENTRY, "AT_ENTRY", "entry point of the program", AUX_HEX},
+	{AT_NOTELF, "AT_NOTELF", "the program is not ELF", AUX_DEC},
+	{AT_UID, "AT_UID", "real user id", AUX_DEC},
+	{AT_EUID, "AT_EUID", "effective user id", AUX_DEC},
+	{AT_GID, "AT_GID", "real group id", AUX_DEC},
+	{AT_EGID, "AT_EGID", "effective group id", AUX_DEC},
+	{AT_PLATFORM, "AT_PLATFORM", "platform name", AUX_STR},
+	{AT_HWCAP, "AT_HWCAP", "CPU capabilities", AUX_HEX},
+	{AT_CLKTCK, "AT_CLKTCK", "clock ticks per second", AUX_DEC},
+	{AT_SECURE, "AT_SECURE", "started setuid-like", AUX_DEC},
+	{AT_BASE_PLATFORM, "AT_BASE_PLATFORM", "base platform name", AUX_STR},
+	{AT_RANDOM, "AT_RANDOM", "address of 16 random bytes", AUX_HEX},
+	{AT_HWCAP2, "AT_HWCAP2", "more CPU capabilities", AUX_HEX},
+	{AT_EXECFN, "AT_EXECFN", "file name of the program", AUX_STR},
+	{AT_SYSINFO_EHDR, "AT_SYSINFO_EHDR", "ELF header of the vDSO", AUX_HEX},
+	{AT_MINSIGSTKSZ, "AT_MINSIGSTKSZ", "smallest signal stack size", AUX_HEX},
+	{27, "AT_RSEQ_FEATURE_SIZE", "rseq feature size", AUX_DEC},
+	{28, "AT_RSEQ_ALIGN", "rseq alignment", AUX_DEC},
+	{29, "AT_HWCAP3", "more CPU capabilities", AUX_HEX},
+	{30, "AT_HWCAP4", "more CPU capabilities", AUX_HEX},
 };
 
 /* A NUL-terminated string from target memory, cut at len - 1 bytes. */
@@ -458,7 +458,7 @@ static int info_auxv(struct cli_ctx *ctx, struct ms_target *t, int argc, char **
 				at = &auxv_types[k];
 		char str[256];
 		bool has_str =
-		    at && at->format == AUX_STR && read_string(t, value, str, sizeof(str));
+			at && at->format == AUX_STR && read_string(t, value, str, sizeof(str));
 		if (ctx->session->json) {
 			json_begin_object(j);
 			json_kv_u64(j, "type", type);
@@ -641,6 +641,17 @@ static int info_files(struct cli_ctx *ctx, struct ms_target *t, int argc, char *
 	return err ? cli_error(ctx, err) : CLI_OK;
 }
 
+void cli_print_core_cautions(struct ms_target *target)
+{
+	size_t n;
+	const char *const *cautions = ms_target_core_cautions(target, &n);
+	for (size_t i = 0; i < n && i < 5; i++)
+		fprintf(stderr, "memscope: warning: %s\n", cautions[i]);
+	if (n > 5)
+		fprintf(stderr, "memscope: warning: ... and %zu more mapped files like these\n",
+			n - 5);
+}
+
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (argc < 2)
@@ -656,8 +667,9 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 		size_t min; /* shortest accepted abbreviation, as gdb allows */
 		int (*fn)(struct cli_ctx *, struct ms_target *, int, char **);
 	} subs[] = {
-	    {"threads", 2, info_threads}, {"registers", 1, info_registers}, {"auxv", 2, info_auxv},
-	    {"files", 3, info_files},	  {"target", 3, info_files},
+		{"threads", 2, info_threads}, {"registers", 1, info_registers},
+		{"auxv", 2, info_auxv},	      {"files", 3, info_files},
+		{"target", 3, info_files},
 	};
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (len >= subs[i].min && strncmp(subs[i].name, what, len) == 0)

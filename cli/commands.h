@@ -108,12 +108,15 @@ int cli_repl(struct cli_session *session);
 
 /* core dumps */
 cli_fn cmd_info;
+/* Warn (stderr) about what could not be checked when a core was opened. */
+void cli_print_core_cautions(struct ms_target *target);
 
 /* backtraces and debugging */
 
 /* the session */
 cli_fn cmd_help;
 cli_fn cmd_quit;
+cli_fn cmd_set;
 cli_fn cmd_sys;
 
 #endif

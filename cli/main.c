@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/core.h"
 #include "../lib/target.h"
 #include "commands.h"
 
@@ -39,18 +38,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* What the core reader could not verify about the mapped files. */
-static void print_core_cautions(struct ms_target *target)
-{
-	size_t n;
-	const char *const *cautions = ms_target_core_cautions(target, &n);
-	for (size_t i = 0; i < n && i < 5; i++)
-		fprintf(stderr, "memscope: warning: %s\n", cautions[i]);
-	if (n > 5)
-		fprintf(stderr, "memscope: warning: ... and %zu more mapped files like these\n",
-			n - 5);
-}
-
 int main(int argc, char **argv)
 {
 	out_init();
@@ -61,10 +48,10 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 
 	static const struct option options[] = {
-	    {"pid", required_argument, NULL, 'p'}, {"core", required_argument, NULL, 'c'},
-	    {"exe", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'},
-	    {"verbose", no_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
+		{"pid", required_argument, NULL, 'p'}, {"core", required_argument, NULL, 'c'},
+		{"exe", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
 	};
 	struct cli_session session = {0};
 	const char *pid_arg = NULL, *core = NULL, *exe = NULL;
@@ -118,7 +105,7 @@ int main(int argc, char **argv)
 	} else if (core) {
 		err = ms_target_open_core(core, exe, &session.target);
 		if (!err)
-			print_core_cautions(session.target);
+			cli_print_core_cautions(session.target);
 	}
 	if (err) {
 		fprintf(stderr, "memscope: %s\n", err->message);

@@ -81,7 +81,7 @@ struct ms_core {
 };
 
 static struct ms_error *bad(const struct ms_core *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static struct ms_error *bad(const struct ms_core *c, const char *fmt, ...)
 {
@@ -268,9 +268,10 @@ static struct ms_error *read_program_headers(struct ms_core *c, const Elf64_Ehdr
 		return bad(c, "bad program header size %u (e_phentsize), expected %zu",
 			   eh->e_phentsize, sizeof(Elf64_Phdr));
 	if (eh->e_phoff < sizeof(Elf64_Ehdr))
-		return bad(
-		    c, "program headers at offset 0x%" PRIx64 " overlap the ELF header (e_phoff)",
-		    (uint64_t)eh->e_phoff);
+		return bad(c,
+			   "program headers at offset 0x%" PRIx64
+			   " overlap the ELF header (e_phoff)",
+			   (uint64_t)eh->e_phoff);
 	if (phnum > c->size / sizeof(Elf64_Phdr) ||
 	    !in_file(c->size, eh->e_phoff, phnum * sizeof(Elf64_Phdr)))
 		return bad(c,
@@ -303,12 +304,12 @@ static struct ms_error *read_program_headers(struct ms_core *c, const Elf64_Ehdr
 		const Elf64_Phdr *p = &ph[i];
 		if (p->p_type == PT_NOTE) {
 			if (!in_file(c->size, p->p_offset, p->p_filesz)) {
-				err =
-				    bad(c,
-					"truncated: notes (program header %" PRIu64
-					") at offset 0x%" PRIx64 ", 0x%" PRIx64
-					" bytes, run past the end of the file (%" PRIu64 " bytes)",
-					i, (uint64_t)p->p_offset, (uint64_t)p->p_filesz, c->size);
+				err = bad(c,
+					  "truncated: notes (program header %" PRIu64
+					  ") at offset 0x%" PRIx64 ", 0x%" PRIx64
+					  " bytes, run past the end of the file (%" PRIu64
+					  " bytes)",
+					  i, (uint64_t)p->p_offset, (uint64_t)p->p_filesz, c->size);
 				goto out;
 			}
 			note_total += p->p_filesz;
@@ -318,10 +319,10 @@ static struct ms_error *read_program_headers(struct ms_core *c, const Elf64_Ehdr
 				goto out;
 			}
 			notes[(*nnotes_ret)++] = (struct note_range){
-			    .offset = p->p_offset,
-			    .size = p->p_filesz,
-			    .align = p->p_align == 8 ? 8 : 4,
-			    .index = (unsigned)i,
+				.offset = p->p_offset,
+				.size = p->p_filesz,
+				.align = p->p_align == 8 ? 8 : 4,
+				.index = (unsigned)i,
 			};
 			continue;
 		}
@@ -349,18 +350,18 @@ static struct ms_error *read_program_headers(struct ms_core *c, const Elf64_Ehdr
 				  ", but the file has %" PRIu64 " bytes",
 				  i, (uint64_t)p->p_vaddr,
 				  p->p_offset + p->p_filesz < p->p_offset
-				      ? UINT64_MAX
-				      : (uint64_t)(p->p_offset + p->p_filesz),
+					  ? UINT64_MAX
+					  : (uint64_t)(p->p_offset + p->p_filesz),
 				  c->size);
 			goto out;
 		}
 		c->segs[c->nsegs++] = (struct ms_core_segment){
-		    .vaddr = p->p_vaddr,
-		    .memsz = p->p_memsz,
-		    .offset = p->p_offset,
-		    .filesz = p->p_filesz,
-		    .flags = p->p_flags,
-		    .index = (unsigned)i,
+			.vaddr = p->p_vaddr,
+			.memsz = p->p_memsz,
+			.offset = p->p_offset,
+			.filesz = p->p_filesz,
+			.flags = p->p_flags,
+			.index = (unsigned)i,
 		};
 	}
 	/* Segments must not share bytes of the file... */
@@ -384,9 +385,9 @@ static struct ms_error *read_program_headers(struct ms_core *c, const Elf64_Ehdr
 	for (size_t i = 1; i < c->nsegs; i++) {
 		const struct ms_core_segment *a = &c->segs[i - 1], *b = &c->segs[i];
 		if (b->vaddr < a->vaddr + a->memsz) {
-			err =
-			    bad(c, "segments %u and %u overlap at 0x%" PRIx64 " (p_vaddr, p_memsz)",
-				a->index, b->index, b->vaddr);
+			err = bad(c,
+				  "segments %u and %u overlap at 0x%" PRIx64 " (p_vaddr, p_memsz)",
+				  a->index, b->index, b->vaddr);
 			goto out;
 		}
 	}
@@ -446,11 +447,11 @@ static struct ms_error *split_notes(struct ms_core *c, const unsigned char *data
 			*cap = ncap;
 		}
 		c->notes[c->nnotes++] = (struct ms_core_note){
-		    .type = type,
-		    .name = name,
-		    .desc = data + desc_at,
-		    .descsz = descsz,
-		    .offset = at,
+			.type = type,
+			.name = name,
+			.desc = data + desc_at,
+			.descsz = descsz,
+			.offset = at,
 		};
 		uint64_t next = desc_at + ((descsz + align - 1) & ~(align - 1));
 		pos = next > size ? size : next; /* the last note's padding may be missing */
@@ -728,7 +729,7 @@ static struct ms_error *read_notes(struct ms_core *c, const struct note_range *r
 	uint64_t at = 0;
 	for (size_t i = 0; i < nranges; i++) {
 		struct ms_error *err =
-		    ms_core_pread(c, c->note_data + at, ranges[i].size, ranges[i].offset);
+			ms_core_pread(c, c->note_data + at, ranges[i].size, ranges[i].offset);
 		if (!err)
 			err = split_notes(c, c->note_data + at, &ranges[i], &cap);
 		if (err)
@@ -755,8 +756,8 @@ struct ms_error *ms_core_open(const char *path, unsigned flags, struct ms_core *
 	c->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c->fd < 0) {
 		err = errno == ENOENT
-			  ? ms_error_create(MS_ERROR_NOT_FOUND, "%s: no such core file", path)
-			  : ms_error_errno(errno, "%s", path);
+			      ? ms_error_create(MS_ERROR_NOT_FOUND, "%s: no such core file", path)
+			      : ms_error_errno(errno, "%s", path);
 		goto out;
 	}
 	struct stat st;
@@ -765,8 +766,8 @@ struct ms_error *ms_core_open(const char *path, unsigned flags, struct ms_core *
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		err =
-		    ms_error_create(MS_ERROR_INVALID, "%s: is a directory, not a core file", path);
+		err = ms_error_create(MS_ERROR_INVALID, "%s: is a directory, not a core file",
+				      path);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -1082,8 +1083,8 @@ static const char *si_code_name(int signo, int code)
 		return "SI_TKILL";
 	}
 	static const char *const segv[] = {
-	    "SEGV_MAPERR",  "SEGV_ACCERR",  "SEGV_BNDERR",  "SEGV_PKUERR",  "SEGV_ACCADI",
-	    "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR"};
+		"SEGV_MAPERR",	"SEGV_ACCERR",	"SEGV_BNDERR",	"SEGV_PKUERR",	"SEGV_ACCADI",
+		"SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR"};
 	static const char *const bus[] = {"BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR",
 					  "BUS_MCEERR_AO"};
 	static const char *const ill[] = {"ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR",

@@ -79,7 +79,7 @@ static void core_destroy(struct ms_target *t)
 }
 
 static struct ms_error *caution(struct core_target *ct, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static struct ms_error *caution(struct core_target *ct, const char *fmt, ...)
 {
@@ -156,8 +156,8 @@ static bool read_core_image(void *ctx, uint64_t offset, void *buf, size_t len)
 		    len > size - (offset - f->offset))
 			continue;
 		size_t done;
-		struct ms_error *err =
-		    ms_core_read(img->ct->core, f->start + (offset - f->offset), buf, len, &done);
+		struct ms_error *err = ms_core_read(img->ct->core, f->start + (offset - f->offset),
+						    buf, len, &done);
 		ms_error_destroy(err);
 		return !err;
 	}
@@ -248,7 +248,7 @@ static struct ms_error *group_files(struct core_target *ct)
 }
 
 static struct ms_error *set_why(struct backing *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static struct ms_error *set_why(struct backing *b, const char *fmt, ...)
 {
@@ -275,9 +275,9 @@ static struct ms_error *check_backing(struct core_target *ct, struct backing *b,
 		int e = errno;
 		err = set_why(b, "%s: %s", b->open_path, strerror(e));
 		if (!err && !(b->deleted && e == ENOENT))
-			err =
-			    caution(ct, "%s: %s: its pages that are not in the core cannot be read",
-				    b->open_path, strerror(e));
+			err = caution(ct,
+				      "%s: %s: its pages that are not in the core cannot be read",
+				      b->open_path, strerror(e));
 		return err;
 	}
 	struct stat st;
@@ -365,10 +365,10 @@ static struct ms_error *check_files(struct ms_target *t, struct core_target *ct,
 	if (exe_path) {
 		if (!exe) {
 			struct ms_error *err =
-			    caution(ct,
-				    "%s: the core does not say where the executable was mapped "
-				    "(no NT_FILE entry holds AT_ENTRY): it is not read",
-				    exe_path);
+				caution(ct,
+					"%s: the core does not say where the executable was mapped "
+					"(no NT_FILE entry holds AT_ENTRY): it is not read",
+					exe_path);
 			if (err)
 				return err;
 		} else {
@@ -476,7 +476,7 @@ struct ms_error *ms_target_core_extent(struct ms_target *t, uint64_t addr,
 		ext->offset = s->offset + (addr - s->vaddr);
 		uint64_t limit = s->offset + s->filesz, end;
 		struct ms_error *err =
-		    ms_core_hole_at(ct->core, ext->offset, limit, &ext->hole, &end);
+			ms_core_hole_at(ct->core, ext->offset, limit, &ext->hole, &end);
 		if (err)
 			return err;
 		ext->end = addr + (end - ext->offset);
@@ -578,7 +578,7 @@ static struct ms_error *core_read(struct ms_target *t, uint64_t addr, void *buf,
 		const struct ms_core_file *f = ms_core_file_find(ct->core, a);
 		size_t n;
 		struct backing *b =
-		    &ct->backings[ct->entry_backing[f - ms_core_files(ct->core, &n)]];
+			&ct->backings[ct->entry_backing[f - ms_core_files(ct->core, &n)]];
 		err = read_backing(ct, b, a, ext.offset, (char *)buf + done, chunk, &got);
 		done += got;
 		if (err)
@@ -610,10 +610,10 @@ static struct ms_error *core_load_maps(struct ms_target *t, enum ms_maps_detail 
 	for (size_t i = 0; i < nsegs && !err; i++) {
 		const struct ms_core_segment *s = &segs[i];
 		struct ms_vma v = {
-		    .start = s->vaddr,
-		    .end = s->vaddr + s->memsz,
-		    .core_offset = s->offset,
-		    .core_filesz = s->filesz,
+			.start = s->vaddr,
+			.end = s->vaddr + s->memsz,
+			.core_offset = s->offset,
+			.core_filesz = s->filesz,
 		};
 		if (s->flags & PF_R) {
 			v.prot |= MS_PROT_READ;
@@ -657,13 +657,13 @@ static struct ms_error *core_load_maps(struct ms_target *t, enum ms_maps_detail 
 			}
 			uint64_t end = s && s->vaddr < files[i].end ? s->vaddr : files[i].end;
 			struct ms_vma v = {
-			    .start = a,
-			    .end = end,
-			    .name = files[i].path,
-			    .deleted = files[i].deleted,
-			    .offset = files[i].offset + (a - files[i].start),
-			    .kind = MS_VMA_FILE,
-			    .prot_unknown = true,
+				.start = a,
+				.end = end,
+				.name = files[i].path,
+				.deleted = files[i].deleted,
+				.offset = files[i].offset + (a - files[i].start),
+				.kind = MS_VMA_FILE,
+				.prot_unknown = true,
 			};
 			err = ms_maps_append(maps, &v);
 			a = end;
@@ -704,11 +704,11 @@ static struct ms_error *core_auxv(struct ms_target *t, void **auxv_ret, size_t *
 }
 
 static const struct ms_target_ops core_ops = {
-    .destroy = core_destroy,
-    .read = core_read,
-    .load_maps = core_load_maps,
-    .threads = core_threads,
-    .auxv = core_auxv,
+	.destroy = core_destroy,
+	.read = core_read,
+	.load_maps = core_load_maps,
+	.threads = core_threads,
+	.auxv = core_auxv,
 };
 
 struct ms_error *ms_target_open_core_flags(const char *core_path, const char *exe_path,
