@@ -222,6 +222,9 @@ static struct ms_error *program_header_count(struct ms_core *c, const Elf64_Ehdr
 		*count_ret = eh->e_phnum;
 		return NULL;
 	}
+	if (eh->e_shoff == 0)
+		return bad(c,
+			   "e_phnum is PN_XNUM but there is no section header to hold the count");
 	if (eh->e_shentsize != sizeof(Elf64_Shdr))
 		return bad(c, "e_phnum is PN_XNUM but the section header size is %u, not %zu",
 			   eh->e_shentsize, sizeof(Elf64_Shdr));
@@ -345,14 +348,12 @@ static struct ms_error *read_program_headers(struct ms_core *c, const Elf64_Ehdr
 		}
 		if (!in_file(c->size, p->p_offset, p->p_filesz)) {
 			err = bad(c,
-				  "truncated: segment %" PRIu64 " at 0x%" PRIx64
-				  " needs the file up to offset 0x%" PRIx64
-				  ", but the file has %" PRIu64 " bytes",
-				  i, (uint64_t)p->p_vaddr,
-				  p->p_offset + p->p_filesz < p->p_offset
-					  ? UINT64_MAX
-					  : (uint64_t)(p->p_offset + p->p_filesz),
-				  c->size);
+				  "truncated: segment %" PRIu64 " at 0x%" PRIx64 " has 0x%" PRIx64
+				  " bytes at offset 0x%" PRIx64
+				  " (p_offset, p_filesz), past the end of the file (%" PRIu64
+				  " bytes)",
+				  i, (uint64_t)p->p_vaddr, (uint64_t)p->p_filesz,
+				  (uint64_t)p->p_offset, c->size);
 			goto out;
 		}
 		c->segs[c->nsegs++] = (struct ms_core_segment){
