@@ -11,6 +11,8 @@
 
 BUILD    ?= build
 SANBUILD ?= build-san
+FUZZBUILD ?= build-fuzz
+FUZZTIME ?= 60
 JOBS     ?= $(shell nproc)
 
 .PHONY: all deps run check bench format format-check fuzz clean
@@ -37,6 +39,15 @@ check: deps format-check all $(SANBUILD)/build.ninja
 		--memscope plain=$(BUILD)/memscope --memscope asan+ubsan=$(SANBUILD)/memscope \
 		--unit $(BUILD) --unit $(SANBUILD)
 
+$(FUZZBUILD)/build.ninja:
+	CC=clang meson setup $(FUZZBUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug -Dc_args=-fsanitize=fuzzer-no-link
+
+# FUZZTIME seconds of libFuzzer on the core reader, from the seed corpus.
+fuzz: deps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD) fuzz/fuzz_core
+	./fuzz/run.sh $(FUZZBUILD)/fuzz/fuzz_core $(FUZZTIME)
+
 bench: deps all
 	./bench/run.sh $(BUILD)
 
@@ -50,4 +61,4 @@ format-check:
 	clang-format --dry-run --Werror $(C_SOURCES)
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

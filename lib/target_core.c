@@ -270,15 +270,24 @@ static bool newer(struct timespec a, struct timespec b)
 static struct ms_error *check_backing(struct core_target *ct, struct backing *b, bool from_user)
 {
 	struct ms_error *err;
+	/*
+	 * A file deleted before the dump is gone, or replaced by another one
+	 * under the same name; shared memory shows as deleted files too.
+	 */
+	if (b->deleted && !from_user) {
+		if (strcmp(b->path, "/dev/zero") == 0 || strncmp(b->path, "/SYSV", 5) == 0 ||
+		    strncmp(b->path, "/memfd:", 7) == 0)
+			return set_why(b, "shared memory that was not dumped");
+		return set_why(b, "%s was deleted before the core was written", b->path);
+	}
 	int fd = open(b->open_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		err = set_why(b, "%s: %s", b->open_path, strerror(e));
-		if (!err && !(b->deleted && e == ENOENT))
-			err = caution(ct,
-				      "%s: %s: its pages that are not in the core cannot be read",
-				      b->open_path, strerror(e));
-		return err;
+		return err ? err
+			   : caution(ct,
+				     "%s: %s: its pages that are not in the core cannot be read",
+				     b->open_path, strerror(e));
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -306,9 +315,6 @@ static struct ms_error *check_backing(struct core_target *ct, struct backing *b,
 				      b->open_path, f, a);
 			return err ? err : caution(ct, "%s", b->why);
 		}
-	} else if (b->deleted && !from_user) {
-		close(fd);
-		return set_why(b, "%s was deleted before the core was written", b->path);
 	} else if (newer(st.st_mtim, ms_core_mtime(ct->core))) {
 		err = caution(ct,
 			      "%s changed after the core was written and has no build-id to "
@@ -673,7 +679,8 @@ static struct ms_error *core_load_maps(struct ms_target *t, enum ms_maps_detail 
 		ms_maps_destroy(maps);
 		return err;
 	}
-	ms_maps_sort(maps);
+	if (maps->count)
+		ms_maps_sort(maps);
 	*maps_ret = maps;
 	return NULL;
 }
