@@ -1,0 +1,176 @@
+"""Shared by the core-file tests: truth about a corefix process taken before
+it is dumped (from /proc, read here), truth about a core file from readelf and
+gdb, and the checks of memscope's view of the core against them."""
+import os
+import re
+import struct
+import subprocess
+import time
+
+import mstest
+from mstest import memscope, memscope_json
+
+REG_ARGS = ["rdi", "rsi", "rdx", "r10", "r8", "r9"]
+
+
+def syscall_state(pid, tid):
+    """(nr, [6 args], sp, pc) from /proc/PID/task/TID/syscall, or None."""
+    with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+        parts = f.read().split()
+    if len(parts) != 9:
+        return None
+    nums = [int(x, 0) for x in parts]
+    return nums[0], nums[1:7], nums[7], nums[8]
+
+
+def wait_blocked(fx, timeout=10):
+    """Wait until every thread of the fixture sits in read(2)."""
+    deadline = time.monotonic() + timeout
+    tids = [fx.pid] + [t["tid"] for t in fx["threads"]]
+    while True:
+        states = {tid: syscall_state(fx.pid, tid) for tid in tids}
+        if all(s and s[0] == 0 for s in states.values()):
+            return states
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fixture threads not blocked in read: {states}")
+        time.sleep(0.02)
+
+
+def capture(fx):
+    """What the process holds, read from /proc while it waits."""
+    pid, page = fx.pid, fx["page_size"]
+    truth = {"threads": wait_blocked(fx), "maps": mstest.maps(pid)}
+    with open(f"/proc/{pid}/auxv", "rb") as f:
+        raw = f.read()
+    truth["auxv"] = list(struct.iter_unpack("<QQ", raw))
+    truth["mem"] = {}
+    for name, pages in [("anon_written", 32), ("anon_shared", 4), ("file_written", 8),
+                        ("file_shared", 4), ("file_private", 8), ("anon_dontdump", 4)]:
+        truth["mem"][name] = mstest.read_mem(pid, fx[name], pages * page)
+    return truth
+
+
+def readelf_loads(core):
+    """PT_LOAD program headers as readelf prints them."""
+    out = subprocess.run(["readelf", "-lW", core], capture_output=True, text=True,
+                         check=True).stdout
+    loads = []
+    for line in out.splitlines():
+        m = re.match(r"\s+LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)"
+                     r"\s+(0x[0-9a-f]+)\s+([RWE ]+?)\s+0x[0-9a-f]+$", line)
+        if m:
+            off, vaddr, filesz, memsz = (int(m.group(i), 16) for i in range(1, 5))
+            loads.append({"offset": off, "vaddr": vaddr, "filesz": filesz, "memsz": memsz,
+                          "flags": m.group(5).replace(" ", "")})
+    assert loads, f"readelf found no LOAD segments in {core}:\n{out[:2000]}"
+    return loads
+
+
+def readelf_notes(core):
+    """The notes' types in file order, as readelf names them."""
+    out = subprocess.run(["readelf", "-nW", core], capture_output=True, text=True,
+                         check=True).stdout
+    return re.findall(r"^\s+(?:CORE|LINUX|GNU|GDB)\s+0x[0-9a-f]+\s+(NT_\w+|Unknown)", out,
+                      re.M)
+
+
+def gdb_rips(core, exe):
+    """{lwp: rip} from gdb -batch on the core."""
+    p = subprocess.run(["gdb", "-batch", "-nx", "-ex", "set pagination off",
+                        "-ex", "info threads", "-ex", "thread apply all info registers rip",
+                        "-c", core, exe], capture_output=True, text=True, timeout=120)
+    rips, lwp = {}, None
+    for line in p.stdout.splitlines():
+        m = re.search(r"\(LWP (\d+)\)", line)
+        if m and line.startswith("Thread "):
+            lwp = int(m.group(1))
+        m = re.match(r"rip\s+0x([0-9a-f]+)", line)
+        if m and lwp is not None:
+            rips[lwp] = int(m.group(1), 16)
+            lwp = None
+    threads = len(re.findall(r"^[* ] \d+\s+(?:Thread|LWP)", p.stdout, re.M))
+    assert rips, f"gdb printed no registers:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}"
+    return threads, rips
+
+
+def open_core(core, *extra):
+    """memscope -c CORE sys, which must work without warnings; returns sys."""
+    p = memscope("--json", "-c", core, *extra, "sys")
+    assert p.stderr == "", f"unexpected warnings: {p.stderr}"
+    import json
+    return json.loads(p.stdout)
+
+
+def check_threads(core, fx, truth):
+    """Threads and registers against /proc's view of each blocked syscall,
+    readelf's NT_PRSTATUS count and gdb's rip of every thread."""
+    threads = memscope_json("-c", core, "info", "threads")
+    tids = {t["tid"] for t in threads}
+    assert tids == set(truth["threads"]), (tids, set(truth["threads"]))
+    notes = readelf_notes(core)
+    assert notes.count("NT_PRSTATUS") == len(threads)
+    for t in threads:
+        nr, args, sp, pc = truth["threads"][t["tid"]]
+        regs = {k: int(v, 16) for k, v in t["registers"].items()}
+        assert regs["orig_rax"] == nr, (t["tid"], regs["orig_rax"], nr)
+        assert [regs[r] for r in REG_ARGS] == args, (t["tid"], regs, args)
+        assert regs["rsp"] == sp and regs["rip"] == pc, (t["tid"], regs, sp, pc)
+        assert int(t["pc"], 16) == pc and int(t["sp"], 16) == sp
+        assert t["fpregs"] is True and t["xstate_size"] >= 576
+    for w in fx["threads"]:
+        regs = memscope_json("-c", core, "info", "registers", "-t", w["tid"], "xmm0", "rdx")
+        assert regs[0]["registers"]["xmm0"] == w["xmm0"], (regs, w)
+        assert int(regs[0]["registers"]["rdx"], 16) == w["rdx"]
+        text = memscope("-c", core, "info", "registers", "-t", w["tid"], "rdx").stdout
+        assert re.fullmatch(rf"rdx\s+{hex(w['rdx'])}\s+{w['rdx']}\n", text), text
+    n, rips = gdb_rips(core, os.path.join(mstest.FIXTURES, "corefix"))
+    assert n == len(threads), (n, len(threads))
+    assert rips == {t["tid"]: int(t["pc"], 16) for t in threads}, rips
+    return threads
+
+
+def check_auxv(core, truth):
+    auxv = memscope_json("-c", core, "info", "auxv")
+    assert [(a["type"], int(a["value"], 16)) for a in auxv] == truth["auxv"]
+    execfn = [a for a in auxv if a["name"] == "AT_EXECFN"][0]
+    assert execfn["string"].endswith("/corefix"), execfn
+
+
+def check_segments(core):
+    """Every PT_LOAD readelf lists is a mapping, in the core where readelf
+    says, and every other mapping comes from NT_FILE only."""
+    files = memscope_json("-c", core, "info", "files")
+    loads = readelf_loads(core)
+    segs = [m for m in files["mappings"] if m["segment"]]
+    assert len(segs) == len(loads) == files["segments"]
+    for m, l in zip(segs, sorted(loads, key=lambda x: x["vaddr"])):
+        assert (int(m["start"], 16), int(m["end"], 16)) == (l["vaddr"], l["vaddr"] + l["memsz"])
+        assert int(m["core_size"], 16) == l["filesz"], (m, l)
+        if l["filesz"]:
+            assert int(m["core_offset"], 16) == l["offset"], (m, l)
+        perms = ("r" if "R" in l["flags"] else "-") + ("w" if "W" in l["flags"] else "-") + \
+            ("x" if "E" in l["flags"] else "-")
+        assert m["perms"] == perms, (m, l)
+        first = m["extents"][0]
+        if l["filesz"]:
+            assert first["source"] == "core" and int(first["offset"], 16) == l["offset"]
+        else:
+            assert first["source"] != "core"
+    return files
+
+
+def mapping_at(files, addr):
+    for m in files["mappings"]:
+        if int(m["start"], 16) <= addr < int(m["end"], 16):
+            return m
+    raise AssertionError(f"no mapping at {addr:#x}")
+
+
+def extent_sources(files, addr, size):
+    """[(start, end, source, extent)] of the extents covering [addr, addr+size)."""
+    out = []
+    for e in mapping_at(files, addr)["extents"]:
+        s, t = int(e["start"], 16), int(e["end"], 16)
+        if t > addr and s < addr + size:
+            out.append((s, t, e["source"], e))
+    return out
