@@ -754,7 +754,8 @@ struct ms_error *ms_core_open(const char *path, unsigned flags, struct ms_core *
 		err = &ms_error_no_memory;
 		goto out;
 	}
-	c->fd = open(path, O_RDONLY | O_CLOEXEC);
+	c->fd = open(path,
+		     O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); /* a FIFO must not block */
 	if (c->fd < 0) {
 		err = errno == ENOENT
 			      ? ms_error_create(MS_ERROR_NOT_FOUND, "%s: no such core file", path)

@@ -27,9 +27,10 @@
 enum {
 	CORE_PAGE = 4096,
 	BUILD_ID_MAX = 64,
-	MAX_OPEN_FILES = 256,  /* mapped files kept open; others reopened per read */
-	MAX_ELF_PHNUM = 256,   /* program headers looked at for a build-id */
-	MAX_ELF_NOTES = 65536, /* note bytes looked at for a build-id */
+	MAX_OPEN_FILES = 256,	  /* mapped files kept open; others reopened per read */
+	MAX_CHECKED_FILES = 4096, /* mapped files looked at on disk at all */
+	MAX_ELF_PHNUM = 256,	  /* program headers looked at for a build-id */
+	MAX_ELF_NOTES = 65536,	  /* note bytes looked at for a build-id */
 	VSYSCALL_ADDR = 0xffffffffff600000ULL,
 };
 
@@ -280,7 +281,7 @@ static struct ms_error *check_backing(struct core_target *ct, struct backing *b,
 			return set_why(b, "shared memory that was not dumped");
 		return set_why(b, "%s was deleted before the core was written", b->path);
 	}
-	int fd = open(b->open_path, O_RDONLY | O_CLOEXEC);
+	int fd = open(b->open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 		err = set_why(b, "%s: %s", b->open_path, strerror(e));
@@ -382,6 +383,7 @@ static struct ms_error *check_files(struct ms_target *t, struct core_target *ct,
 			exe->needed = true;
 		}
 	}
+	size_t checked = 0;
 	for (size_t i = 0; i < ct->nbackings; i++) {
 		struct backing *b = &ct->backings[i];
 		if (!b->needed)
@@ -389,6 +391,9 @@ static struct ms_error *check_files(struct ms_target *t, struct core_target *ct,
 		struct ms_error *err;
 		if (ct->flags & MS_CORE_NO_FILES)
 			err = set_why(b, "mapped files are not read");
+		else if (checked++ >= MAX_CHECKED_FILES && b != exe)
+			err = set_why(b, "more than %d mapped files: this one is not read",
+				      MAX_CHECKED_FILES);
 		else
 			err = check_backing(ct, b, b == exe && exe_path);
 		if (err)
@@ -404,7 +409,7 @@ static struct ms_error *read_backing(struct core_target *ct, struct backing *b, 
 	*done_ret = 0;
 	int fd = b->fd;
 	if (fd < 0) {
-		fd = open(b->open_path, O_RDONLY | O_CLOEXEC);
+		fd = open(b->open_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0)
 			return ms_error_errno(errno, "%s", b->open_path);
 	}

@@ -70,6 +70,26 @@ def test_errors_opening():
     assert p.returncode == 64
 
 
+def test_mapped_fifo_does_not_block():
+    """A hostile core may name any path in NT_FILE: a FIFO is not waited on."""
+    tmp = tempfile.mkdtemp(prefix="memscope-core-")
+    try:
+        fifo = os.path.join(tmp, "fifo")
+        os.mkfifo(fifo)
+        n = gen.good_notes()
+        core = os.path.join(tmp, "fifo.core")
+        with open(core, "wb") as f:
+            f.write(gen.build(notes=n[:4] + [("CORE", gen.NT_FILE, gen.nt_file(
+                [(gen.TEXT, gen.TEXT + gen.TEXT_SIZE, 0, fifo)]))] + n[5:]))
+        p = memscope("-c", core, "sys", timeout=20)
+        assert p.stderr == (f"memscope: warning: {fifo} is not a regular file: its pages "
+                            "that are not in the core cannot be read\n"), p.stderr
+        p = memscope("-c", fifo, "sys", check=False, timeout=20)
+        assert p.returncode == 2 and p.stderr == f"memscope: {fifo}: not a regular file\n"
+    finally:
+        shutil.rmtree(tmp)
+
+
 def test_good_core_as_generated():
     for core in (GOOD, os.path.join(CORES, "good", "align8.core")):
         p = memscope("--json", "-c", core, "sys")
