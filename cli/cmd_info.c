@@ -583,14 +583,18 @@ static int info_files(struct cli_ctx *ctx, struct ms_target *t, int argc, char *
 			if (err)
 				break;
 			uint64_t end = e.end < v->end ? e.end : v->end;
-			/* holes are shown within "in core" runs only in JSON: merge them */
+			uint64_t holes = e.hole ? end - a : 0;
+			/* text: one line per run in the core, with how much of it is holes */
 			while (!ctx->session->json && e.source == MS_CORE_SRC_CORE &&
 			       end < v->end) {
 				struct ms_core_extent n;
 				err = ms_target_core_extent(t, end, &n);
 				if (err || n.source != MS_CORE_SRC_CORE)
 					break;
-				end = n.end < v->end ? n.end : v->end;
+				uint64_t next = n.end < v->end ? n.end : v->end;
+				if (n.hole)
+					holes += next - end;
+				end = next;
 			}
 			if (err)
 				break;
@@ -612,7 +616,14 @@ static int info_files(struct cli_ctx *ctx, struct ms_target *t, int argc, char *
 			} else {
 				printf("0x%016" PRIx64 " 0x%016" PRIx64 " ", a, end);
 				print_perms(v);
-				if (e.source == MS_CORE_SRC_CORE)
+				char size[32];
+				if (e.source == MS_CORE_SRC_CORE && holes == end - a)
+					printf("  in core at 0x%" PRIx64 " (a hole: zeros)",
+					       e.offset);
+				else if (e.source == MS_CORE_SRC_CORE && holes)
+					printf("  in core at 0x%" PRIx64 " (%s of holes)", e.offset,
+					       out_size(size, holes));
+				else if (e.source == MS_CORE_SRC_CORE)
 					printf("  in core at 0x%" PRIx64, e.offset);
 				else if (e.source == MS_CORE_SRC_FILE)
 					printf("  from file at 0x%" PRIx64, e.offset);
