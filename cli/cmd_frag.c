@@ -260,16 +260,17 @@ static void print_verdict_text(const struct ms_frag *frag, const struct ms_frag_
 			printf("not used for this allocation (above its highest zone)\n");
 			continue;
 		case MS_FRAG_SUCCEEDS:
-			printf("succeeds: %" PRId64 " usable free pages > %" PRIu64
-			       " (min watermark + reserve), a free block of order >= %d exists%s\n",
-			       zv->usable_free, zv->min_needed, v->order,
+			printf("succeeds: %" PRId64 " usable free pages > min watermark %" PRIu64
+			       " + lowmem reserve %" PRIu64 ", a free block of order >= %d%s\n",
+			       zv->usable_free, zv->min_needed - zv->reserve, zv->reserve, v->order,
 			       zv->fast_path ? "" : "; below the low watermark, kswapd is woken");
 			continue;
 		case MS_FRAG_NO_MEMORY:
 			if (zv->usable_free <= (int64_t)zv->min_needed)
-				printf("fails: %" PRId64 " usable free pages <= %" PRIu64
-				       " (min watermark + reserve)\n",
-				       zv->usable_free, zv->min_needed);
+				printf("fails: %" PRId64
+				       " usable free pages <= min watermark %" PRIu64
+				       " + lowmem reserve %" PRIu64 "\n",
+				       zv->usable_free, zv->min_needed - zv->reserve, zv->reserve);
 			else if (!zv->compaction_suitable)
 				printf("fails: no free block of order >= %d, and too little free "
 				       "memory for compaction (needs > %" PRIu64 " pages)\n",

@@ -129,8 +129,15 @@ static struct ms_error *build_sections(const struct ms_frag *frag, int node, str
 		uint64_t first = pm->start_pfn + c * pm->pages_per_cell;
 		uint64_t last = first + pm->pages_per_cell - 1;
 		const struct ms_frag_zone *z = zone_of_pfn(frag, node, first);
-		if (!z)
-			z = zone_of_pfn(frag, node, last);
+		/* else the zone that starts first inside the cell */
+		for (size_t i = 0; !z && i < frag->nr_zones; i++) {
+			const struct ms_frag_zone *c = &frag->zones[i];
+			if (c->start_pfn == MS_FRAG_UNKNOWN || c->spanned == MS_FRAG_UNKNOWN ||
+			    !c->spanned || (node >= 0 && c->node != node))
+				continue;
+			if (c->start_pfn > first && c->start_pfn <= last)
+				z = c;
+		}
 		int znode = z ? z->node : -1;
 		const char *zname = z ? z->name : "";
 		struct ms_physmap_section *s =
