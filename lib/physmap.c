@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <png.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +190,7 @@ static void count_holes(struct ms_physmap *pm, uint64_t start, uint64_t end)
 
 static struct ms_error *walk_range(int fd, struct ms_physmap *pm, uint64_t start, uint64_t end,
 				   uint64_t *buf, const struct ms_physmap_opts *opts,
-				   uint64_t *done, uint64_t total)
+				   uint64_t *done, uint64_t total, int scale)
 {
 	uint64_t pfn = start;
 	while (pfn < end) {
@@ -222,9 +223,52 @@ static struct ms_error *walk_range(int fd, struct ms_physmap *pm, uint64_t start
 		}
 		pfn += got;
 		*done += got;
-		if (opts->progress)
-			opts->progress(opts->progress_arg, *done, total);
+		if (opts->progress && scale)
+			opts->progress(opts->progress_arg, *done * (uint64_t)scale, total);
 	}
+	return NULL;
+}
+
+struct walk_job {
+	struct ms_physmap *pm;
+	int fd;
+	const struct ms_physmap_opts *opts;
+	uint64_t from, to; /* cell-aligned PFNs */
+	int scale;	   /* progress: non-zero for the one job that reports */
+	struct ms_error *err;
+};
+
+/* Walk [from, to): RAM ranges are read, the gaps between them are holes. */
+static void *walk_job_run(void *arg)
+{
+	struct walk_job *job = arg;
+	struct ms_physmap *pm = job->pm;
+	uint64_t *buf = malloc(CHUNK_PFNS * 8);
+	if (!buf) {
+		job->err = &ms_error_no_memory;
+		return NULL;
+	}
+	uint64_t done = 0, total = pm->end_pfn - pm->start_pfn;
+	uint64_t pfn = job->from;
+	for (size_t i = 0; i <= pm->nr_ram && !job->err && pfn < job->to; i++) {
+		uint64_t rs = i < pm->nr_ram ? pm->ram[i].start : job->to;
+		uint64_t re = i < pm->nr_ram ? pm->ram[i].end : job->to;
+		if (re > job->to)
+			re = job->to;
+		if (rs > job->to)
+			rs = job->to;
+		if (rs > pfn) {
+			count_holes(pm, pfn, rs);
+			done += rs - pfn;
+			pfn = rs;
+		}
+		if (re > pfn) {
+			job->err = walk_range(job->fd, pm, pfn, re, buf, job->opts, &done, total,
+					      job->scale);
+			pfn = re;
+		}
+	}
+	free(buf);
 	return NULL;
 }
 
@@ -309,38 +353,49 @@ struct ms_error *ms_physmap_build(const struct ms_frag *frag, const struct ms_ph
 					       "reading /proc/kpageflags needs root");
 		return ms_error_errno(e, "/proc/kpageflags");
 	}
-	uint64_t *buf = malloc(CHUNK_PFNS * 8);
-	if (!buf) {
-		close(fd);
-		ms_physmap_deinit(pm);
-		return &ms_error_no_memory;
-	}
+	/* Reading kpageflags is the kernel's work, one PFN at a time: split the
+	 * range at cell boundaries over the CPUs (at most 4), each thread counting
+	 * only its own cells. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthreads = cpus > 4 ? 4 : cpus < 1 ? 1 : (int)cpus;
+	if (pm->nr_cells < (size_t)nthreads * 64)
+		nthreads = 1;
+	struct walk_job jobs[4];
+	pthread_t threads[4];
 	double start = now();
-	uint64_t done = 0, total = pm->end_pfn - pm->start_pfn;
-	uint64_t pfn = pm->start_pfn;
-	/* RAM ranges in address order; the gaps between them are holes. */
-	for (size_t i = 0; i <= pm->nr_ram && !err; i++) {
-		uint64_t rs = i < pm->nr_ram ? pm->ram[i].start : pm->end_pfn;
-		uint64_t re = i < pm->nr_ram ? pm->ram[i].end : pm->end_pfn;
-		if (rs < pfn)
-			rs = pfn;
-		if (re > pm->end_pfn)
-			re = pm->end_pfn;
-		if (rs > pm->end_pfn)
-			rs = pm->end_pfn;
-		if (rs > pfn) {
-			count_holes(pm, pfn, rs);
-			done += rs - pfn;
-			pfn = rs;
-		}
-		if (re > pfn) {
-			err = walk_range(fd, pm, pfn, re, buf, opts, &done, total);
-			pfn = re;
-		}
+	for (int t = 0; t < nthreads; t++) {
+		jobs[t] = (struct walk_job){
+			.pm = pm,
+			.fd = fd,
+			.opts = opts,
+			.from = pm->start_pfn +
+				pm->nr_cells * (size_t)t / (size_t)nthreads * pm->pages_per_cell,
+			.to = pm->start_pfn + pm->nr_cells * (size_t)(t + 1) / (size_t)nthreads *
+						      pm->pages_per_cell,
+			.scale = t == 0 ? nthreads : 0,
+		};
 	}
+	int started = 1;
+	for (int t = 1; t < nthreads; t++) {
+		if (pthread_create(&threads[t], NULL, walk_job_run, &jobs[t]) != 0)
+			break;
+		started++;
+	}
+	/* what could not get a thread is done here, after the first part */
+	walk_job_run(&jobs[0]);
+	for (int t = started; t < nthreads; t++)
+		walk_job_run(&jobs[t]);
+	for (int t = 1; t < started; t++)
+		pthread_join(threads[t], NULL);
 	pm->seconds = now() - start;
-	free(buf);
 	close(fd);
+	err = NULL;
+	for (int t = 0; t < nthreads; t++) {
+		if (!err)
+			err = jobs[t].err;
+		else
+			ms_error_destroy(jobs[t].err);
+	}
 	if (err) {
 		ms_physmap_deinit(pm);
 		return err;
