@@ -85,9 +85,11 @@ def test_cells_match_kpageflags():
         total += 1
         # holes never move; the rest may while the machine works
         assert got["hole"] == truth["hole"], (hex(a), got, truth)
-        if got != +truth:
+        # other processes allocate and free meanwhile: a cell may have moved a little
+        # between memscope's reading and ours, but not by an eighth of its pages
+        distance = sum(abs(got[k] - truth[k]) for k in set(got) | set(truth))
+        if distance > ppc // 8:
             differ.append((hex(a), dict(got), dict(truth)))
-    # other developers' processes run meanwhile: a few cells may have changed
     assert len(differ) <= max(5, total // 50), f"{len(differ)} of {total} cells differ: {differ[:5]}"
     for name, n in doc["totals"].items():
         assert n == sum(pc.get(name, 0) for _, _, pc in cells(doc)), name
