@@ -70,27 +70,34 @@ def cells(doc):
             yield start + i * ppc, start + (i + 1) * ppc, r["per_cell"]
 
 
+def all_cells_truth(start, end, ppc, ram):
+    return [+kpageflags_counts(a, a + ppc, ram) for a in range(start, end, ppc)]
+
+
 def test_cells_match_kpageflags():
     mstest.require_root()
-    doc = memscope_json("physmap")
-    ppc = doc["pages_per_cell"]
-    start, end = int(doc["start_pfn"], 16), int(doc["end_pfn"], 16)
-    assert doc["cells"] == (end - start) // ppc
-    assert sum(r["cells"] for r in doc["ranges"]) == doc["cells"]
     ram = system_ram()
-    differ, total = [], 0
-    for a, b, per_cell in cells(doc):
-        truth = kpageflags_counts(a, b, ram)
+    first = memscope_json("physmap")
+    ppc = first["pages_per_cell"]
+    start, end = int(first["start_pfn"], 16), int(first["end_pfn"], 16)
+    # the test reads kpageflags before and after memscope does; cells that did not
+    # change meanwhile (other processes keep working) must match exactly
+    before = all_cells_truth(start, end, ppc, ram)
+    doc = memscope_json("physmap")
+    after = all_cells_truth(start, end, ppc, ram)
+    assert doc["cells"] == (end - start) // ppc == len(before)
+    assert sum(r["cells"] for r in doc["ranges"]) == doc["cells"]
+    stable, differ = 0, []
+    for i, (a, b, per_cell) in enumerate(cells(doc)):
         got = collections.Counter({k: v for k, v in per_cell.items() if v})
-        total += 1
-        # holes never move; the rest may while the machine works
-        assert got["hole"] == truth["hole"], (hex(a), got, truth)
-        # other processes allocate and free meanwhile: a cell may have moved a little
-        # between memscope's reading and ours, but not by an eighth of its pages
-        distance = sum(abs(got[k] - truth[k]) for k in set(got) | set(truth))
-        if distance > ppc // 8:
-            differ.append((hex(a), dict(got), dict(truth)))
-    assert len(differ) <= max(5, total // 50), f"{len(differ)} of {total} cells differ: {differ[:5]}"
+        assert got["hole"] == before[i]["hole"], (hex(a), got, before[i])  # holes never move
+        if before[i] != after[i]:
+            continue
+        stable += 1
+        if got != before[i]:
+            differ.append((hex(a), dict(got), dict(before[i])))
+    assert stable >= len(before) // 2, f"only {stable} of {len(before)} cells held still"
+    assert len(differ) <= max(3, stable // 100), f"{len(differ)} of {stable} cells differ: {differ[:5]}"
     for name, n in doc["totals"].items():
         assert n == sum(pc.get(name, 0) for _, _, pc in cells(doc)), name
 
