@@ -37,18 +37,18 @@ core=$tmp/core.$fx
 [ -f "$core" ] || { echo "| core: the kernel wrote no core | | | | |"; exit 0; }
 bytes=$(stat -c %s "$core")
 
-mean_ms() { # command... -> mean wall time in ms over several runs
+median_ms() { # command... -> median wall time in ms over several runs
 	hyperfine -N --warmup 2 --runs 15 --export-json "$tmp/h.json" "$*" >/dev/null 2>&1
-	python3 -c "import json,sys; print('%.1f' % (json.load(open(sys.argv[1]))['results'][0]['mean'] * 1000))" "$tmp/h.json"
+	python3 -c "import json,sys; print('%.1f' % (json.load(open(sys.argv[1]))['results'][0]['median'] * 1000))" "$tmp/h.json"
 }
 
-ours=$(mean_ms "$memscope -c $core info files")
-ours_threads=$(mean_ms "$memscope -c $core info threads")
+ours=$(median_ms "$memscope -c $core info files")
+ours_threads=$(median_ms "$memscope -c $core info threads")
 total=$(python3 -c "print('%.1f' % ($ours + $ours_threads))")
-gdb_ms=$(mean_ms "gdb -batch -nx -c $core -ex 'info threads' $fixture")
-floor=$(mean_ms "$build/bench/core_floor $core")
+gdb_ms=$(median_ms "gdb -batch -nx -c $core -ex 'info threads' $fixture")
+floor=$(median_ms "$build/bench/core_floor $core")
 gib=$(python3 -c "print('%.1f' % ($bytes / 2**30))")
 ratio=$(python3 -c "print('%.2f' % ($total / $gdb_ms))")
 fratio=$(python3 -c "print('%.1f' % ($total / $floor))")
-echo "| core: open a ${gib} GiB kernel core (${size_mib} MiB written), list its mappings and 50 threads (\`info files\` + \`info threads\`) | ${total} ms | gdb -batch \`info threads\`: ${gdb_ms} ms | ${ratio}× | instantaneous: no segment data read |"
-echo "| core: the same, against the floor (read headers and notes, count) | ${total} ms | floor: ${floor} ms | ${fratio}× | two processes of a few ms |"
+echo "| core: open a ${gib} GiB kernel core (${size_mib} MiB written), list its mappings and 50 threads (\`info files\` + \`info threads\`), median | ${total} ms | gdb -batch \`info threads\`: ${gdb_ms} ms | ${ratio}x | instantaneous: no segment data read |"
+echo "| core: the same, against the floor (read headers and notes, count) | ${total} ms | floor: ${floor} ms | ${fratio}x | two processes of a few ms |"
