@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Make a small fuzzing seed from a real core: keep the headers and notes,
-and only the first bytes of each segment.  trim_core.py IN OUT [KEEP]"""
+and only the first bytes of each segment (more of the ELF header pages of
+mapped files, whose build-ids are parsed).  trim_core.py IN OUT [KEEP]"""
 import struct
 import sys
 
@@ -23,7 +24,9 @@ def main():
             out += data
     for p in phdrs:
         if p[0] == 1:
-            n = min(p[5], keep)
+            # ELF header pages keep their program headers and notes (build-ids)
+            elf = d[p[2]:p[2] + 4] == b"\x7fELF"
+            n = min(p[5], 1024 if elf else keep)
             data = d[p[2]:p[2] + n]
             p[2], p[5] = len(out), n
             out += data

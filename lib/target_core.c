@@ -31,8 +31,9 @@ enum {
 	MAX_CHECKED_FILES = 4096, /* mapped files looked at on disk at all */
 	MAX_ELF_PHNUM = 256,	  /* program headers looked at for a build-id */
 	MAX_ELF_NOTES = 65536,	  /* note bytes looked at for a build-id */
-	VSYSCALL_ADDR = 0xffffffffff600000ULL,
 };
+
+static const uint64_t vsyscall_addr = 0xffffffffff600000ULL;
 
 /* One distinct mapped file of the core (NT_FILE may name it many times). */
 struct backing {
@@ -43,7 +44,9 @@ struct backing {
 	bool usable;
 	int fd;
 	uint64_t size;
-	char *why;	     /* why it is not used, for "not in the core file (...)" */
+	char *why; /* why it is not used, for "not in the core file (...)" */
+	unsigned char core_id[BUILD_ID_MAX]; /* its build-id, from the core's copy */
+	size_t core_id_len;
 	size_t first, count; /* its entries: order[first .. first + count) */
 };
 
@@ -300,9 +303,9 @@ static struct ms_error *check_backing(struct core_target *ct, struct backing *b,
 				     "in the core cannot be read",
 				     b->open_path);
 	}
-	unsigned char core_id[BUILD_ID_MAX], file_id[BUILD_ID_MAX];
-	struct core_image img = {.ct = ct, .b = b};
-	size_t core_len = image_build_id(read_core_image, &img, core_id);
+	unsigned char file_id[BUILD_ID_MAX];
+	const unsigned char *core_id = b->core_id;
+	size_t core_len = b->core_id_len;
 	size_t file_len = core_len ? file_build_id(fd, file_id) : 0;
 	if (core_len && file_len) {
 		if (core_len != file_len || memcmp(core_id, file_id, core_len) != 0) {
@@ -388,6 +391,8 @@ static struct ms_error *check_files(struct ms_target *t, struct core_target *ct,
 		struct backing *b = &ct->backings[i];
 		if (!b->needed)
 			continue;
+		struct core_image img = {.ct = ct, .b = b};
+		b->core_id_len = image_build_id(read_core_image, &img, b->core_id);
 		struct ms_error *err;
 		if (ct->flags & MS_CORE_NO_FILES)
 			err = set_why(b, "mapped files are not read");
@@ -647,7 +652,7 @@ static struct ms_error *core_load_maps(struct ms_target *t, enum ms_maps_detail 
 		} else if (has_vdso && vdso == s->vaddr) {
 			v.name = "[vdso]";
 			v.kind = MS_VMA_VDSO;
-		} else if (s->vaddr == VSYSCALL_ADDR) {
+		} else if (s->vaddr == vsyscall_addr) {
 			v.name = "[vsyscall]";
 			v.kind = MS_VMA_VSYSCALL;
 		} else if (sp >= s->vaddr && sp - s->vaddr < s->memsz) {
