@@ -518,12 +518,6 @@ static struct ms_error *parse_prstatus(struct ms_core *c, const struct ms_core_n
 		return bad_size(c, n, "336 (x86-64 struct elf_prstatus)");
 	const unsigned char *d = n->desc;
 	pid_t tid = (pid_t)get32(d + PRSTATUS_PID);
-	for (size_t i = 0; i < c->nthreads; i++)
-		if (c->threads[i].tid == tid)
-			return bad(c,
-				   "NT_PRSTATUS note at offset 0x%" PRIx64
-				   ": a second thread with id %d",
-				   n->offset, (int)tid);
 	if (c->nthreads == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;
 		struct ms_thread *t = realloc(c->threads, ncap * sizeof(*t));
@@ -646,6 +640,30 @@ static struct ms_error *parse_file_note(struct ms_core *c, const struct ms_core_
 	return NULL;
 }
 
+static int tid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Two NT_PRSTATUS notes for one thread: sorted, not pairwise (a hostile core
+ * may hold hundreds of thousands of them). */
+static struct ms_error *check_unique_threads(struct ms_core *c)
+{
+	pid_t *tids = malloc(c->nthreads * sizeof(*tids));
+	if (!tids)
+		return &ms_error_no_memory;
+	for (size_t i = 0; i < c->nthreads; i++)
+		tids[i] = c->threads[i].tid;
+	qsort(tids, c->nthreads, sizeof(*tids), tid_cmp);
+	struct ms_error *err = NULL;
+	for (size_t i = 1; i < c->nthreads && !err; i++)
+		if (tids[i] == tids[i - 1])
+			err = bad(c, "two NT_PRSTATUS notes for thread %d", (int)tids[i]);
+	free(tids);
+	return err;
+}
+
 static struct ms_error *interpret_notes(struct ms_core *c)
 {
 	size_t cap = 0;
@@ -708,6 +726,9 @@ static struct ms_error *interpret_notes(struct ms_core *c)
 	}
 	if (!c->nthreads)
 		return bad(c, "no NT_PRSTATUS note: the core file has no threads");
+	err = check_unique_threads(c);
+	if (err)
+		return err;
 	for (size_t i = 0; i < c->nthreads; i++) {
 		struct ms_thread *th = &c->threads[i];
 		snprintf(th->name, sizeof(th->name), "%s", c->proc.comm);

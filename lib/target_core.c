@@ -391,16 +391,18 @@ static struct ms_error *check_files(struct ms_target *t, struct core_target *ct,
 		struct backing *b = &ct->backings[i];
 		if (!b->needed)
 			continue;
-		struct core_image img = {.ct = ct, .b = b};
-		b->core_id_len = image_build_id(read_core_image, &img, b->core_id);
 		struct ms_error *err;
-		if (ct->flags & MS_CORE_NO_FILES)
-			err = set_why(b, "mapped files are not read");
-		else if (checked++ >= MAX_CHECKED_FILES && b != exe)
+		if (checked++ >= MAX_CHECKED_FILES && b != exe) {
 			err = set_why(b, "more than %d mapped files: this one is not read",
 				      MAX_CHECKED_FILES);
-		else
-			err = check_backing(ct, b, b == exe && exe_path);
+		} else {
+			struct core_image img = {.ct = ct, .b = b};
+			b->core_id_len = image_build_id(read_core_image, &img, b->core_id);
+			if (ct->flags & MS_CORE_NO_FILES)
+				err = set_why(b, "mapped files are not read");
+			else
+				err = check_backing(ct, b, b == exe && exe_path);
+		}
 		if (err)
 			return err;
 	}

@@ -113,12 +113,11 @@ def auxv():
 
 
 def nt_file(entries, page=4096, count=None, names=None):
-    d = struct.pack("<QQ", len(entries) if count is None else count, page)
-    for start, end, pgoff, _ in entries:
-        d += struct.pack("<QQQ", start, end, pgoff)
-    for e in entries if names is None else names:
-        d += (e[3] if isinstance(e, tuple) else e).encode() + b"\0"
-    return d
+    d = [struct.pack("<QQ", len(entries) if count is None else count, page)]
+    d += [struct.pack("<QQQ", start, end, pgoff) for start, end, pgoff, _ in entries]
+    d += [(e[3] if isinstance(e, tuple) else e).encode() + b"\0"
+          for e in (entries if names is None else names)]
+    return b"".join(d)
 
 
 def good_notes():
