@@ -179,7 +179,7 @@ static void json_signal(struct json *j, const struct ms_thread *th)
 {
 	char buf[128];
 	json_key(j, "signal");
-	if (!th->cursig && !th->has_siginfo) {
+	if (!th->cursig && !(th->has_siginfo && th->siginfo.si_signo)) {
 		json_null(j);
 		return;
 	}

@@ -34,7 +34,8 @@ static int print_core_banner(struct cli_ctx *ctx, struct ms_target *t, struct ms
 	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Z %Y", localtime(&when));
 	out_size(size, ms_core_size(core));
 	const struct ms_thread *th = &threads[0];
-	if (th->has_siginfo || th->cursig) {
+	/* a live dump (gcore) records signal 0: no signal */
+	if ((th->has_siginfo && th->siginfo.si_signo) || th->cursig) {
 		siginfo_t si = th->siginfo;
 		if (!th->has_siginfo)
 			si.si_signo = th->cursig;
