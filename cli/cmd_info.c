@@ -184,7 +184,8 @@ static void json_signal(struct json *j, const struct ms_thread *th)
 		return;
 	}
 	json_begin_object(j);
-	json_kv_i64(j, "number", th->has_siginfo ? th->siginfo.si_signo : th->cursig);
+	json_kv_i64(j, "number",
+		    th->has_siginfo && th->siginfo.si_signo ? th->siginfo.si_signo : th->cursig);
 	json_kv_i64(j, "code", th->siginfo.si_code);
 	json_kv_string(j, "description",
 		       ms_core_describe_signal(&th->siginfo, th->has_siginfo, buf, sizeof(buf)));
