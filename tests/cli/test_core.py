@@ -70,6 +70,27 @@ def test_errors_opening():
     assert p.returncode == 64
 
 
+def test_unprivileged():
+    """A core the user may not read is one line; one they may read works, and
+    the files it maps are read as that user."""
+    tmp = tempfile.mkdtemp(prefix="memscope-core-")
+    try:
+        os.chmod(tmp, 0o755)
+        secret = os.path.join(tmp, "secret.core")
+        shutil.copy(GOOD, secret)
+        os.chmod(secret, 0o600)
+        p = memscope("-c", secret, "sys", user="nobody", check=False)
+        assert p.returncode == 2 and p.stderr == f"memscope: {secret}: Permission denied\n", \
+            p.stderr
+        shared = os.path.join(tmp, "shared.core")
+        shutil.copy(GOOD, shared)
+        os.chmod(shared, 0o644)
+        info = memscope_json("-c", shared, "sys", user="nobody")
+        assert info["pid"] == gen.PID and info["threads"] == 2
+    finally:
+        shutil.rmtree(tmp)
+
+
 def test_mapped_fifo_does_not_block():
     """A hostile core may name any path in NT_FILE: a FIFO is not waited on."""
     tmp = tempfile.mkdtemp(prefix="memscope-core-")
