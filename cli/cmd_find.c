@@ -298,6 +298,7 @@ static int parse_crash(struct find *f, int argc, char **argv)
 	const char *start = NULL, *end = NULL, *len = NULL, *mask = NULL, *ctxs = NULL;
 	int c;
 	f->width = 8;
+	opterr = 0; /* our own message, once */
 	while ((c = getopt_long(argc, argv, "s:e:l:m:whbgcx:n:ukKVptT", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -350,7 +351,8 @@ static int parse_crash(struct find *f, int argc, char **argv)
 					 "user space; find searches the target's memory",
 					 c);
 		default:
-			return cli_usage(f->ctx, "invalid option");
+			return cli_usage(f->ctx, "invalid option or missing value: %s",
+					 argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

@@ -336,6 +336,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	struct ps ps = {.ctx = ctx};
 	int c;
+	opterr = 0; /* our own message, once */
 	while ((c = getopt_long(argc, argv, "LkuGS:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
@@ -365,7 +366,8 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		}
 		default:
-			return cli_usage(ctx, "invalid option");
+			return cli_usage(ctx, "invalid option or missing value: %s",
+					 argv[optind - 1]);
 		}
 	}
 	if (ps.kernel_only && ps.user_only)

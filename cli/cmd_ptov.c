@@ -175,11 +175,13 @@ int cmd_ptov(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	bool full = false;
 	int c;
+	opterr = 0; /* our own message, once */
 	while ((c = getopt_long(argc, argv, "a", longopts, NULL)) != -1) {
 		if (c == 'a')
 			full = true;
 		else
-			return cli_usage(ctx, "invalid option");
+			return cli_usage(ctx, "invalid option or missing value: %s",
+					 argv[optind - 1]);
 	}
 	if (optind >= argc)
 		return cli_usage(ctx, "a physical address is needed");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../lib/pagemap.h"
+#include "../lib/proclist.h"
 #include "../lib/symbols.h"
 #include "../lib/target.h"
 #include "commands.h"
@@ -207,9 +208,16 @@ static int parse_args(struct cli_ctx *ctx, int argc, char **argv, struct rd_opts
 }
 
 /* crash's "invalid user virtual address" line, with our reason when it adds something. */
-static int read_error(struct cli_ctx *ctx, struct ms_error *err, uint64_t item, unsigned width,
-		      uint64_t user_top)
+static int read_error(struct cli_ctx *ctx, struct ms_target *t, struct ms_error *err, uint64_t item,
+		      unsigned width, uint64_t user_top)
 {
+	if (err->code != MS_ERROR_EXITED && ms_target_kind(t) == MS_TARGET_LIVE &&
+	    !ms_proc_alive(ms_target_pid(t))) {
+		/* a dead process's pagemap reads short, its memory fails: say what happened */
+		ms_error_destroy(err);
+		err = ms_error_create(MS_ERROR_EXITED, "process %d exited during the read",
+				      (int)ms_target_pid(t));
+	}
 	if (err->code != MS_ERROR_FAULT && err->code != MS_ERROR_NOT_MAPPED)
 		return cli_error(ctx, err);
 	char type[32];
@@ -302,7 +310,7 @@ static int dump_raw(struct cli_ctx *ctx, struct ms_target *t, uint64_t addr, uin
 		printf("%" PRIu64 " bytes copied from 0x%" PRIx64 " to %s\n", copied, addr, path);
 	}
 	if (err)
-		return read_error(ctx, err, addr + copied, 1, cli_user_top(t));
+		return read_error(ctx, t, err, addr + copied, 1, cli_user_top(t));
 	return CLI_OK;
 }
 
@@ -394,7 +402,7 @@ int cmd_rd(struct cli_ctx *ctx, int argc, char **argv)
 		if (!vma || !(vma->prot & MS_PROT_READ)) {
 			err = vma ? ms_error_fault(addr, "mapping is not readable")
 				  : ms_error_create(MS_ERROR_NOT_MAPPED, "kernel address");
-			status = read_error(ctx, err, addr, width, user_top);
+			status = read_error(ctx, t, err, addr, width, user_top);
 			goto out;
 		}
 	}
@@ -507,7 +515,7 @@ int cmd_rd(struct cli_ctx *ctx, int argc, char **argv)
 		json_finish(j);
 	}
 	if (err)
-		status = read_error(ctx, err, addr + done, width, user_top);
+		status = read_error(ctx, t, err, addr + done, width, user_top);
 out:
 	free(buf);
 	ms_symbols_destroy(syms);

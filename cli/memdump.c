@@ -23,14 +23,43 @@ static size_t ascii_start(unsigned width)
 	}
 }
 
+/* "00".."ff": two digits per byte, so a value is formatted a byte at a time */
+static char hex2[512];
+
+static void hex2_init(void)
+{
+	static const char digits[] = "0123456789abcdef";
+	if (hex2[0])
+		return;
+	for (int i = 0; i < 256; i++) {
+		hex2[2 * i] = digits[i >> 4];
+		hex2[2 * i + 1] = digits[i & 15];
+	}
+}
+
+/* width bytes of v as 2*width hex digits */
+static inline void put_hex(char *p, uint64_t v, unsigned width)
+{
+	for (unsigned i = width; i-- > 0; p += 2)
+		memcpy(p, &hex2[((v >> (i * 8)) & 0xff) * 2], 2);
+}
+
 size_t memdump_addr(char *buf, uint64_t addr)
 {
-	char hex[16];
-	size_t n = out_hex(hex, addr);
-	size_t pad = n < 16 ? 16 - n : 0;
-	memset(buf, ' ', pad);
-	memcpy(buf + pad, hex, n);
-	return pad + n;
+	hex2_init();
+	unsigned digits = addr ? (unsigned)(64 - __builtin_clzll(addr) + 3) / 4 : 1;
+	char tmp[16];
+	put_hex(tmp, addr, 8);
+	memset(buf, ' ', 16 - digits);
+	memcpy(buf + 16 - digits, tmp + 16 - digits, digits);
+	return 16;
+}
+
+static void flush_out(struct memdump *d)
+{
+	if (d->olen)
+		fwrite(d->out, 1, d->olen, d->f);
+	d->olen = 0;
 }
 
 void memdump_init(struct memdump *d, FILE *f, unsigned width, enum memdump_radix radix, bool ascii,
@@ -44,6 +73,7 @@ void memdump_init(struct memdump *d, FILE *f, unsigned width, enum memdump_radix
 	d->net_endian = net_endian;
 	d->syms = width == 8 && radix == MEMDUMP_HEX ? syms : NULL;
 	d->per_line = 16 / width;
+	hex2_init();
 }
 
 static void end_line(struct memdump *d)
@@ -60,7 +90,10 @@ static void end_line(struct memdump *d)
 		d->len += d->nchars;
 	}
 	d->line[d->len++] = '\n';
-	fwrite(d->line, 1, d->len, d->f);
+	if (d->olen + d->len > sizeof(d->out))
+		flush_out(d);
+	memcpy(d->out + d->olen, d->line, d->len);
+	d->olen += d->len;
 	d->len = 0;
 	d->entries = 0;
 	d->nchars = 0;
@@ -90,7 +123,8 @@ static void put_value(struct memdump *d, uint64_t v)
 	}
 	switch (d->radix) {
 	case MEMDUMP_HEX:
-		n = out_hex_pad(p, v, (int)d->width * 2);
+		put_hex(p, v, d->width);
+		n = d->width * 2;
 		p[n++] = ' ';
 		d->hex_len += n;
 		break;
@@ -111,9 +145,44 @@ static void put_value(struct memdump *d, uint64_t v)
 	d->len += n;
 }
 
+/* A whole line of plain hex with its ASCII column, straight into the output. */
+static void fast_line(struct memdump *d, uint64_t addr, const uint8_t *buf)
+{
+	if (d->olen + 128 > sizeof(d->out))
+		flush_out(d);
+	char *p = d->out + d->olen;
+	p += memdump_addr(p, addr);
+	memcpy(p, ":  ", 3);
+	p += 3;
+	for (unsigned k = 0; k < d->per_line; k++) {
+		uint64_t v = 0;
+		memcpy(&v, buf + k * d->width, d->width);
+		put_hex(p, v, d->width);
+		p += d->width * 2;
+		*p++ = ' ';
+	}
+	if (d->ascii) {
+		*p++ = ' ';
+		*p++ = ' ';
+		for (unsigned k = 0; k < 16; k++) {
+			uint8_t c = buf[k];
+			*p++ = c >= 0x20 && c < 0x7f ? (char)c : '.';
+		}
+	}
+	*p++ = '\n';
+	d->olen = (size_t)(p - d->out);
+	d->any = true;
+}
+
 void memdump_feed(struct memdump *d, uint64_t addr, const uint8_t *buf, size_t n)
 {
-	for (size_t i = 0; i + d->width <= n; i += d->width, addr += d->width) {
+	size_t i = 0;
+	if (d->radix == MEMDUMP_HEX && !d->syms && !d->net_endian) {
+		if (d->entries == 0)
+			for (; i + 16 <= n; i += 16, addr += 16)
+				fast_line(d, addr, buf + i);
+	}
+	for (; i + d->width <= n; i += d->width, addr += d->width) {
 		if (d->entries == 0) {
 			d->len = memdump_addr(d->line, addr);
 			d->line[d->len++] = ':';
@@ -144,6 +213,7 @@ void memdump_finish(struct memdump *d)
 {
 	if (d->entries)
 		end_line(d);
+	flush_out(d);
 }
 
 void memdump_ascii_init(struct memdump_ascii *a, FILE *f, bool unlimited)

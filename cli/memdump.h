@@ -36,6 +36,9 @@ struct memdump {
 	char chars[33];
 	size_t nchars;
 	bool any; /* something was printed */
+	/* whole lines wait here and go out in large writes */
+	char out[1 << 16];
+	size_t olen;
 };
 
 void memdump_init(struct memdump *d, FILE *f, unsigned width, enum memdump_radix radix, bool ascii,

@@ -194,3 +194,18 @@ struct ms_error *ms_proc_read(pid_t pid, pid_t tid, unsigned what, struct ms_pro
 	}
 	return NULL;
 }
+
+bool ms_proc_alive(pid_t pid)
+{
+	char *text;
+	struct ms_error *err = read_file(pid, 0, "stat", &text);
+	if (err) {
+		bool gone = err->code == MS_ERROR_NOT_FOUND;
+		ms_error_destroy(err);
+		return !gone;
+	}
+	const char *close = strrchr(text, ')');
+	bool zombie = close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+	free(text);
+	return !zombie;
+}

@@ -52,6 +52,9 @@ struct ms_error *ms_proc_threads(pid_t pid, pid_t **tids_ret, size_t *count_ret)
  */
 struct ms_error *ms_proc_read(pid_t pid, pid_t tid, unsigned what, struct ms_procinfo *info);
 
+/* Whether the process still runs (exists and is not a zombie). */
+bool ms_proc_alive(pid_t pid);
+
 /* Parse smaps_rollup (or smaps) counters into usage; false if it has none. */
 bool ms_proc_parse_rollup(const char *text, struct ms_vma_usage *usage);
 

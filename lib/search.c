@@ -6,6 +6,7 @@
 
 #include "pagemap.h"
 #include "pmscan.h"
+#include "proclist.h"
 #include "target.h"
 
 /* Bytes read per call: large enough to amortise the reads, small enough to stay in cache. */
@@ -375,6 +376,13 @@ struct ms_error *ms_search(struct ms_target *target, const struct ms_search_para
 			break;
 	}
 out:
+	if (err && err->code != MS_ERROR_EXITED && err->code != MS_ERROR_INTERRUPTED &&
+	    ms_target_kind(target) == MS_TARGET_LIVE && !ms_proc_alive(ms_target_pid(target))) {
+		/* a dead process's pagemap reads short, its memory fails: say what happened */
+		ms_error_destroy(err);
+		err = ms_error_create(MS_ERROR_EXITED, "process %d exited during the search",
+				      (int)ms_target_pid(target));
+	}
 	if (pm_open)
 		ms_pagemap_close(&pm);
 	free(s.buf);

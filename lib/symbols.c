@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,6 +204,23 @@ static bool read_headers(struct elf_file *f)
 	return f->nloads > 0;
 }
 
+/* The size of our own vdso image, from its ELF headers (it is wholly in memory). */
+static size_t own_vdso_size(const uint8_t *image)
+{
+	Elf64_Ehdr eh;
+	memcpy(&eh, image, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return 0;
+	size_t end = eh.e_shoff + (size_t)eh.e_shnum * eh.e_shentsize;
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, image + eh.e_phoff + i * eh.e_phentsize, sizeof(ph));
+		if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > end)
+			end = ph.p_offset + ph.p_filesz;
+	}
+	return end;
+}
+
 static bool file_open(struct ms_symbols *s, struct elf_file *f, const struct ms_vma *vma)
 {
 	if (f->opened)
@@ -220,6 +238,20 @@ static bool file_open(struct ms_symbols *s, struct elf_file *f, const struct ms_
 		ms_error_destroy(err);
 		if (done < 64)
 			return false;
+		/*
+		 * Pages of the vdso the target never used are not present, and
+		 * reading them would fault them in. A live target on this machine
+		 * has the kernel's one vdso image, which is ours too: use our copy
+		 * when what could be read matches it.
+		 */
+		const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+		if (done < len && own && ms_target_kind(s->target) == MS_TARGET_LIVE) {
+			size_t own_len = own_vdso_size(own);
+			if (own_len >= done && own_len <= len && memcmp(own, f->image, done) == 0) {
+				memcpy(f->image, own, own_len);
+				done = own_len;
+			}
+		}
 		f->elf = elf_memory(f->image, done);
 	} else {
 		f->fd = open_mapped(s, vma);
