@@ -555,8 +555,20 @@ static int gdb_value(struct find *f, char *text, char size, struct pattern *p)
 {
 	text = trim(text);
 	size_t cap = MS_SEARCH_MAX_LEN;
+	/* {char[N]}"..." is the string's first N bytes, without the NUL C adds */
+	long array = -1;
+	if (strncmp(text, "{char[", 6) == 0) {
+		char *e;
+		array = strtol(text + 6, &e, 10);
+		if (array <= 0 || strncmp(e, "]}", 2) != 0)
+			return cli_usage(f->ctx, "invalid cast: %s (try {char[N]}\"...\")", text);
+		text = trim(e + 2);
+		if (*text != '"')
+			return cli_usage(f->ctx, "{char[N]} goes before a string: %s", text);
+	}
 	if (*text == '"') {
 		const char *s = text + 1;
+		size_t start = p->len;
 		while (*s && *s != '"') {
 			int c = *s == '\\' ? (s++, unescape(&s)) : (unsigned char)*s++;
 			if (p->len >= cap)
@@ -565,6 +577,13 @@ static int gdb_value(struct find *f, char *text, char size, struct pattern *p)
 		}
 		if (*s != '"' || *trim((char *)s + 1))
 			return cli_usage(f->ctx, "unterminated string: %s", text);
+		/* a C string includes its NUL, as gdb searches it */
+		size_t want = array > 0 ? (size_t)array : p->len - start + 1;
+		if (start + want > cap)
+			return cli_usage(f->ctx, "pattern too long");
+		while (p->len < start + want)
+			p->bytes[p->len++] = 0;
+		p->len = start + want;
 		return CLI_OK;
 	}
 	unsigned width = 0;

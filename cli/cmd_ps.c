@@ -187,18 +187,20 @@ static struct ms_error *collect(struct ps *ps)
 			free(tids);
 			continue;
 		}
-		/* smaps_rollup walks the page tables: only for processes we show */
-		err = ms_proc_read(pids[i], 0, MS_PROC_STAT | MS_PROC_ROLLUP, &info);
-		if (err && err->code == MS_ERROR_NOT_FOUND) {
-			ms_error_destroy(err);
-			err = NULL;
-			ps->vanished++;
-			free(tids);
-			continue;
-		}
-		if (err) {
-			free(tids);
-			break;
+		/*
+		 * smaps_rollup walks the page tables: only for processes we show.
+		 * A process in the middle of exec or exit has no memory to show
+		 * for a moment; it is listed without the breakdown.
+		 */
+		if (!info.kernel_thread) {
+			struct ms_procinfo mem;
+			struct ms_error *merr = ms_proc_read(pids[i], 0, MS_PROC_ROLLUP, &mem);
+			if (!merr) {
+				info.has_rollup = mem.has_rollup;
+				info.rollup_denied = mem.rollup_denied;
+				info.rollup = mem.rollup;
+			}
+			ms_error_destroy(merr);
 		}
 		if (info.rollup_denied)
 			ps->denied++;

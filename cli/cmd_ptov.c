@@ -103,8 +103,15 @@ static int one(struct cli_ctx *ctx, uint64_t paddr, bool full, bool first)
 	    .paddr = paddr, .full_scan = full, .stop = &cli_interrupted, .progress = on_progress};
 	struct ms_page_info page;
 	struct ms_error *err = ms_page_info_read(paddr / ms_page_size(), &page);
-	if (err)
+	if (err) {
+		if (o.json) { /* the document stays whole: this address gets its error */
+			json_begin_object(o.json);
+			json_kv_hex(o.json, "physical", paddr);
+			json_kv_string(o.json, "error", err->message);
+			json_end_object(o.json);
+		}
 		return cli_error(ctx, err);
+	}
 	char flags[512];
 	ms_kpf_names(page.flags, flags, sizeof(flags));
 	if (o.json) {

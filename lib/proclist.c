@@ -204,8 +204,11 @@ bool ms_proc_alive(pid_t pid)
 		ms_error_destroy(err);
 		return !gone;
 	}
-	const char *close = strrchr(text, ')');
-	bool zombie = close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+	struct ms_procinfo info = {0};
+	bool parsed = parse_stat(text, &info);
 	free(text);
-	return !zombie;
+	if (!parsed)
+		return true;
+	/* a process on its way out has lost its memory before it is a zombie */
+	return info.state != 'Z' && info.state != 'X' && (info.vsz || info.kernel_thread);
 }
