@@ -387,7 +387,8 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_error(ctx, err);
 	}
 	sorting = &ps;
-	qsort(ps.rows, ps.nrows, sizeof(*ps.rows), row_cmp);
+	if (ps.nrows > 1)
+		qsort(ps.rows, ps.nrows, sizeof(*ps.rows), row_cmp);
 	if (ctx->session->json)
 		print_json(&ps);
 	else

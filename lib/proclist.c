@@ -49,7 +49,8 @@ static struct ms_error *list_dir(const char *path, pid_t **ids_ret, size_t *coun
 		free(ids);
 		return err;
 	}
-	qsort(ids, n, sizeof(*ids), pid_cmp);
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), pid_cmp);
 	*ids_ret = ids;
 	*count_ret = n;
 	return NULL;
