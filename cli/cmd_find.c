@@ -193,8 +193,8 @@ static bool on_hit(void *arg, const struct ms_search_hit *hit)
 		size_t avail = hit->avail;
 		if (avail < CHARS_CONTEXT) {
 			size_t got = 0;
-			ms_error_destroy(
-			    ms_target_read(f->target, hit->address, more, CHARS_CONTEXT, 0, &got));
+			ms_error_destroy(ms_target_read(f->target, hit->address, more,
+							CHARS_CONTEXT, 0, &got));
 			if (got > avail) {
 				src = more;
 				avail = got;
@@ -291,9 +291,9 @@ static int value_pattern(struct find *f, const char *text)
 static int parse_crash(struct find *f, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"fault-in", no_argument, NULL, 'F'},
-	    {"max", required_argument, NULL, 'n'},
-	    {NULL, 0, NULL, 0},
+		{"fault-in", no_argument, NULL, 'F'},
+		{"max", required_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *start = NULL, *end = NULL, *len = NULL, *mask = NULL, *ctxs = NULL;
 	int c;
@@ -396,9 +396,10 @@ static int parse_crash(struct find *f, int argc, char **argv)
 		if (err)
 			return cli_error(f->ctx, err);
 		if (f->end <= f->start)
-			return cli_usage(
-			    f->ctx, "ending address %" PRIx64 " is below starting address %" PRIx64,
-			    f->end, f->start);
+			return cli_usage(f->ctx,
+					 "ending address %" PRIx64
+					 " is below starting address %" PRIx64,
+					 f->end, f->start);
 	}
 	if (len) {
 		uint64_t n;
@@ -479,8 +480,8 @@ static int unescape(const char **pp)
 		int v = 0, k = 0;
 		while (k < 2 && isxdigit((unsigned char)*p)) {
 			v = v * 16 + (isdigit((unsigned char)*p)
-					  ? *p - '0'
-					  : tolower((unsigned char)*p) - 'a' + 10);
+					      ? *p - '0'
+					      : tolower((unsigned char)*p) - 'a' + 10);
 			p++;
 			k++;
 		}
@@ -634,7 +635,7 @@ static int gdb_value(struct find *f, char *text, char size, struct pattern *p)
 	} else if (!gdb_number(text, &v)) {
 		bool symbolic;
 		struct ms_error *err =
-		    cli_resolve_address(f->target, &f->syms, text, &v, &symbolic);
+			cli_resolve_address(f->target, &f->syms, text, &v, &symbolic);
 		if (err)
 			return cli_error(f->ctx, err);
 		if (!width && !size)
@@ -776,15 +777,15 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 		sp[i].mask = f.has_mask ? f.pats[i].mask : NULL;
 	}
 	struct ms_search_params params = {
-	    .start = f.start,
-	    .end = f.end,
-	    .align = f.gdb_form || f.strings ? 1 : f.width,
-	    .patterns = sp,
-	    .npatterns = f.npats,
-	    .read_flags = f.fault_in ? MS_READ_FAULT_IN : 0,
-	    .max_hits = f.max_hits,
-	    .stop = &cli_interrupted,
-	    .progress = on_progress,
+		.start = f.start,
+		.end = f.end,
+		.align = f.gdb_form || f.strings ? 1 : f.width,
+		.patterns = sp,
+		.npatterns = f.npats,
+		.read_flags = f.fault_in ? MS_READ_FAULT_IN : 0,
+		.max_hits = f.max_hits,
+		.stop = &cli_interrupted,
+		.progress = on_progress,
 	};
 	f.tty = isatty(STDOUT_FILENO);
 	if (ctx->session->json) {

@@ -332,9 +332,9 @@ static void print_json(struct ps *ps)
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"threads", no_argument, NULL, 'L'},
-	    {"sort", required_argument, NULL, 'S'},
-	    {NULL, 0, NULL, 0},
+		{"threads", no_argument, NULL, 'L'},
+		{"sort", required_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
 	};
 	struct ps ps = {.ctx = ctx};
 	int c;
@@ -364,7 +364,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 				}
 			if (!ok)
 				return cli_usage(
-				    ctx, "--sort takes pid, rss, pss, swap, vsz, thp, private");
+					ctx, "--sort takes pid, rss, pss, swap, vsz, thp, private");
 			break;
 		}
 		default:

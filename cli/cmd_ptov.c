@@ -71,7 +71,7 @@ static bool on_hit(void *arg, const struct ms_ptov_hit *hit)
 			json_kv_string(j, "name", vma->name);
 			json_kv_hex(j, "file_offset",
 				    vma->offset + (hit->vaddr - vma->start) / ms_page_size() *
-						      ms_page_size());
+							  ms_page_size());
 		}
 		json_kv_bool(j, "exclusive", hit->entry & MS_PM_EXCLUSIVE);
 		json_kv_bool(j, "file_or_shared", hit->entry & MS_PM_FILE);
@@ -99,8 +99,10 @@ static bool on_hit(void *arg, const struct ms_ptov_hit *hit)
 static int one(struct cli_ctx *ctx, uint64_t paddr, bool full, bool first)
 {
 	struct ptov_out o = {.ctx = ctx, .json = ctx->session->json ? &ctx->json : NULL};
-	struct ms_ptov_params params = {
-	    .paddr = paddr, .full_scan = full, .stop = &cli_interrupted, .progress = on_progress};
+	struct ms_ptov_params params = {.paddr = paddr,
+					.full_scan = full,
+					.stop = &cli_interrupted,
+					.progress = on_progress};
 	struct ms_page_info page;
 	struct ms_error *err = ms_page_info_read(paddr / ms_page_size(), &page);
 	if (err) {
@@ -177,8 +179,8 @@ static int one(struct cli_ctx *ctx, uint64_t paddr, bool full, bool first)
 int cmd_ptov(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"all", no_argument, NULL, 'a'},
-	    {NULL, 0, NULL, 0},
+		{"all", no_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
 	};
 	bool full = false;
 	int c;

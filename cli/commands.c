@@ -10,141 +10,252 @@
 #include <string.h>
 
 const struct command cli_commands[] = {
-    /* process memory: rd, find, ps, ptov */
-    {
-	.name = "rd",
-	.fn = cmd_rd,
-	.flags = CMD_TARGET,
-	.usage = "rd [-8|-16|-32|-64] [-a] [-d|-D|-x] [-s] [-N] [-R] [-o OFFS] [-e END] [-r FILE] "
-		 "[--fault-in] ADDR|SYMBOL [COUNT]",
-	.summary = "read memory, as crash's rd",
-	.help = "Display the target's memory at ADDR (hexadecimal, with or without 0x) or at\n"
-		"a SYMBOL of its ELF files (NAME, FILE:NAME, either with +OFFSET). COUNT\n"
-		"values are shown (default 1), 16 bytes a line with an ASCII column, as\n"
-		"crash prints them. Any COUNT works: memory is read and printed a chunk at\n"
-		"a time.\n"
-		"\n"
-		"  -8, -16, -32, -64  value size in bits (default 64)\n"
-		"  -a            ASCII: printable text; without COUNT, up to the first\n"
-		"                character that is not printable\n"
-		"  -d, -D        signed, unsigned decimal instead of hexadecimal\n"
-		"  -x            no ASCII column\n"
-		"  -s            show values that point into a mapped ELF file as\n"
-		"                symbol+offset (64-bit display only)\n"
-		"  -N            16- and 32-bit values in network byte order\n"
-		"  -R            display COUNT values ending at ADDR\n"
-		"  -o OFFS       add OFFS to the start address\n"
-		"  -e END        display up to END (exclusive) instead of COUNT values\n"
-		"  -r FILE       copy COUNT bytes (or up to END) raw into FILE\n"
-		"  --fault-in    also read pages that are not present (never touched, swapped\n"
-		"                out, file pages not mapped yet); this changes the target\n"
-		"\n"
-		"Pages that are not present are never read unless --fault-in is given. What\n"
-		"was readable is printed; an address that cannot be read ends the command\n"
-		"with crash's message (invalid user virtual address: ADDR  type: \"64-bit\n"
-		"UVADDR\") and the reason, exit status 1.\n",
-    },
-    {
-	.name = "find",
-	.fn = cmd_find,
-	.flags = CMD_TARGET,
-	.usage = "find [-s START] [-e END | -l LEN] [-m MASK] [-w|-h|-b] [-c] [-x N] [--max N] "
-		 "[--fault-in] VALUE...   |   find [/sn] START, +LEN|END, VAL...",
-	.summary = "search memory for values or strings (gdb's find, crash's search flags)",
-	.help = "Search the target's readable mappings for any of the VALUEs: 64-bit\n"
-		"values at 8-byte aligned addresses by default, as crash's search does.\n"
-		"A VALUE is hexadecimal or a symbol (its address). Each hit is printed as\n"
-		"ADDRESS: VALUE and where it lies: symbol+offset (file) in an ELF file, or\n"
-		"the mapping and the offset in it.\n"
-		"\n"
-		"  -s START      start at START (address or symbol; default: the lowest mapping)\n"
-		"  -e END        stop at END (exclusive)\n"
-		"  -l LEN        search LEN bytes from START (4096, 0x1000, 2M, 1G)\n"
-		"  -m MASK       ignore the bits set in MASK when comparing\n"
-		"  -w, -h, -b    32-, 16-, 8-bit values (aligned to their size)\n"
-		"  -c            the VALUEs are strings, found at any address; 56 characters\n"
-		"                from each hit are shown\n"
-		"  -x N          show N values before and after each hit\n"
-		"  --max N       stop after N hits\n"
-		"  --fault-in    also read pages that are not present (changes the target)\n"
-		"\n"
-		"gdb's form, used when the arguments contain a comma or start with /:\n"
-		"find [/sn] START, +LEN, VAL [, VAL...] or find [/sn] START, END, VAL...\n"
-		"searches for the sequence of values at any address, END inclusive. s is\n"
-		"the size of each value (b, h, w, g), n the most hits to print. Numbers are\n"
-		"decimal unless 0x; \"strings\" (with their NUL, as in C; {char[N]}\"...\" for\n"
-		"the first N bytes only) and 'c' characters take C escapes; a cast\n"
-		"such as (char) or (long) sets one value's size; a literal without a size\n"
-		"is 4 bytes if it fits, else 8, as in C. Ends with gdb's \"N patterns\n"
-		"found.\" line.\n"
-		"\n"
-		"Only present pages are read unless --fault-in is given; -v tells how much\n"
-		"memory was searched and skipped.\n",
-    },
-    {
-	.name = "ps",
-	.fn = cmd_ps,
-	.usage = "ps [-k|-u] [-L] [--sort pid|rss|pss|swap|vsz|thp|private] [PID|COMMAND...]",
-	.summary = "processes and where their memory goes, as crash's ps",
-	.help = "One line per process, as crash's ps: PID, PPID, CPU, state (RU IN UN ZO\n"
-		"ST TR DE ID), %MEM, VSZ and RSS, then the memory breakdown from\n"
-		"smaps_rollup: PSS (RSS with shared pages divided among their users),\n"
-		"SHARED and PRIVATE resident memory, SWAP and THP (anonymous huge pages).\n"
-		"Sizes are in KiB. '>' marks running tasks. Kernel threads show as [name].\n"
-		"\n"
-		"  PID|COMMAND   only these processes (COMMAND may be a glob: 'tmux*')\n"
-		"  -k, -u        kernel threads only, user processes only\n"
-		"  -L            also list each thread (its memory is its process's)\n"
-		"  --sort KEY    largest first by rss, pss, swap, vsz, thp or private\n"
-		"\n"
-		"Without root, other users' processes show RSS, VSZ and SWAP but '-' for\n"
-		"the breakdown, and the command says how many (exit status 1). Processes\n"
-		"that exit meanwhile are left out.\n",
-    },
-    {
-	.name = "ptov",
-	.fn = cmd_ptov,
-	.flags = CMD_ROOT,
-	.usage = "ptov [--all] PADDR...",
-	.summary = "which processes map a physical address, and at which virtual addresses",
-	.help = "For each physical address (hexadecimal), print its page frame, how many\n"
-		"mappings the kernel counts (/proc/kpagecount), its page flags\n"
-		"(/proc/kpageflags) by name, then every process and virtual address that\n"
-		"maps it, with the mapping's permissions and file. A page nobody maps is\n"
-		"described instead (free, slab, page table, page cache, ...).\n"
-		"\n"
-		"Every process's pagemap is scanned, present pages only (PAGEMAP_SCAN);\n"
-		"the scan stops when all the mappings the kernel counts are found (--all\n"
-		"scans everything anyway). A progress bar shows on a terminal. Needs root:\n"
-		"the kernel hides physical addresses from others.\n",
-    },
-    {
-	.name = "sys",
-	.fn = cmd_sys,
-	.usage = "sys",
-	.summary = "the machine at a glance, as crash's banner",
-	.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
-		"average and task count, as crash prints them when it starts. With a\n"
-		"target, also its PID and command.\n",
-    },
-    {
-	.name = "help",
-	.aliases = "h",
-	.fn = cmd_help,
-	.usage = "help [COMMAND]",
-	.summary = "list the commands, or explain one",
-	.help = "Without an argument, list every command with a one-line summary.\n"
-		"With a command name, print its usage and description.\n",
-    },
-    {
-	.name = "quit",
-	.aliases = "q exit",
-	.fn = cmd_quit,
-	.flags = CMD_PROMPT,
-	.usage = "quit",
-	.summary = "leave the interactive prompt",
-	.help = "Leave the prompt (Ctrl-D does the same).\n",
-    },
+	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
+	/* rd, find, ps, ptov */
+	{
+		.name = "rd",
+		.fn = cmd_rd,
+		.flags = CMD_TARGET,
+		.usage = "rd [-8|-16|-32|-64] [-a] [-d|-D|-x] [-s] [-N] [-R] [-o OFFS] [-e "
+			 "END] [-r FILE] [--fault-in] ADDR|SYMBOL [COUNT]",
+		.summary = "read memory, as crash's rd",
+		.help = "Display the target's memory at ADDR (hexadecimal, with or without\n"
+			"0x) or at a SYMBOL of its ELF files (NAME, FILE:NAME, either with\n"
+			"+OFFSET). COUNT values are shown (default 1), 16 bytes a line with\n"
+			"an ASCII column, as crash prints them. Any COUNT works: memory is\n"
+			"read and printed a chunk at a time.\n"
+			"\n"
+			"  -8, -16, -32, -64  value size in bits (default 64)\n"
+			"  -a          ASCII: printable text; without COUNT, up to the\n"
+			"              first character that is not printable\n"
+			"  -d, -D      signed, unsigned decimal instead of hexadecimal\n"
+			"  -x          no ASCII column\n"
+			"  -s          values that point into a mapped ELF file shown as\n"
+			"              symbol+offset (64-bit display only)\n"
+			"  -N          16- and 32-bit values in network byte order\n"
+			"  -R          display COUNT values ending at ADDR\n"
+			"  -o OFFS     add OFFS to the start address\n"
+			"  -e END      display up to END (exclusive) instead of COUNT\n"
+			"  -r FILE     copy COUNT bytes (or up to END) raw into FILE\n"
+			"  --fault-in  also read pages that are not present (never\n"
+			"              touched, swapped out, file pages not mapped yet);\n"
+			"              this changes the target\n"
+			"\n"
+			"Pages that are not present are never read unless --fault-in is\n"
+			"given. What was readable is printed; an address that cannot be\n"
+			"read ends the command with crash's message (invalid user virtual\n"
+			"address: ADDR  type: \"64-bit UVADDR\") and the reason, exit 1.\n",
+	},
+	{
+		.name = "find",
+		.fn = cmd_find,
+		.flags = CMD_TARGET,
+		.usage = "find [-s START] [-e END | -l LEN] [-m MASK] [-w|-h|-b] [-c] [-x N] "
+			 "[--max N] [--fault-in] VALUE...  |  find [/sn] START, +LEN|END, "
+			 "VAL...",
+		.summary = "search memory for values or strings (gdb's find, crash's search flags)",
+		.help = "Search the target's readable mappings for any of the VALUEs:\n"
+			"64-bit values at 8-byte aligned addresses by default, as crash's\n"
+			"search does. A VALUE is hexadecimal or a symbol (its address). Each\n"
+			"hit is printed as ADDRESS: VALUE and where it lies: symbol+offset\n"
+			"(file) in an ELF file, or the mapping and the offset in it.\n"
+			"\n"
+			"  -s START    start at START (address or symbol; default: the\n"
+			"              lowest mapping)\n"
+			"  -e END      stop at END (exclusive)\n"
+			"  -l LEN      search LEN bytes from START (4096, 0x1000, 2M, 1G)\n"
+			"  -m MASK     ignore the bits set in MASK when comparing\n"
+			"  -w, -h, -b  32-, 16-, 8-bit values (aligned to their size)\n"
+			"  -c          the VALUEs are strings, found at any address; 56\n"
+			"              characters from each hit are shown\n"
+			"  -x N        show N values before and after each hit\n"
+			"  --max N     stop after N hits\n"
+			"  --fault-in  also read pages that are not present (changes the\n"
+			"              target)\n"
+			"\n"
+			"gdb's form, used when the arguments contain a comma or start with\n"
+			"/: find [/sn] START, +LEN, VAL [, VAL...] or find [/sn] START, END,\n"
+			"VAL... searches for the sequence of values at any address, END\n"
+			"inclusive. s is the size of each value (b, h, w, g), n the most\n"
+			"hits to print. Numbers are decimal unless 0x; \"strings\" (with their\n"
+			"NUL, as in C; {char[N]}\"...\" for the first N bytes only) and 'c'\n"
+			"characters take C escapes; a cast such as (char) or (long) sets one\n"
+			"value's size; a literal without a size is 4 bytes if it fits, else\n"
+			"8, as in C. Ends with gdb's \"N patterns found.\" line.\n"
+			"\n"
+			"Only present pages are read unless --fault-in is given; -v tells\n"
+			"how much memory was searched and skipped.\n",
+	},
+	{
+		.name = "ps",
+		.fn = cmd_ps,
+		.usage = "ps [-k|-u] [-L] [--sort pid|rss|pss|swap|vsz|thp|private] "
+			 "[PID|COMMAND...]",
+		.summary = "processes and where their memory goes, as crash's ps",
+		.help = "One line per process, as crash's ps: PID, PPID, CPU, state (RU IN\n"
+			"UN ZO ST TR DE ID), %MEM, VSZ and RSS, then the memory breakdown\n"
+			"from smaps_rollup: PSS (RSS with shared pages divided among their\n"
+			"users), SHARED and PRIVATE resident memory, SWAP and THP (anonymous\n"
+			"huge pages). Sizes are in KiB. '>' marks running tasks. Kernel\n"
+			"threads show as [name].\n"
+			"\n"
+			"  PID|COMMAND  only these processes (COMMAND may be a glob: 'tmux*')\n"
+			"  -k, -u       kernel threads only, user processes only\n"
+			"  -L           also list each thread (its memory is its process's)\n"
+			"  --sort KEY   largest first by rss, pss, swap, vsz, thp or private\n"
+			"\n"
+			"Without root, other users' processes show RSS, VSZ and SWAP but '-'\n"
+			"for the breakdown, and the command says how many (exit status 1).\n"
+			"Processes that exit meanwhile are left out.\n",
+	},
+	{
+		.name = "ptov",
+		.fn = cmd_ptov,
+		.flags = CMD_ROOT,
+		.usage = "ptov [--all] PADDR...",
+		.summary = "which processes map a physical address, and at which virtual addresses",
+		.help = "For each physical address (hexadecimal), print its page frame, how\n"
+			"many mappings the kernel counts (/proc/kpagecount), its page flags\n"
+			"(/proc/kpageflags) by name, then every process and virtual address\n"
+			"that maps it, with the mapping's permissions and file. A page nobody\n"
+			"maps is described instead (free, slab, page table, page cache...).\n"
+			"\n"
+			"Every process's pagemap is scanned, present pages only\n"
+			"(PAGEMAP_SCAN); the scan stops when all the mappings the kernel\n"
+			"counts are found (--all scans everything anyway). A progress bar\n"
+			"shows on a terminal. Needs root: the kernel hides physical\n"
+			"addresses from others.\n",
+	},
+
+	/* ---- system memory: overcommit, frag, compact, thp, kmem, physmap, export ---- */
+	/* frag, compact, physmap */
+	{
+		.name = "frag",
+		.fn = cmd_frag,
+		.usage = "frag [--order N] [--node N]",
+		.summary = "free lists, fragmentation indices, and whether an order-N allocation "
+			   "succeeds",
+		.help = "Per node and zone: free blocks of each order (/proc/buddyinfo), the free\n"
+			"memory they hold, the kernel's unusable-free index and fragmentation "
+			"index\n"
+			"for every order computed as mm/vmstat.c does (integer arithmetic, "
+			"printed\n"
+			"as /sys/kernel/debug/extfrag prints them: -1.000 means an allocation of\n"
+			"that order would not fail), free blocks per migrate type and pageblocks "
+			"per\n"
+			"type (/proc/pagetypeinfo, root only), the zone watermarks and lowmem\n"
+			"reserves (/proc/zoneinfo). The free memory on the buddy lists is shown "
+			"next\n"
+			"to the zones' counters and MemFree, with the difference: per-CPU lists,\n"
+			"CMA, HighAtomic reserves and memory not yet given to the page allocator\n"
+			"make them differ. When debugfs is mounted and readable, the indices are\n"
+			"checked against the kernel's own, digit for digit; otherwise the output\n"
+			"says why that cross-check is impossible.\n"
+			"\n"
+			"The verdict is for a movable allocation (user memory, THP) of order N:\n"
+			"it succeeds now when a zone it may use keeps its min watermark plus the\n"
+			"lowmem reserve after the allocation and has a free block of order N or\n"
+			"more on a list it may take from; otherwise it fails for lack of memory\n"
+			"(reclaim is needed: the watermark fails, too little is free for\n"
+			"compaction, or the fragmentation index is at most vm.extfrag_threshold)\n"
+			"or for fragmentation (compaction would help).\n"
+			"\n"
+			"--order N   the verdict for order N (0 to the kernel's largest order); "
+			"the\n"
+			"            exit status is then 0 if it would succeed now and 1 if not.\n"
+			"            Without it, the verdict is for the pageblock (huge page) "
+			"order.\n"
+			"--node N    only node N.\n",
+	},
+	{
+		.name = "compact",
+		.fn = cmd_compact,
+		.flags = CMD_ROOT,
+		.usage = "compact [--node N] [--svg-before FILE] [--svg-after FILE]",
+		.summary = "run memory compaction and show what it changed",
+		.help = "Compact all nodes (writes 1 to /proc/sys/vm/compact_memory) or one\n"
+			"(/sys/devices/system/node/nodeN/compact), time it, and print, per zone,\n"
+			"the free blocks of each order and the unusable-free and fragmentation\n"
+			"indices before and after, how many free huge-page-sized (order-9 on\n"
+			"x86-64) blocks were gained, and how the compact_* and pgmigrate_*\n"
+			"counters of /proc/vmstat moved. Then whether kcompactd would compact the\n"
+			"node on its own: the node's fragmentation score against the watermarks\n"
+			"derived from vm.compaction_proactiveness, as mm/compaction.c computes\n"
+			"them. Compaction is machine-wide and needs root.\n"
+			"\n"
+			"--node N            compact node N only.\n"
+			"--svg-before FILE   draw physical memory (as physmap) before compacting.\n"
+			"--svg-after FILE    and after.\n",
+	},
+	{
+		.name = "physmap",
+		.fn = cmd_physmap,
+		.flags = CMD_ROOT,
+		.usage = "physmap [--svg FILE] [--png FILE] [--pages-per-cell N] [--node N]",
+		.summary = "a map of physical memory: what fills each pageblock",
+		.help = "Walk /proc/kpageflags over all of physical memory (or one node) and\n"
+			"count, per cell of one pageblock (2 MiB on x86-64) or N pages, what "
+			"fills\n"
+			"its pages, first match wins: hole (outside every System RAM range of\n"
+			"/proc/iomem, or no struct page), free (KPF_BUDDY), reserved, page table\n"
+			"(KPF_PGTABLE), slab, hugetlb (KPF_HUGE), thp (KPF_THP), anon (KPF_ANON),\n"
+			"cache (KPF_LRU or KPF_MMAP: page cache and shmem), other (no telling\n"
+			"flag: kernel allocations, memory not yet initialised). Each cell is\n"
+			"coloured by what fills most of it; a wholly free cell (a free huge page)\n"
+			"is bright green, a mostly free one pale. Zones start on their own line\n"
+			"with their node, name and PFN range; a legend gives the totals. On a\n"
+			"terminal the map uses 256 colours and its full width; otherwise one\n"
+			"letter per cell. --json gives per-cell counts for runs of equal cells.\n"
+			"Needs root.\n"
+			"\n"
+			"--svg FILE            also write the picture as SVG.\n"
+			"--png FILE            and as PNG.\n"
+			"--pages-per-cell N    N pages per cell instead of a pageblock.\n"
+			"--node N              only node N.\n",
+	},
+
+	/* ---- core dumps: gcore ---- */
+
+	/* ---- backtraces and debugging: bt ---- */
+
+	/* ---- the session ---- */
+	{
+		.name = "set",
+		.fn = cmd_set,
+		.usage = "set [PID | -c CORE [-e EXE]]",
+		.summary = "show or change the target (crash's context)",
+		.help = "Without arguments, show the current target. With a PID, look at that\n"
+			"process from now on; with -c CORE (and -e EXE), at a core file. The\n"
+			"global options -p and -c set the first target; this changes it at\n"
+			"the prompt, as crash's `set PID` changes its context.\n",
+	},
+	{
+		.name = "sys",
+		.fn = cmd_sys,
+		.usage = "sys",
+		.summary = "the machine at a glance, as crash's banner",
+		.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
+			"average and task count, as crash prints them when it starts. With a\n"
+			"target, also its PID and command.\n",
+	},
+	{
+		.name = "help",
+		.aliases = "h",
+		.fn = cmd_help,
+		.usage = "help [COMMAND]",
+		.summary = "list the commands, or explain one",
+		.help = "Without an argument, list every command with a one-line summary.\n"
+			"With a command name, print its usage and description.\n",
+	},
+	{
+		.name = "quit",
+		.aliases = "q exit",
+		.fn = cmd_quit,
+		.flags = CMD_PROMPT,
+		.usage = "quit",
+		.summary = "leave the interactive prompt",
+		.help = "Leave the prompt (Ctrl-D does the same).\n",
+	},
 };
 
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);

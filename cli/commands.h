@@ -122,6 +122,9 @@ struct ms_error *cli_resolve_address(struct ms_target *target, struct ms_symbols
 uint64_t cli_user_top(struct ms_target *target);
 
 /* system memory */
+cli_fn cmd_compact;
+cli_fn cmd_frag;
+cli_fn cmd_physmap;
 
 /* core dumps */
 
@@ -130,6 +133,7 @@ uint64_t cli_user_top(struct ms_target *target);
 /* the session */
 cli_fn cmd_help;
 cli_fn cmd_quit;
+cli_fn cmd_set;
 cli_fn cmd_sys;
 
 #endif

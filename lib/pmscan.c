@@ -42,11 +42,11 @@ bool ms_pmscan_supported(void)
 			uint64_t start = (uint64_t)(uintptr_t)&cached / page * page;
 			struct ms_page_region r;
 			struct ms_pm_scan_arg arg = {
-			    .size = sizeof(arg),
-			    .start = start,
-			    .end = start + page,
-			    .vec = (uint64_t)(uintptr_t)&r,
-			    .vec_len = 1,
+				.size = sizeof(arg),
+				.start = start,
+				.end = start + page,
+				.vec = (uint64_t)(uintptr_t)&r,
+				.vec_len = 1,
 			};
 			fill_masks(&arg, MS_PMSCAN_PRESENT);
 			cached = scan_ioctl(fd, &arg) >= 0;
@@ -119,11 +119,11 @@ static struct ms_error *next_ioctl(struct ms_pmscan *scan, uint64_t from, uint64
 		}
 		size_t page = ms_page_size();
 		struct ms_pm_scan_arg arg = {
-		    .size = sizeof(arg),
-		    .start = from / page * page,
-		    .end = (to + page - 1) / page * page,
-		    .vec = (uint64_t)(uintptr_t)scan->vec,
-		    .vec_len = MS_PMSCAN_VEC,
+			.size = sizeof(arg),
+			.start = from / page * page,
+			.end = (to + page - 1) / page * page,
+			.vec = (uint64_t)(uintptr_t)scan->vec,
+			.vec_len = MS_PMSCAN_VEC,
 		};
 		fill_masks(&arg, scan->select);
 		if (arg.start >= arg.end) {
@@ -155,7 +155,7 @@ static struct ms_error *next_fallback(struct ms_pmscan *scan, uint64_t from, uin
 		if (npages > FALLBACK_BATCH)
 			npages = FALLBACK_BATCH;
 		struct ms_error *err =
-		    ms_pagemap_read((struct ms_pagemap *)scan->pm, addr, npages, scan->entries);
+			ms_pagemap_read((struct ms_pagemap *)scan->pm, addr, npages, scan->entries);
 		if (err)
 			return err;
 		for (uint64_t i = 0; i < npages; i++, addr += page) {

@@ -47,7 +47,7 @@ static bool report(struct search *s, uint64_t addr, size_t pattern, const uint8_
 	if (addr < vma->start) /* a match that began in the mapping before */
 		vma = ms_maps_find(s->maps, addr);
 	struct ms_search_hit hit = {
-	    .address = addr, .pattern = pattern, .vma = vma, .data = data, .avail = avail};
+		.address = addr, .pattern = pattern, .vma = vma, .data = data, .avail = avail};
 	s->stats.hits++;
 	if (!s->fn(s->arg, &hit) || (s->p->max_hits && s->stats.hits >= s->p->max_hits)) {
 		s->stopped = true;
@@ -203,8 +203,8 @@ static struct ms_error *search_run(struct search *s, uint64_t lo, uint64_t hi)
 			return ms_error_create(MS_ERROR_INTERRUPTED, "interrupted");
 		size_t want = hi - pos > CHUNK ? CHUNK : (size_t)(hi - pos);
 		size_t got = 0;
-		struct ms_error *err =
-		    ms_target_read(s->target, pos, s->buf + s->carry, want, s->p->read_flags, &got);
+		struct ms_error *err = ms_target_read(s->target, pos, s->buf + s->carry, want,
+						      s->p->read_flags, &got);
 		if (err && err->code != MS_ERROR_FAULT && err->code != MS_ERROR_NOT_MAPPED)
 			return err;
 		if (got) {
@@ -351,8 +351,8 @@ struct ms_error *ms_search(struct ms_target *target, const struct ms_search_para
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct ms_vma *v = &maps->vmas[i];
 		if (v->end > start && v->start < end && searchable(v))
-			s.total +=
-			    (v->end < end ? v->end : end) - (v->start > start ? v->start : start);
+			s.total += (v->end < end ? v->end : end) -
+				   (v->start > start ? v->start : start);
 	}
 	s.buf = malloc(CHUNK + MS_SEARCH_MAX_LEN);
 	if (!s.buf) {

@@ -182,7 +182,7 @@ static bool read_headers(struct elf_file *f)
 		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
 		f->loads[f->nloads++] =
-		    (struct load_seg){ph.p_offset, ph.p_vaddr, ph.p_filesz, ph.p_memsz};
+			(struct load_seg){ph.p_offset, ph.p_vaddr, ph.p_filesz, ph.p_memsz};
 		if (ph.p_vaddr + ph.p_memsz > f->load_end)
 			f->load_end = ph.p_vaddr + ph.p_memsz;
 	}
@@ -197,7 +197,7 @@ static bool read_headers(struct elf_file *f)
 			if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || !sh.sh_size)
 				continue;
 			f->sections[f->nsections++] =
-			    (struct addr_range){sh.sh_addr, sh.sh_addr + sh.sh_size};
+				(struct addr_range){sh.sh_addr, sh.sh_addr + sh.sh_size};
 		}
 		qsort(f->sections, f->nsections, sizeof(*f->sections), range_cmp);
 	}
@@ -234,7 +234,7 @@ static bool file_open(struct ms_symbols *s, struct elf_file *f, const struct ms_
 			return false;
 		size_t done = 0;
 		struct ms_error *err =
-		    ms_target_read(s->target, vma->start, f->image, len, 0, &done);
+			ms_target_read(s->target, vma->start, f->image, len, 0, &done);
 		ms_error_destroy(err);
 		if (done < 64)
 			return false;
@@ -471,8 +471,8 @@ static bool load_symbols(struct elf_file *f)
 		if (!name || !*name)
 			continue;
 		f->syms[f->nsyms++] =
-		    (struct sym_entry){sym.st_value, sym.st_size, name, (unsigned char)type,
-				       (unsigned char)GELF_ST_BIND(sym.st_info)};
+			(struct sym_entry){sym.st_value, sym.st_size, name, (unsigned char)type,
+					   (unsigned char)GELF_ST_BIND(sym.st_info)};
 	}
 	qsort(f->syms, f->nsyms, sizeof(*f->syms), sym_cmp);
 	return f->nsyms > 0;

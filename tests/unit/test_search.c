@@ -52,11 +52,11 @@ static struct ms_error *run(struct ms_search_pattern *pats, size_t n, size_t ali
 			    struct ms_search_stats *st)
 {
 	struct ms_search_params p = {
-	    .start = (uintptr_t)region,
-	    .end = (uintptr_t)region + REGION,
-	    .align = align,
-	    .patterns = pats,
-	    .npatterns = n,
+		.start = (uintptr_t)region,
+		.end = (uintptr_t)region + REGION,
+		.align = align,
+		.patterns = pats,
+		.npatterns = n,
 	};
 	memset(h, 0, sizeof(*h));
 	ms_target_refresh(self);
@@ -88,7 +88,7 @@ START_TEST(test_mask_and_widths)
 	memcpy(region + 4 * 20, &b, 4);
 	uint32_t want = 0xabcd0000, mask = 0x0000ffff;
 	struct ms_search_pattern pat = {
-	    .bytes = (uint8_t *)&want, .mask = (uint8_t *)&mask, .len = 4};
+		.bytes = (uint8_t *)&want, .mask = (uint8_t *)&mask, .len = 4};
 	struct hits h;
 	ck_assert_ptr_null(run(&pat, 1, 4, &h, NULL));
 	ck_assert_uint_eq(h.n, 2);
@@ -114,8 +114,8 @@ START_TEST(test_strings_across_reads_in_order)
 	memcpy(region + 4 * MIB - 1, needle, n);
 	memcpy(region + 100, "other", 5);
 	struct ms_search_pattern pats[2] = {
-	    {.bytes = (const uint8_t *)needle, .len = n},
-	    {.bytes = (const uint8_t *)"other", .len = 5},
+		{.bytes = (const uint8_t *)needle, .len = n},
+		{.bytes = (const uint8_t *)"other", .len = 5},
 	};
 	struct hits h;
 	ck_assert_ptr_null(run(pats, 2, 1, &h, NULL));
