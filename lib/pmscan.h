@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 
@@ -59,7 +60,8 @@ struct ms_pmscan {
 	size_t count, pos;
 	uint64_t scan_from, scan_to, walk_end;
 	bool have;
-	uint64_t *entries; /* fallback: a batch of pagemap entries */
+	uint64_t *entries;	     /* fallback: a batch of pagemap entries */
+	volatile sig_atomic_t *stop; /* may be set by the caller; polled between batches */
 };
 
 /* Scan the process behind pm (which stays open and owned by the caller). */
@@ -75,6 +77,13 @@ void ms_pmscan_deinit(struct ms_pmscan *scan);
  */
 struct ms_error *ms_pmscan_next(struct ms_pmscan *scan, uint64_t from, uint64_t to,
 				uint64_t *start_ret, uint64_t *end_ret, bool *found_ret);
+
+/*
+ * The first selected page at or after from and below to, without looking
+ * further: the way to jump over a hole without walking the memory after it.
+ */
+struct ms_error *ms_pmscan_skip(struct ms_pmscan *scan, uint64_t from, uint64_t to,
+				uint64_t *next_ret, bool *found_ret);
 
 /* Whether the running kernel has PAGEMAP_SCAN (checked once, on our own pagemap). */
 bool ms_pmscan_supported(void);

@@ -179,41 +179,42 @@ static bool skip_error(struct ptov *pt, struct ms_error *err)
 	return true;
 }
 
-static struct ms_error *scan_run(struct ptov *pt, struct ms_pagemap *pm, const struct ms_maps *maps,
-				 uint64_t rs, uint64_t re)
+/* Compare one batch of pagemap entries from a; sets *any_present. */
+static struct ms_error *scan_batch(struct ptov *pt, struct ms_pagemap *pm,
+				   const struct ms_maps *maps, uint64_t a, size_t n,
+				   bool *any_present)
 {
 	size_t page = ms_page_size();
 	uint64_t offset = pt->p->paddr % page;
-	for (uint64_t a = rs; a < re && !pt->done;) {
-		size_t n = (size_t)((re - a) / page);
-		if (n > ENTRY_BATCH)
-			n = ENTRY_BATCH;
-		struct ms_error *err = ms_pagemap_read(pm, a, n, pt->entries);
-		if (err)
-			return err;
-		pt->stats->pages_read += n;
-		for (size_t i = 0; i < n; i++) {
-			uint64_t e = pt->entries[i];
-			if (!(e & MS_PM_PRESENT) || ms_pm_pfn(e) != pt->pfn)
-				continue;
-			uint64_t va = a + i * page;
-			struct ms_ptov_hit hit = {.pid = pm->pid,
-						  .vaddr = va + offset,
-						  .vma = ms_maps_find(maps, va),
-						  .entry = e};
-			pt->stats->found++;
-			if (!pt->fn(pt->arg, &hit)) {
-				pt->done = true;
-				break;
-			}
-			if (pt->want && pt->stats->found >= pt->want) {
-				pt->stats->stopped_early = true;
-				pt->done = true;
-				break;
-			}
+	struct ms_error *err = ms_pagemap_read(pm, a, n, pt->entries);
+	if (err)
+		return err;
+	pt->stats->pages_read += n;
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e = pt->entries[i];
+		if (!(e & MS_PM_PRESENT))
+			continue;
+		any = true;
+		if (ms_pm_pfn(e) != pt->pfn)
+			continue;
+		uint64_t va = a + i * page;
+		struct ms_ptov_hit hit = {.pid = pm->pid,
+					  .vaddr = va + offset,
+					  .vma = ms_maps_find(maps, va),
+					  .entry = e};
+		pt->stats->found++;
+		if (!pt->fn(pt->arg, &hit)) {
+			pt->done = true;
+			break;
 		}
-		a += n * page;
+		if (pt->want && pt->stats->found >= pt->want) {
+			pt->stats->stopped_early = true;
+			pt->done = true;
+			break;
+		}
 	}
+	*any_present = any;
 	return NULL;
 }
 
@@ -223,18 +224,7 @@ static struct ms_error *scan_process(struct ptov *pt, pid_t pid)
 	struct ms_error *err = ms_maps_read_pid(pid, MS_MAPS_BASIC, &maps);
 	if (err)
 		return skip_error(pt, err) ? NULL : err;
-	/* the page-table range: up to the last mapping below the vsyscall page */
-	uint64_t lo = UINT64_MAX, hi = 0;
-	for (size_t i = 0; i < maps->count; i++) {
-		const struct ms_vma *v = &maps->vmas[i];
-		if (v->kind == MS_VMA_VSYSCALL)
-			continue;
-		if (v->start < lo)
-			lo = v->start;
-		if (v->end > hi)
-			hi = v->end;
-	}
-	if (lo >= hi) { /* a kernel thread, or a zombie: no memory */
+	if (!maps->count) { /* a kernel thread, or a zombie: no memory */
 		ms_maps_destroy(maps);
 		return NULL;
 	}
@@ -248,21 +238,42 @@ static struct ms_error *scan_process(struct ptov *pt, pid_t pid)
 	err = ms_pmscan_init(&scan, &pm, pt->select);
 	if (err)
 		goto out;
+	scan.stop = pt->p->stop;
 	pt->stats->scanned++;
-	for (uint64_t pos = lo; pos < hi && !pt->done;) {
-		if (pt->p->stop && *pt->p->stop) {
-			err = ms_error_create(MS_ERROR_INTERRUPTED, "interrupted");
-			break;
+	/*
+	 * Mapping by mapping: dense memory is cheapest read straight from
+	 * pagemap; a batch with nothing present means a hole, which
+	 * PAGEMAP_SCAN jumps over however large it is (a terabyte of
+	 * reservation costs one call).
+	 */
+	size_t page = ms_page_size();
+	for (size_t v = 0; v < maps->count && !pt->done && !err; v++) {
+		const struct ms_vma *vma = &maps->vmas[v];
+		if (vma->kind == MS_VMA_VSYSCALL)
+			continue; /* beyond the page tables pagemap covers */
+		for (uint64_t pos = vma->start, hi = vma->end; pos < hi && !pt->done;) {
+			if (pt->p->stop && *pt->p->stop) {
+				err = ms_error_create(MS_ERROR_INTERRUPTED, "interrupted");
+				break;
+			}
+			size_t n = (size_t)((hi - pos) / page);
+			if (n > ENTRY_BATCH)
+				n = ENTRY_BATCH;
+			bool any;
+			err = scan_batch(pt, &pm, maps, pos, n, &any);
+			if (err)
+				break;
+			pos += n * page;
+			if (!any && pos < hi) {
+				uint64_t next;
+				bool found;
+				err = ms_pmscan_skip(&scan, pos, hi, &next, &found);
+				if (err || !found)
+					break;
+				if (next > pos)
+					pos = next / page * page;
+			}
 		}
-		uint64_t rs, re;
-		bool found;
-		err = ms_pmscan_next(&scan, pos, hi, &rs, &re, &found);
-		if (err || !found)
-			break;
-		err = scan_run(pt, &pm, maps, rs, re);
-		if (err)
-			break;
-		pos = re;
 	}
 	ms_pmscan_deinit(&scan);
 	if (err && skip_error(pt, err)) {

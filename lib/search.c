@@ -60,7 +60,7 @@ static bool report(struct search *s, uint64_t addr, size_t pattern, const uint8_
  * Aligned values: one compare per word. Values straddling a read never
  * match (they would be unaligned), so no carry is needed.
  */
-#define SCAN_WORDS(TYPE)                                                                           \
+#define SCAN_WORDS(TYPE, LANE)                                                                     \
 	static void scan_words_##TYPE(struct search *s, const uint8_t *buf, size_t len,            \
 				      uint64_t base)                                               \
 	{                                                                                          \
@@ -69,7 +69,34 @@ static bool report(struct search *s, uint64_t addr, size_t pattern, const uint8_
 		size_t np = s->p->npatterns;                                                       \
 		if (np == 1) {                                                                     \
 			TYPE m = (TYPE)s->word_mask[0], v = (TYPE)(s->word_value[0] | m);          \
-			for (size_t i = first; i + w <= len; i += w) {                             \
+			size_t i = first;                                                          \
+			/* 64 bytes at a time, compared as vectors, one branch; the few */         \
+			/* blocks with a hit are looked at value by value below */                 \
+			/* lanes of at most 32 bits: SSE2 compares those natively; a */            \
+			/* value matches only where all its lanes do */                            \
+			typedef LANE vec __attribute__((vector_size(16), aligned(1)));             \
+			vec vm, vv;                                                                \
+			for (size_t k = 0; k < 16; k += w) {                                       \
+				memcpy((char *)&vm + k, &m, w);                                    \
+				memcpy((char *)&vv + k, &v, w);                                    \
+			}                                                                          \
+			for (; i + 64 <= len; i += 64) {                                           \
+				const vec *x = (const vec *)(buf + i);                             \
+				vec hit = ((x[0] | vm) == vv) | ((x[1] | vm) == vv) |              \
+					  ((x[2] | vm) == vv) | ((x[3] | vm) == vv);               \
+				uint64_t any[2];                                                   \
+				memcpy(any, &hit, 16);                                             \
+				if (!(any[0] | any[1]))                                            \
+					continue;                                                  \
+				for (size_t k = 0; k < 64; k += w) {                               \
+					TYPE y;                                                    \
+					memcpy(&y, buf + i + k, w);                                \
+					if ((TYPE)(y | m) == v &&                                  \
+					    !report(s, base + i + k, 0, buf + i + k, len - i - k)) \
+						return;                                            \
+				}                                                                  \
+			}                                                                          \
+			for (; i + w <= len; i += w) {                                             \
 				TYPE x;                                                            \
 				memcpy(&x, buf + i, w);                                            \
 				if ((TYPE)(x | m) == v &&                                          \
@@ -90,10 +117,10 @@ static bool report(struct search *s, uint64_t addr, size_t pattern, const uint8_
 		}                                                                                  \
 	}
 
-SCAN_WORDS(uint8_t)
-SCAN_WORDS(uint16_t)
-SCAN_WORDS(uint32_t)
-SCAN_WORDS(uint64_t)
+SCAN_WORDS(uint8_t, uint8_t)
+SCAN_WORDS(uint16_t, uint16_t)
+SCAN_WORDS(uint32_t, uint32_t)
+SCAN_WORDS(uint64_t, uint32_t)
 
 static bool matches_at(const struct ms_search_pattern *pat, const uint8_t *at)
 {
@@ -190,8 +217,14 @@ static void progress(struct search *s, uint64_t bytes)
 		s->p->progress(s->arg, s->done, s->total);
 }
 
-/* Search [lo, hi), which is all readable as far as we know. */
-static struct ms_error *search_run(struct search *s, uint64_t lo, uint64_t hi)
+/*
+ * Search [lo, hi). Reading goes on until a page cannot be read; then, when
+ * present pages can be told from the others (skip), the search jumps to the
+ * next present one, else to the next page. Dense memory so costs one pass of
+ * pagemap (the target's read checks it), and holes of any size one ioctl.
+ */
+static struct ms_error *search_run(struct search *s, uint64_t lo, uint64_t hi,
+				   struct ms_pmscan *skip)
 {
 	size_t page = ms_page_size();
 	if (s->carry && s->carry_end != lo)
@@ -216,8 +249,19 @@ static struct ms_error *search_run(struct search *s, uint64_t lo, uint64_t hi)
 		pos += got;
 		if (err) {
 			ms_error_destroy(err);
-			/* skip the page that failed; the next read starts afresh */
+			/* skip what failed; the next read starts afresh */
 			uint64_t next = (pos / page + 1) * page;
+			if (skip) {
+				uint64_t rs;
+				bool found;
+				err = ms_pmscan_skip(skip, pos, hi, &rs, &found);
+				if (err)
+					return err;
+				if (!found)
+					next = hi;
+				else if (rs > next)
+					next = rs;
+			}
 			if (next > hi)
 				next = hi;
 			if (++streak >= MAX_FAULT_STREAK)
@@ -254,7 +298,7 @@ static struct ms_error *search_vma(struct search *s, const struct ms_vma *vma, u
 				hi = from;
 			}
 		}
-		return search_run(s, lo, hi);
+		return search_run(s, lo, hi, NULL);
 	}
 	if (!*pm_open) {
 		struct ms_error *err = ms_pagemap_open(ms_target_pid(s->target), pm);
@@ -266,25 +310,8 @@ static struct ms_error *search_vma(struct search *s, const struct ms_vma *vma, u
 	struct ms_error *err = ms_pmscan_init(&scan, pm, MS_PMSCAN_PRESENT);
 	if (err)
 		return err;
-	uint64_t pos = lo;
-	while (pos < hi && !s->stopped) {
-		uint64_t rs, re;
-		bool found;
-		err = ms_pmscan_next(&scan, pos, hi, &rs, &re, &found);
-		if (err)
-			break;
-		uint64_t skip_to = found ? rs : hi;
-		if (skip_to > pos) {
-			s->stats.bytes_not_present += skip_to - pos;
-			progress(s, skip_to - pos);
-		}
-		if (!found)
-			break;
-		err = search_run(s, rs, re);
-		if (err)
-			break;
-		pos = re;
-	}
+	scan.stop = s->p->stop;
+	err = search_run(s, lo, hi, &scan);
 	ms_pmscan_deinit(&scan);
 	return err;
 }
