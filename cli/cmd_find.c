@@ -270,7 +270,7 @@ static int value_pattern(struct find *f, const char *text)
 			return cli_usage(f->ctx, "invalid value: %s (hexadecimal, or a symbol)",
 					 text);
 		}
-		return cli_error(f->ctx, err);
+		return cli_error(f->ctx, cli_explain_denied(f->target, err));
 	}
 	unsigned w = f->width;
 	if (w < 8 && v >> (w * 8)) {
@@ -756,7 +756,7 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 	const struct ms_maps *maps;
 	err = ms_target_maps(f.target, MS_MAPS_BASIC, &maps);
 	if (err) {
-		status = cli_error(ctx, err);
+		status = cli_error(ctx, cli_explain_denied(f.target, err));
 		goto out;
 	}
 	if (f.start >= top && !ms_maps_find(maps, f.start)) {
@@ -829,8 +829,9 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 			 out_size(c, stats.bytes_unreadable));
 	}
 	if (err)
-		status = err->code == MS_ERROR_INTERRUPTED ? (ms_error_destroy(err), CLI_PARTIAL)
-							   : cli_error(ctx, err);
+		status = err->code == MS_ERROR_INTERRUPTED
+				 ? (ms_error_destroy(err), CLI_PARTIAL)
+				 : cli_error(ctx, cli_explain_denied(f.target, err));
 out:
 	free_patterns(&f);
 	ms_symbols_destroy(f.syms);

@@ -71,6 +71,22 @@ struct ms_error *cli_resolve_address(struct ms_target *target, struct ms_symbols
 	return NULL;
 }
 
+struct ms_error *cli_explain_denied(struct ms_target *target, struct ms_error *err)
+{
+	if (!err || err->code != MS_ERROR_PERMISSION || ms_target_kind(target) != MS_TARGET_LIVE)
+		return err;
+	char *old = err->message;
+	if (asprintf(&err->message,
+		     "cannot read process %d (%s): it belongs to another user, or is more "
+		     "privileged; run as root",
+		     (int)ms_target_pid(target), old) < 0) {
+		err->message = old;
+		return err;
+	}
+	free(old);
+	return err;
+}
+
 uint64_t cli_user_top(struct ms_target *target)
 {
 	const struct ms_maps *maps;
@@ -219,7 +235,7 @@ static int read_error(struct cli_ctx *ctx, struct ms_target *t, struct ms_error 
 				      (int)ms_target_pid(t));
 	}
 	if (err->code != MS_ERROR_FAULT && err->code != MS_ERROR_NOT_MAPPED)
-		return cli_error(ctx, err);
+		return cli_error(ctx, cli_explain_denied(t, err));
 	char type[32];
 	snprintf(type, sizeof(type), "%u-bit UVADDR", width * 8);
 	const char *reason = NULL;
@@ -329,7 +345,7 @@ int cmd_rd(struct cli_ctx *ctx, int argc, char **argv)
 	uint64_t addr, offset = 0, end = 0, count = 0;
 	err = cli_resolve_address(t, &syms, o.addr_text, &addr, NULL);
 	if (err) {
-		status = cli_error(ctx, err);
+		status = cli_error(ctx, cli_explain_denied(t, err));
 		goto out;
 	}
 	if (o.offset) {

@@ -118,6 +118,8 @@ struct ms_symbols;
  */
 struct ms_error *cli_resolve_address(struct ms_target *target, struct ms_symbols **syms,
 				     const char *text, uint64_t *addr_ret, bool *symbol_ret);
+/* A permission error on a live target, said in words a user can act on. */
+struct ms_error *cli_explain_denied(struct ms_target *target, struct ms_error *err);
 /* The first address above the target's user space (47- or 57-bit). */
 uint64_t cli_user_top(struct ms_target *target);
 

@@ -14,6 +14,7 @@ from memtruth import (load_base, mapped_path, nm_symbols, parse_rd, pm_present, 
 from mstest import Fixture, memscope, memscope_json
 
 PATTERN = 0x6d656d73636f7065
+NOBODY = "65534"  # nobody/nogroup, by number for setpriv
 
 
 def written_value(page, word):
@@ -243,6 +244,27 @@ def test_rd_target_exits_during_the_read():
         assert p.returncode == 1, (p.returncode, err)
         assert f"process {fx.pid} exited" in err or "no process" in err, err
         assert "Sanitizer" not in err
+
+
+def test_rd_and_find_without_root():
+    """Without root: one's own processes read as well (PFNs are hidden, not
+    needed); another user's process is refused with a clear error."""
+    if not mstest.IS_ROOT:
+        raise mstest.Skip("needs root to run as another user")
+    with Fixture("memfix", user=NOBODY) as own, Fixture("memfix") as roots:
+        addr = own["anon_written"]
+        out = memscope("-p", own.pid, "rd", hex(addr), 2, user=NOBODY).stdout
+        got = [int(v, 16) for _, vals, _ in parse_rd(out, 8) for v in vals]
+        assert got == [written_value(0, 0), written_value(0, 1)], out
+        p = memscope("-p", own.pid, "rd", hex(own["anon_untouched"]), user=NOBODY, check=False)
+        assert p.returncode == 1 and "page never touched" in p.stderr, p.stderr
+        out = memscope("-p", own.pid, "find", "-c", f"MEMSCOPE-NEEDLE-{own.pid}",
+                       user=NOBODY).stdout
+        assert f"{own['needle']:x}: MEMSCOPE-NEEDLE-{own.pid}" in out, out
+        p = memscope("-p", roots.pid, "rd", hex(roots["anon_written"]), user=NOBODY,
+                     check=False)
+        assert p.returncode == 2 and "Permission denied" in p.stderr, p.stderr
+        assert p.stderr.count("\n") == 1, p.stderr
 
 
 if __name__ == "__main__":
