@@ -6,7 +6,8 @@
 #   ptov   vs reading every pagemap entry of every mapping of every process
 #          (bench/pagemap_floor), the plain way to answer it
 # and the peak RSS of find and ptov. Prints README table rows; medians of
-# hyperfine runs. The machine is shared with other work: numbers are indicative.
+# interleaved rounds. The machine is shared with other work: numbers are
+# indicative.
 set -euo pipefail
 build=${1:-build}
 ms="$build/memscope"
@@ -22,22 +23,27 @@ start=$(printf '0x%x' "$(field touched)")
 len=$(field touched_len)
 rdlen=$((128 << 20))
 
-median() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$1"; }
-bench() { # name runs command... ; a failing run fails the benchmark
-	local name=$1 runs=$2
-	shift 2
-	hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/$name.json" "$(printf '%q ' "$@")" \
-		>/dev/null 2>&1
-	median "$tmp/$name.json"
+# Interleaved rounds: each round runs every command once, so that load from
+# other work on the machine falls on all of them alike; medians per command.
+# Commands are given as lines of JSON arrays; prints one median (s) per line.
+rounds() { # runs < commands
+	python3 -c '
+import json, subprocess, sys, time, statistics
+runs = int(sys.argv[1])
+cmds = [json.loads(l) for l in sys.stdin if l.strip()]
+times = [[] for _ in cmds]
+for c in cmds:  # warm-up
+    subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(runs):
+    for i, c in enumerate(cmds):
+        t = time.perf_counter()
+        subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times[i].append(time.perf_counter() - t)
+for t in times:
+    print(statistics.median(t))
+' "$1"
 }
-# ptov exits 1 when some process cannot be read (a sandbox's init, say): still timed
-bench_partial() {
-	local name=$1 runs=$2
-	shift 2
-	hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$tmp/$name.json" "$(printf '%q ' "$@")" \
-		>/dev/null 2>&1
-	median "$tmp/$name.json"
-}
+j() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$@"; }
 # peak RSS in KiB of one run (output discarded), by GNU time: a child of a
 # small process, so the peak is memscope's own
 peak() {
@@ -45,12 +51,19 @@ peak() {
 	tail -1 "$tmp/rss"
 }
 
-find_s=$(bench find 10 "$ms" -p "$pid" find -s "$start" -l "$len" 0xdeadbeefcafebabe)
-findc_s=$(bench findc 10 "$ms" -p "$pid" find -c -s "$start" -l "$len" no-such-string-here)
-floor_s=$(bench floor 10 "$build/bench/readv_floor" "$pid" "$start" "$len")
-gdb_s=$(bench gdb 3 gdb -batch -nx -p "$pid" -ex "find /g $start, +$len, 0xdeadbeefcafebabe")
-rd_s=$(bench rd 5 "$ms" -p "$pid" rd -64 "$start" $((rdlen / 8)))
-rdfloor_s=$(bench rdfloor 10 "$build/bench/readv_floor" "$pid" "$start" "$rdlen")
+{ read -r find_s; read -r findc_s; read -r floor_s; read -r rd_s; read -r rdfloor_s; } < <(rounds 10 <<CMDS
+$(j "$ms" -p "$pid" find -s "$start" -l "$len" 0xdeadbeefcafebabe)
+$(j "$ms" -p "$pid" find -c -s "$start" -l "$len" no-such-string-here)
+$(j "$build/bench/readv_floor" "$pid" "$start" "$len")
+$(j "$ms" -p "$pid" rd -64 "$start" $((rdlen / 8)))
+$(j "$build/bench/readv_floor" "$pid" "$start" "$rdlen")
+CMDS
+)
+{ read -r find2_s; read -r gdb_s; } < <(rounds 3 <<CMDS
+$(j "$ms" -p "$pid" find -s "$start" -l "$len" 0xdeadbeefcafebabe)
+$(j gdb -batch -nx -p "$pid" -ex "find /g $start, +$len, 0xdeadbeefcafebabe")
+CMDS
+)
 find_rss=$(peak "$ms" -p "$pid" find -s "$start" -l "$len" 0xdeadbeefcafebabe)
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -65,19 +78,22 @@ PY
 )
 	paddr=$(printf '%x' $((pfn * $(getconf PAGESIZE))))
 	nproc_all=$(ls -d /proc/[0-9]* | wc -l)
-	ptov_s=$(bench_partial ptov 10 "$ms" ptov "$paddr")
-	ptovall_s=$(bench_partial ptovall 10 "$ms" ptov --all "$paddr")
-	pmfloor_s=$(bench pmfloor 5 "$build/bench/pagemap_floor" "$pfn")
+	{ read -r ptov_s; read -r ptovall_s; read -r pmfloor_s; } < <(rounds 10 <<CMDS
+$(j "$ms" ptov "$paddr")
+$(j "$ms" ptov --all "$paddr")
+$(j "$build/bench/pagemap_floor" "$pfn")
+CMDS
+)
 	ptov_rss=$(peak "$ms" ptov --all "$paddr")
 else
 	ptov_s=0 ptovall_s=0 pmfloor_s=0 ptov_rss=0 nproc_all=0
 fi
 
 python3 - "$find_s" "$findc_s" "$floor_s" "$gdb_s" "$rd_s" "$rdfloor_s" "$find_rss" \
-	"$ptov_s" "$ptovall_s" "$pmfloor_s" "$ptov_rss" "$len" "$rdlen" "$nproc_all" <<'PY'
+	"$ptov_s" "$ptovall_s" "$pmfloor_s" "$ptov_rss" "$len" "$rdlen" "$nproc_all" "$find2_s" <<'PY'
 import sys
 (find, findc, floor, gdb, rd, rdfloor, find_rss, ptov, ptovall, pmfloor, ptov_rss,
- length, rdlen, nprocs) = (float(x) for x in sys.argv[1:15])
+ length, rdlen, nprocs, find2) = (float(x) for x in sys.argv[1:16])
 gib = length / 2**30
 gbs = lambda sec, n=length: f"{n / sec / 1e9:.1f} GB/s"
 print(f"| find, 64-bit value over {gib:.0f} GiB of present memory, median | {find*1000:.0f} ms, "
@@ -85,8 +101,8 @@ print(f"| find, 64-bit value over {gib:.0f} GiB of present memory, median | {fin
       f"| {find/floor:.2f}x | >= 2 GB/s |")
 print(f"| find -c, a string over {gib:.0f} GiB, median | {findc*1000:.0f} ms, {gbs(findc)} "
       f"| same floor {floor*1000:.0f} ms | {findc/floor:.2f}x | >= 2 GB/s |")
-print(f"| find, same value and range as gdb, median | {find*1000:.0f} ms | gdb -p find /g "
-      f"(attach included) {gdb*1000:.0f} ms | {find/gdb:.2f}x | faster than gdb |")
+print(f"| find, same value and range as gdb, median | {find2*1000:.0f} ms | gdb -p find /g "
+      f"(attach included) {gdb*1000:.0f} ms | {find2/gdb:.2f}x | faster than gdb |")
 print(f"| rd -64 of {rdlen / 2**20:.0f} MiB to /dev/null, median | {rd*1000:.0f} ms, "
       f"{gbs(rd, rdlen)} ({rdlen / 16 * 71 / rd / 1e9:.1f} GB/s of text) "
       f"| process_vm_readv of the same bytes (floor) {rdfloor*1000:.0f} ms | {rd/rdfloor:.1f}x "
