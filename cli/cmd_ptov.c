@@ -86,7 +86,7 @@ static bool on_hit(void *arg, const struct ms_ptov_hit *hit)
 	}
 	char where[4200];
 	if (vma && vma->kind == MS_VMA_FILE)
-		snprintf(where, sizeof(where), "%s%s  offset %" PRIx64, name,
+		snprintf(where, sizeof(where), "%s%s  offset 0x%" PRIx64, name,
 			 vma->deleted ? " (deleted)" : "",
 			 vma->offset + (hit->vaddr - vma->start) / ms_page_size() * ms_page_size());
 	else
@@ -155,6 +155,8 @@ static int one(struct cli_ctx *ctx, uint64_t paddr, bool full, bool first)
 		json_kv_u64(j, "scanned", stats.scanned);
 		json_kv_u64(j, "unreadable", stats.denied);
 		json_kv_u64(j, "vanished", stats.vanished);
+		json_kv_u64(j, "pages_read", stats.pages_read);
+		json_kv_u64(j, "mappings_skipped", stats.mappings_skipped);
 		json_kv_bool(j, "complete", stats.complete);
 		json_kv_bool(j, "stopped_early", stats.stopped_early);
 		if (err) {

@@ -218,6 +218,21 @@ static struct ms_error *scan_batch(struct ptov *pt, struct ms_pagemap *pm,
 	return NULL;
 }
 
+/*
+ * Whether a mapping can hold the page at all: an anonymous page lives only in
+ * private mappings; a page-cache or shmem page never in private anonymous
+ * memory (heap, stack, anonymous mmap).
+ */
+static bool may_map(const struct ptov *pt, const struct ms_vma *vma)
+{
+	bool shared = vma->prot & MS_PROT_SHARED;
+	if (pt->select == MS_PMSCAN_PRESENT_ANON)
+		return !shared;
+	if (pt->select == MS_PMSCAN_PRESENT_FILE)
+		return shared || vma->kind == MS_VMA_FILE;
+	return true;
+}
+
 static struct ms_error *scan_process(struct ptov *pt, pid_t pid)
 {
 	struct ms_maps *maps;
@@ -251,6 +266,10 @@ static struct ms_error *scan_process(struct ptov *pt, pid_t pid)
 		const struct ms_vma *vma = &maps->vmas[v];
 		if (vma->kind == MS_VMA_VSYSCALL)
 			continue; /* beyond the page tables pagemap covers */
+		if (!may_map(pt, vma)) {
+			pt->stats->mappings_skipped++;
+			continue;
+		}
 		for (uint64_t pos = vma->start, hi = vma->end; pos < hi && !pt->done;) {
 			if (pt->p->stop && *pt->p->stop) {
 				err = ms_error_create(MS_ERROR_INTERRUPTED, "interrupted");

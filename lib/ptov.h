@@ -87,14 +87,15 @@ struct ms_ptov_params {
 
 struct ms_ptov_stats {
 	struct ms_page_info page;
-	size_t processes;    /* listed in /proc */
-	size_t scanned;	     /* whose pagemap was read */
-	size_t vanished;     /* exited while we looked */
-	size_t denied;	     /* we may not read (not root) */
-	uint64_t pages_read; /* pagemap entries compared */
-	size_t found;	     /* mappings found */
-	bool complete;	     /* every process was looked at */
-	bool stopped_early;  /* all of kpagecount's mappings were found */
+	size_t processes;	 /* listed in /proc */
+	size_t scanned;		 /* whose pagemap was read */
+	size_t vanished;	 /* exited while we looked */
+	size_t denied;		 /* we may not read (not root) */
+	uint64_t pages_read;	 /* pagemap entries compared */
+	size_t mappings_skipped; /* that cannot hold the page (anonymous vs file) */
+	size_t found;		 /* mappings found */
+	bool complete;		 /* every process was looked at */
+	bool stopped_early;	 /* all of kpagecount's mappings were found */
 };
 
 /*

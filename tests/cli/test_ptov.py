@@ -96,6 +96,27 @@ def test_ptov_zero_page_includes_the_fixture_addresses():
             assert e & mstest.PFN_MASK == paddr // mstest.PAGE, (pid, hex(v))
 
 
+def test_ptov_page_cache_page_of_a_shared_library():
+    mstest.require_root()
+    with Fixture("memfix") as fx:
+        text = next(m for m in mstest.maps(fx.pid)
+                    if "libc" in m[4] and m[2].startswith("r-x"))
+        vaddr = text[0]
+        paddr = paddr_of(fx.pid, vaddr)
+        doc = memscope_json("ptov", hex(paddr), check=False)
+        assert "anon" not in doc["flags"]
+        found = mappings(doc)
+        assert (fx.pid, vaddr) in found, (hex(vaddr), found[:10])
+        # every mapping listed really maps it, by pagemap
+        for pid, v in found:
+            try:
+                e = mstest.pagemap(pid, v, 1)[0]
+            except OSError:
+                continue  # gone meanwhile
+            assert e & mstest.PFN_MASK == paddr // mstest.PAGE, (pid, hex(v))
+        assert all(m["name"] and "libc" in m["name"] for m in doc["mappings"])
+
+
 def test_ptov_describes_a_free_page():
     mstest.require_root()
     # find free pages by kpageflags; they may be taken before ptov looks
