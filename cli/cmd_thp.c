@@ -227,6 +227,7 @@ static void report_pid(struct cli_ctx *ctx, const struct ms_thp_report *rp, bool
 	printf("\n  %-14s %-14s %10s %10s %-4s %-8s  %s\n", "START", "END", "SIZE", "ANONHUGE",
 	       "ELIG", "MADVISE", "WHY NO HUGE PAGES / NAME");
 	size_t shown = 0;
+	bool not_yet = false;
 	for (size_t i = 0; i < r.count; i++) {
 		const struct ms_thp_vma *v = &r.vmas[i];
 		/* by default, the mappings that could hold a huge page or hold one */
@@ -239,8 +240,12 @@ static void report_pid(struct cli_ctx *ctx, const struct ms_thp_report *rp, bool
 			if (v->blocks & bit)
 				n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s",
 						      n ? "," : "", ms_thp_block_name(bit));
-		if (!n)
-			snprintf(why, sizeof(why), "%s", v->anon_huge ? "-" : "eligible, not yet");
+		if (!n && !v->anon_huge) {
+			snprintf(why, sizeof(why), "eligible, not yet");
+			not_yet = true;
+		} else if (!n) {
+			snprintf(why, sizeof(why), "-");
+		}
 		printf("  %-14" PRIx64 " %-14" PRIx64 " %10s %10s %-4s %-8s  %s %s\n", v->start,
 		       v->end, out_size(a, v->end - v->start), out_size(b, v->anon_huge),
 		       v->eligible ? "yes" : "no",
@@ -259,9 +264,11 @@ static void report_pid(struct cli_ctx *ctx, const struct ms_thp_report *rp, bool
 				printf("    %-14s %s\n", ms_thp_block_name(bit),
 				       ms_thp_block_explain(bit));
 	}
-	printf("  \"eligible, not yet\": the kernel allows huge pages there (THPeligible 1) but "
-	       "none is mapped: not touched yet, or touched before it became eligible "
-	       "(khugepaged collapses it later)\n");
+	if (not_yet)
+		printf("  \"eligible, not yet\": the kernel allows huge pages there (THPeligible "
+		       "1) but "
+		       "none is mapped: not touched yet, or touched before it became eligible "
+		       "(khugepaged collapses it later)\n");
 }
 
 int cmd_thp(struct cli_ctx *ctx, int argc, char **argv)

@@ -503,6 +503,9 @@ static struct ms_error *diagnose(const char *smaps, const char *status,
 				r->file_vmas++;
 			continue;
 		}
+		/* PROT_NONE: guard pages and reservations never fault anything in */
+		if (!(m->prot & (MS_PROT_READ | MS_PROT_WRITE | MS_PROT_EXEC)))
+			continue;
 		struct ms_thp_vma *t = &r->vmas[r->count];
 		t->start = m->start;
 		t->end = m->end;
