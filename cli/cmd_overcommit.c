@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lib/overcommit.h"
@@ -334,10 +335,12 @@ static int what_if(struct cli_ctx *ctx, const struct ms_overcommit *oc, const st
 			json_kv_null(j, "rlimit_data");
 		else
 			json_kv_u64(j, "rlimit_data", mm.rlimit_data);
-		if (mm.gap_known)
+		if (mm.gap_known) {
 			json_kv_u64(j, "largest_gap", mm.largest_gap);
-		else
+			json_kv_u64(j, "gap_margin", mm.gap_margin);
+		} else {
 			json_kv_null(j, "largest_gap");
+		}
 		json_end_object(j);
 		json_kv_u64(j, "heuristic_limit_pages", w.heuristic_limit);
 		json_kv_u64(j, "commit_limit_pages", oc->commit_limit);
@@ -347,9 +350,9 @@ static int what_if(struct cli_ctx *ctx, const struct ms_overcommit *oc, const st
 			json_kv_u64(j, "user_reserve_pages", w.user_reserve);
 			json_kv_i64(j, "allowed_pages", w.allowed);
 			json_kv_u64(j, "committed_after_pages", w.committed_after);
-			json_kv_bool(j, "borderline", w.borderline);
 			json_kv_u64(j, "counter_slack_pages", oc->slack);
 		}
+		json_kv_bool(j, "borderline", w.borderline);
 		json_key(j, "charged_kinds");
 		json_begin_array(j);
 		for (size_t i = 0; i < 5; i++) {
@@ -394,12 +397,17 @@ static int what_if(struct cli_ctx *ctx, const struct ms_overcommit *oc, const st
 		printf("           Committed_AS + mapping   %12" PRIu64 " = %" PRIu64 " + %" PRIu64
 		       "\n",
 		       w.committed_after, oc->committed, w.pages);
-		if (w.borderline)
+		if (w.borderline &&
+		    (uint64_t)llabs((long long)w.committed_after - w.allowed) <= oc->slack)
 			printf("           borderline: within %" PRIu64
 			       " pages (%s) of the limit, the kernel's per-CPU counter may "
 			       "still lag Committed_AS by that much: it can go either way\n",
 			       oc->slack, out_size(b, oc->slack * pg));
 	}
+	if (w.borderline && mm.gap_known && w.pages * pg + mm.gap_margin > mm.largest_gap)
+		printf("  borderline: within %s of the largest free address range (%s): the "
+		       "kernel's search may refuse it\n",
+		       out_size(a, mm.gap_margin), out_size(b, mm.largest_gap));
 	printf("  verdict  %s: %s\n", w.ok ? "SUCCEEDS" : "FAILS", why);
 	printf("\nCharged in mode %u:", oc->mode);
 	for (size_t i = 0; i < 5; i++) {

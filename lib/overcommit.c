@@ -192,7 +192,7 @@ static uint64_t user_space_size(void)
 }
 
 /* The largest hole between mappings, above mmap_min_addr and below TASK_SIZE. */
-static bool largest_gap(const char *maps, uint64_t *gap_ret)
+static bool largest_gap(const char *maps, uint64_t *gap_ret, uint64_t *margin_ret)
 {
 	uint64_t top = user_space_size();
 	if (!top)
@@ -225,6 +225,7 @@ static bool largest_gap(const char *maps, uint64_t *gap_ret)
 	if (top > prev_end && top - prev_end > best)
 		best = top - prev_end;
 	*gap_ret = best;
+	*margin_ret = low;
 	return true;
 }
 
@@ -258,7 +259,7 @@ struct ms_error *ms_mm_info_parse(const char *status, const char *limits, const 
 	mm->rlimit_as = limits ? parse_limit(limits, "Max address space") : UINT64_MAX;
 	mm->rlimit_data = limits ? parse_limit(limits, "Max data size") : UINT64_MAX;
 	if (maps)
-		mm->gap_known = largest_gap(maps, &mm->largest_gap);
+		mm->gap_known = largest_gap(maps, &mm->largest_gap, &mm->gap_margin);
 	return NULL;
 }
 
@@ -373,6 +374,8 @@ void ms_overcommit_whatif(const struct ms_overcommit *oc, const struct ms_mm_inf
 			return;
 		}
 	}
+	if (mm && mm->gap_known && bytes + mm->gap_margin > mm->largest_gap)
+		w->borderline = true;
 	if (!w->charged) {
 		w->ok = true;
 		return;
@@ -411,7 +414,7 @@ void ms_overcommit_whatif(const struct ms_overcommit *oc, const struct ms_mm_inf
 	int64_t distance = (int64_t)w->committed_after - allowed;
 	if (distance < 0)
 		distance = -distance;
-	w->borderline = (uint64_t)distance <= oc->slack;
+	w->borderline |= (uint64_t)distance <= oc->slack;
 	if (!w->ok)
 		w->verdict = MS_WHATIF_COMMIT_LIMIT;
 }

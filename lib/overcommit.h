@@ -77,6 +77,13 @@ struct ms_mm_info {
 	uint64_t rlimit_data; /* bytes, soft limit; UINT64_MAX when unlimited */
 	bool gap_known;
 	uint64_t largest_gap; /* bytes: the largest free range of the address space */
+	/*
+	 * How much of that range the kernel's search may still refuse: a range
+	 * next to the bottom of the address space comes out up to about one
+	 * mmap_min_addr short (measured on 6.18). Sizes in that band are
+	 * borderline.
+	 */
+	uint64_t gap_margin;
 };
 
 /* /proc/PID/status, limits and maps of pid (0: the calling process). */
@@ -126,7 +133,9 @@ struct ms_whatif {
 	uint64_t user_reserve;	/* min(total_vm / 32, user_reserve_kbytes) pages */
 	int64_t allowed;	/* commit_limit - reserves */
 	uint64_t committed_after;
-	bool borderline;     /* within the counter's slack of the limit: may go either way */
+	/* within the counter's slack of the limit, or near the end of the largest free
+	 * range: may go either way */
+	bool borderline;
 	uint64_t user_space; /* bytes of user address space (TASK_SIZE) */
 };
 
