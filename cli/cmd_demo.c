@@ -377,7 +377,8 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 	};
 	uint64_t pages = 16;
 	int c;
-	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+	/* no '+': options may follow the demo's name (GNU argument permutation) */
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (c != OPT_PAGES)
 			return CLI_USAGE;
 		if (!out_parse_count(optarg, &pages) || pages < 2 || pages > 65536)
