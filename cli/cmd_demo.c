@@ -326,33 +326,35 @@ static int firsttouch(struct cli_ctx *ctx, size_t pages)
 	       "in a child process (pid %d) that touches it on command; memscope reads its "
 	       "pagemap, smaps and status between the steps.\n\n",
 	       pages, out_size(a, pages * page), (int)child);
-	printf("%-14s %-34s %-26s %10s %10s %14s\n", "STEP", "PAGE 0", "PAGE 1", "MAPPING RSS",
-	       "RssAnon", "Committed_AS");
+	printf("%-14s %-34s %-28s %12s %10s %10s\n", "STEP", "PAGE 0", "PAGE 1", "MAPPING RSS",
+	       "RssAnon", "CHARGED");
 	const struct probe *base = &probes[0];
 	for (size_t i = 0; i < NSTEPS; i++) {
 		const struct probe *p = &probes[i];
-		char s0[64] = "-", s1[64] = "-", rss[32] = "-", ca[40];
+		char s0[64] = "-", s1[64] = "-", rss[32] = "-", charged[32] = "-";
 		if (p->mapped) {
 			page_state(s0, sizeof(s0), &p->page[0], pfn_visible);
 			page_state(s1, sizeof(s1), &p->page[1], pfn_visible);
-			if (p->vma_found)
+			if (p->vma_found) {
 				out_size(rss, p->vma_rss);
+				/* what this mapping added to Committed_AS: VM_ACCOUNT x size */
+				out_size(charged, p->vma_charged ? p->vma_size : 0);
+			}
 		}
-		int64_t dc = (int64_t)p->committed_as - (int64_t)base->committed_as;
-		snprintf(ca, sizeof(ca), "%s%s", dc < 0 ? "-" : "+",
-			 out_size(b, (uint64_t)(dc < 0 ? -dc : dc)));
 		int64_t dr = (int64_t)p->rss_anon - (int64_t)base->rss_anon;
 		char rr[40];
 		snprintf(rr, sizeof(rr), "%s%s", dr < 0 ? "-" : "+",
 			 out_size(d, (uint64_t)(dr < 0 ? -dr : dr)));
-		printf("%-14s %-34s %-26s %10s %10s %14s\n", p->what, s0, s1, rss, rr,
-		       i ? ca : "(baseline)");
+		printf("%-14s %-34s %-28s %12s %10s %10s\n", p->what, s0, s1, rss, rr, charged);
 	}
+	int64_t dc = (int64_t)probes[1].committed_as - (int64_t)base->committed_as;
 	const struct probe *m = &probes[1];
 	printf("\n- mmap gave addresses only: no page is present, RSS did not move, but the "
-	       "mapping was charged %s to Committed_AS at once (%s in smaps VmFlags).\n",
+	       "mapping was charged %s to Committed_AS at once (%s in smaps VmFlags; the "
+	       "machine-wide Committed_AS moved by %s%s meanwhile, other processes included).\n",
 	       out_size(a, m->vma_charged ? m->vma_size : 0),
-	       m->vma_charged ? "\"ac\"" : "no \"ac\": not charged");
+	       m->vma_charged ? "\"ac\"" : "no \"ac\": not charged", dc < 0 ? "-" : "+",
+	       out_size(b, (uint64_t)(dc < 0 ? -dc : dc)));
 	printf("- The first read mapped the kernel's shared zero page%s: present, but no memory "
 	       "of its own, so RSS stayed.\n",
 	       zero_pfn ? (snprintf(e, sizeof(e), " (pfn %#" PRIx64 ")", zero_pfn), e)
@@ -361,8 +363,7 @@ static int firsttouch(struct cli_ctx *ctx, size_t pages)
 	       "one page (%s). Page 1, written without a read, went straight to its own page.\n",
 	       out_size(a, page));
 	printf("- Commit counts what was promised (the whole mapping, at mmap); RSS counts what "
-	       "is backed (page by page, on first write). Committed_AS is machine-wide: other "
-	       "processes move it too.\n");
+	       "is backed (page by page, on first write).\n");
 	printf("- Overcommit mode %u (%s): %s.\n", mode, ms_overcommit_mode_name(mode),
 	       ms_overcommit_mode_explain(mode));
 	return CLI_OK;

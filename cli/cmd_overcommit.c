@@ -20,7 +20,11 @@ struct oc_opts {
 	unsigned flags;
 	pid_t pid;
 	size_t top;
+	bool top_given;
 };
+
+/* Committers when a what-if fails on the commit limit and --top was not given. */
+enum { WHATIF_AUTO_TOP = 5 };
 
 static const char *rule_name(enum ms_charge_rule r)
 {
@@ -282,6 +286,9 @@ static int show_settings(struct cli_ctx *ctx, const struct ms_overcommit *oc,
 			      "changed between the reads, or this kernel computes it differently");
 	if (c)
 		print_committers(ctx, c, oc);
+	else
+		printf("\n(--top N lists the processes holding the most commit; it reads every "
+		       "process's smaps, which takes longer the more memory is mapped)\n");
 	return CLI_OK;
 }
 
@@ -294,6 +301,16 @@ static int what_if(struct cli_ctx *ctx, const struct ms_overcommit *oc, const st
 		return cli_error(ctx, err);
 	struct ms_whatif w;
 	ms_overcommit_whatif(oc, &mm, o->size, o->flags, &w);
+	/* refused for lack of commit: who holds it is the next question */
+	struct ms_committers auto_c;
+	bool auto_top = !c && !o->top_given && w.verdict == MS_WHATIF_COMMIT_LIMIT;
+	if (auto_top) {
+		err = ms_overcommit_committers(WHATIF_AUTO_TOP, &auto_c);
+		if (err)
+			return cli_error(ctx, err);
+		c = &auto_c;
+	}
+	int status = w.ok ? CLI_OK : CLI_PARTIAL;
 	char call[160], why[512], a[32], b[32];
 	describe_mapping(call, sizeof(call), &w);
 	explain_verdict(why, sizeof(why), oc, &mm, &w);
@@ -372,7 +389,7 @@ static int what_if(struct cli_ctx *ctx, const struct ms_overcommit *oc, const st
 			json_committers(j, c);
 		json_end_object(j);
 		json_finish(j);
-		return w.ok ? CLI_OK : CLI_PARTIAL;
+		goto out;
 	}
 	printf("What if: %s\n", call);
 	printf("  by process %d (%s)%s: VmSize %s, %s\n", (int)mm.pid, mm.comm,
@@ -418,7 +435,10 @@ static int what_if(struct cli_ctx *ctx, const struct ms_overcommit *oc, const st
 	printf("; a shared mapping of a file never.\n");
 	if (c)
 		print_committers(ctx, c, oc);
-	return w.ok ? CLI_OK : CLI_PARTIAL;
+out:
+	if (auto_top)
+		ms_committers_deinit(&auto_c);
+	return status;
 }
 
 int cmd_overcommit(struct cli_ctx *ctx, int argc, char **argv)
@@ -433,8 +453,7 @@ int cmd_overcommit(struct cli_ctx *ctx, int argc, char **argv)
 	    {"top", required_argument, NULL, OPT_TOP},
 	    {NULL, 0, NULL, 0},
 	};
-	struct oc_opts o = {.top = 10};
-	bool top_given = false;
+	struct oc_opts o = {0};
 	int c;
 	uint64_t n;
 	while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
@@ -469,7 +488,7 @@ int cmd_overcommit(struct cli_ctx *ctx, int argc, char **argv)
 			if (!out_parse_count(optarg, &n) || n > 100000)
 				return cli_usage(ctx, "invalid count '%s'", optarg);
 			o.top = (size_t)n;
-			top_given = true;
+			o.top_given = true;
 			break;
 		default:
 			return CLI_USAGE;
@@ -489,8 +508,6 @@ int cmd_overcommit(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "memscope: overcommit: no process %d\n", (int)o.pid);
 		return CLI_FAILED;
 	}
-	if (o.what_if && !top_given)
-		o.top = 5;
 
 	struct ms_overcommit oc;
 	struct ms_error *err = ms_overcommit_read(NULL, &oc);

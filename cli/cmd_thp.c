@@ -281,7 +281,7 @@ int cmd_thp(struct cli_ctx *ctx, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	pid_t pid = 0;
-	size_t top = 10;
+	size_t top = 0;
 	bool all = false;
 	uint64_t n;
 	int c;
@@ -371,6 +371,8 @@ int cmd_thp(struct cli_ctx *ctx, int argc, char **argv)
 		json_end_object(j);
 		if (pid) {
 			report_pid(ctx, &report, all);
+		} else if (!top) {
+			json_kv_null(j, "top");
 		} else {
 			json_key(j, "top");
 			json_begin_object(j);
@@ -425,6 +427,9 @@ int cmd_thp(struct cli_ctx *ctx, int argc, char **argv)
 		if (users.unreadable)
 			cli_warn(ctx, "%zu processes not readable (permission denied%s): left out",
 				 users.unreadable, cli_is_root() ? "" : "; root can read them");
+	} else {
+		printf("\n(--top N lists the processes holding the most huge pages; it reads every "
+		       "process's smaps_rollup, which takes longer the more memory is mapped)\n");
 	}
 	goto out;
 fail:

@@ -22,10 +22,11 @@ const struct command cli_commands[] = {
 		"each explained in one line; overcommit_ratio, overcommit_kbytes and the\n"
 		"admin and user reserves; CommitLimit computed with the kernel's formula\n"
 		"(RAM less hugetlb pages, times the ratio or overcommit_kbytes, plus swap)\n"
-		"next to the CommitLimit the kernel reports; Committed_AS and the headroom;\n"
-		"and the top committers: per process, the sum of the sizes of its mappings\n"
-		"that carry VM_ACCOUNT (\"ac\" in /proc/PID/smaps VmFlags), which is what\n"
-		"that process added to Committed_AS, plus its shared anonymous mappings.\n"
+		"next to the CommitLimit the kernel reports; Committed_AS and the headroom.\n"
+		"With --top N, the top committers: per process, the sum of the sizes of its\n"
+		"mappings that carry VM_ACCOUNT (\"ac\" in /proc/PID/smaps VmFlags), which\n"
+		"is what that process added to Committed_AS, and its shared anonymous\n"
+		"mappings (charged once per shmem object, so possibly shared).\n"
 		"\n"
 		"With --what-if SIZE: would mmap(NULL, SIZE, ...) succeed now, and why. It\n"
 		"follows the kernel's order: length checks, a free address range, RLIMIT_AS\n"
@@ -38,7 +39,8 @@ const struct command cli_commands[] = {
 		"the admin reserve (for processes without CAP_SYS_ADMIN) and less\n"
 		"min(VmSize/32, user_reserve_kbytes) of the calling process. Near the\n"
 		"limit the answer is marked borderline: the kernel reads a per-CPU\n"
-		"counter that may lag Committed_AS by up to CPUs x batch pages.\n"
+		"counter that may lag Committed_AS by up to CPUs x batch pages. When it\n"
+		"fails on the commit limit, the top 5 committers follow.\n"
 		"Exit status: 0 when the mapping would succeed, 1 when it would fail.\n"
 		"\n"
 		"  --what-if SIZE  bytes, or with a suffix: 4096, 64M, 1.5G, 2T\n"
@@ -48,8 +50,9 @@ const struct command cli_commands[] = {
 		"  --pid PID       the process that would call mmap (its size, limits,\n"
 		"                  address space and capabilities); default: -p PID, or\n"
 		"                  this memscope process\n"
-		"  --top N         how many top committers to list (default 10, 5 with\n"
-		"                  --what-if; 0 skips reading every process's smaps)\n",
+		"  --top N         list the N processes holding the most commit (reads\n"
+		"                  every process's smaps: slower the more memory is mapped;\n"
+		"                  0: none, not even after a failed what-if)\n",
     },
     {
 	.name = "kmem",
@@ -79,9 +82,9 @@ const struct command cli_commands[] = {
 		"use_zero_page, shmem_enabled, every per-size hugepages-<size>kB directory\n"
 		"with its enabled, shmem_enabled and stats, and khugepaged), the thp_* and\n"
 		"compact_* counters of /proc/vmstat, the huge pages in use (meminfo), the\n"
-		"free buddy blocks of at least the PMD order (/proc/buddyinfo), and the\n"
-		"processes holding the most huge pages (AnonHugePages, ShmemPmdMapped and\n"
-		"FilePmdMapped of /proc/PID/smaps_rollup).\n"
+		"free buddy blocks of at least the PMD order (/proc/buddyinfo), and with\n"
+		"--top N the processes holding the most huge pages (AnonHugePages,\n"
+		"ShmemPmdMapped and FilePmdMapped of /proc/PID/smaps_rollup).\n"
 		"\n"
 		"With --pid PID (or -p PID): the process's anonymous mappings, each with its\n"
 		"AnonHugePages, the kernel's THPeligible, its madvise flags (\"hg\", \"nh\"\n"
@@ -94,7 +97,8 @@ const struct command cli_commands[] = {
 		"\n"
 		"  --pid PID  examine this process\n"
 		"  --all      with --pid, also list mappings too small for a huge page\n"
-		"  --top N    how many processes to list (default 10; 0 skips the scan)\n",
+		"  --top N    list the N processes holding the most huge pages (reads every\n"
+		"             process's smaps_rollup: slower the more memory is mapped)\n",
     },
     {
 	.name = "export",
