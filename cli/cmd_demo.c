@@ -271,7 +271,10 @@ static int firsttouch(struct cli_ctx *ctx, size_t pages)
 	bool pfn_visible = ms_pagemap_pfn_visible();
 	unsigned mode = 0;
 	uint64_t v;
-	if (!ms_sysctl_read_u64(NULL, "vm.overcommit_memory", &v))
+	struct ms_error *merr = ms_sysctl_read_u64(NULL, "vm.overcommit_memory", &v);
+	if (merr)
+		ms_error_destroy(merr);
+	else
 		mode = (unsigned)v;
 	uint64_t zero_pfn = 0;
 	if (probes[2].page[0].flags_known && (probes[2].page[0].kflags >> KPF_ZERO_PAGE & 1))

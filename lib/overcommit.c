@@ -12,6 +12,18 @@
 
 #include "procfs.h"
 
+/* Read a file whose absence is not an error; false (and nothing to free) then. */
+static bool read_optional(const char *path, pid_t pid, char **text_ret)
+{
+	struct ms_error *err = pid ? ms_procfs_read_pid(pid, path, text_ret, NULL)
+				   : ms_procfs_read(path, text_ret, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	return true;
+}
+
 const char *ms_overcommit_mode_name(unsigned mode)
 {
 	switch (mode) {
@@ -151,7 +163,7 @@ struct ms_error *ms_overcommit_read(const char *root, struct ms_overcommit *oc)
 	char path[4096], *buf;
 	oc->present_cpus = 0;
 	if (ms_sysmem_path(root, "/sys/devices/system/cpu/present", path, sizeof(path)) &&
-	    !ms_procfs_read(path, &buf, NULL)) {
+	    read_optional(path, 0, &buf)) {
 		oc->present_cpus = count_cpu_list(buf);
 		free(buf);
 	}
@@ -199,7 +211,7 @@ static bool largest_gap(const char *maps, uint64_t *gap_ret, uint64_t *margin_re
 		return false;
 	uint64_t low = 65536, best = 0, prev_end = 0;
 	char *text;
-	if (!ms_procfs_read("/proc/sys/vm/mmap_min_addr", &text, NULL)) {
+	if (read_optional("/proc/sys/vm/mmap_min_addr", 0, &text)) {
 		low = strtoull(text, NULL, 10);
 		free(text);
 	}
@@ -532,12 +544,13 @@ struct ms_error *ms_overcommit_committers(size_t top, struct ms_committers *c)
 		ms_committers_deinit(c);
 		return err;
 	}
-	qsort(c->list, c->count, sizeof(*c->list), committer_cmp);
+	if (c->count > 1)
+		qsort(c->list, c->count, sizeof(*c->list), committer_cmp);
 	if (c->count > top)
 		c->count = top;
 	for (size_t i = 0; i < c->count; i++) {
 		char *comm;
-		if (!ms_procfs_read_pid(c->list[i].pid, "comm", &comm, NULL)) {
+		if (read_optional("comm", c->list[i].pid, &comm)) {
 			comm[strcspn(comm, "\n")] = '\0';
 			snprintf(c->list[i].comm, sizeof(c->list[i].comm), "%s", comm);
 			free(comm);

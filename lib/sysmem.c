@@ -321,7 +321,8 @@ struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h)
 		ms_hugetlb_deinit(h);
 		return err;
 	}
-	qsort(h->pools, h->count, sizeof(*h->pools), pool_cmp);
+	if (h->count > 1)
+		qsort(h->pools, h->count, sizeof(*h->pools), pool_cmp);
 	return NULL;
 }
 

@@ -45,8 +45,11 @@ static void read_choice(const char *path, char *buf, size_t len)
 {
 	char *text;
 	buf[0] = '\0';
-	if (ms_procfs_read(path, &text, NULL))
-		return; /* absent: leave "" */
+	struct ms_error *err = ms_procfs_read(path, &text, NULL);
+	if (err) { /* absent: leave "" */
+		ms_error_destroy(err);
+		return;
+	}
 	if (!ms_thp_choice(text, buf, len))
 		buf[0] = '\0';
 	free(text);
@@ -100,7 +103,8 @@ static struct ms_error *read_number_dir(const char *dir, struct ms_kvfile **kv_r
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	size_t tcap = 256, tlen = 0;
 	char *text = malloc(tcap);
 	if (!text) {
@@ -213,7 +217,8 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	}
 #undef P
 	closedir(d);
-	qsort(s->sizes, s->nsizes, sizeof(*s->sizes), size_cmp);
+	if (s->nsizes > 1)
+		qsort(s->sizes, s->nsizes, sizeof(*s->sizes), size_cmp);
 	return NULL;
 fail:
 	closedir(d);
@@ -398,12 +403,16 @@ struct ms_error *ms_thp_top_users(size_t top, struct ms_thp_users *u)
 		ms_thp_users_deinit(u);
 		return err;
 	}
-	qsort(u->list, u->count, sizeof(*u->list), user_cmp);
+	if (u->count > 1)
+		qsort(u->list, u->count, sizeof(*u->list), user_cmp);
 	if (u->count > top)
 		u->count = top;
 	for (size_t i = 0; i < u->count; i++) {
 		char *comm;
-		if (!ms_procfs_read_pid(u->list[i].pid, "comm", &comm, NULL)) {
+		struct ms_error *e = ms_procfs_read_pid(u->list[i].pid, "comm", &comm, NULL);
+		if (e) { /* gone meanwhile: no name */
+			ms_error_destroy(e);
+		} else {
 			comm[strcspn(comm, "\n")] = '\0';
 			snprintf(u->list[i].comm, sizeof(u->list[i].comm), "%s", comm);
 			free(comm);

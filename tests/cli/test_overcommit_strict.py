@@ -4,6 +4,7 @@ attempts of child processes, root and not root. The sysctls are always put
 back in `finally`; the window in mode 2 is kept to the few mmaps needed,
 because fork and mmap of other processes may fail meanwhile."""
 import json
+import os
 
 import mstest
 from mstest import memscope
@@ -40,76 +41,99 @@ def what_if(size, pid, *flags, user=None):
     return doc
 
 
+def sanitized():
+    """An ASan binary reserves terabytes of shadow memory with MAP_NORESERVE,
+    which mode 2 charges: it cannot even start there."""
+    return "asan" in os.environ.get("MEMSCOPE_VARIANT", "")
+
+
+def strict_window(root, user):
+    """One short stay in mode 2: the cases, and how far Committed_AS moved."""
+    results = []
+    write("admin_reserve_kbytes", GIB // 1024)       # 1 GiB for non-root
+    write("user_reserve_kbytes", 4 * GIB // 1024)    # caps VmSize/32 at 4 GiB
+    # a ratio that leaves 16 GiB of headroom whatever the others hold:
+    # strict mode must not starve the other tests running meanwhile
+    mi = meminfo()
+    ram = mi["MemTotal"] - mi.get("Hugetlb", 0)
+    ratio = max(50, -(-(mi["Committed_AS"] + 16 * GIB - mi["SwapTotal"]) * 100 // ram))
+    write("overcommit_ratio", ratio)
+    write("overcommit_memory", 2)
+    mi = meminfo()
+    limit, committed = mi["CommitLimit"], mi["Committed_AS"]
+    headroom = limit - committed
+    drift = 0
+
+    def case(who, trier, size, *flags, user=None):
+        nonlocal drift
+        doc = what_if(size, trier.pid, *flags, user=user)
+        names = ",".join(["private"] + [f[2:] for f in flags]).replace("private,shared",
+                                                                        "shared")
+        real = trier.map(size, names)
+        drift = max(drift, abs(meminfo()["Committed_AS"] - committed))
+        results.append((who, round((size - headroom) / GIB, 1), flags, doc, real))
+
+    # root: no admin reserve, a tiny user reserve
+    case("root", root, headroom - GIB // 2)
+    case("root", root, headroom + GIB // 2)
+    case("root", root, headroom + GIB // 2, "--noreserve")
+    case("root", root, headroom + GIB // 2, "--readonly")
+    case("root", root, headroom - GIB // 2, "--shared")
+    case("root", root, headroom + GIB // 2, "--shared")
+    # not root, 2 GiB of user reserve: 3 GiB less than root may map
+    case("nobody", user, headroom - 3 * GIB - GIB // 2, user=NOBODY)
+    case("nobody", user, headroom - 3 * GIB + GIB // 2, user=NOBODY)
+    # the size the non-root process is refused, root gets
+    case("root", root, headroom - 3 * GIB + GIB // 2)
+    computed = json.loads(memscope("--json", "overcommit", "--top", "0").stdout)
+    return results, drift, limit, computed
+
+
 def test_strict_mode_against_real_mmap():
     mstest.require_root()
+    if sanitized():
+        raise mstest.Skip("an ASan binary cannot start in mode 2 (its shadow reservation "
+                          "is charged: MAP_NORESERVE is ignored there)")
     saved = {name: sysctl(name) for name in SETTINGS}
-    results = []
     # set up everything that allocates before the strict window opens
     with Trier() as root, Trier(user=NOBODY) as user:
         # 64 GiB of PROT_NONE: not charged, but VmSize/32 = 2 GiB of user reserve
         assert user.grow(64 * GIB)["ok"]
-        try:
-            write("admin_reserve_kbytes", GIB // 1024)       # 1 GiB for non-root
-            write("user_reserve_kbytes", 4 * GIB // 1024)    # caps VmSize/32 at 4 GiB
-            # a ratio that leaves 16 GiB of headroom whatever the others hold:
-            # strict mode must not starve the other tests running meanwhile
-            mi = meminfo()
-            ram = mi["MemTotal"] - mi.get("Hugetlb", 0)
-            ratio = max(50, -(-(mi["Committed_AS"] + 16 * GIB - mi["SwapTotal"]) * 100 // ram))
-            write("overcommit_ratio", ratio)
-            write("overcommit_memory", 2)
-            mi = meminfo()
-            limit, committed = mi["CommitLimit"], mi["Committed_AS"]
-            headroom = limit - committed
-            assert headroom > 5 * GIB, "too little headroom for the test on this machine"
-            # root: no admin reserve, a tiny user reserve
-            for size, flags in ((headroom - GIB // 2, ()), (headroom + GIB // 2, ()),
-                                (headroom + GIB // 2, ("--noreserve",)),
-                                (headroom + GIB // 2, ("--readonly",)),
-                                (headroom - GIB // 2, ("--shared",)),
-                                (headroom + GIB // 2, ("--shared",))):
-                doc = what_if(size, root.pid, *flags)
-                names = ",".join(["private"] + [f[2:] for f in flags])
-                if "--shared" in flags:
-                    names = names.replace("private,", "")
-                real = root.map(size, names)
-                results.append(("root", size - headroom, flags, doc, real))
-            # not root, 2 GiB of user reserve: 3 GiB less than root may map
-            for size in (headroom - 3 * GIB - GIB // 2, headroom - 3 * GIB + GIB // 2):
-                doc = what_if(size, user.pid, user=NOBODY)
-                real = user.map(size)
-                results.append(("nobody", size - headroom, (), doc, real))
-            # the same size the non-root process is refused, root gets
-            size = headroom - 3 * GIB + GIB // 2
-            results.append(("root", size - headroom, (), what_if(size, root.pid),
-                            root.map(size)))
-            computed = memscope("--json", "overcommit", "--top", "0")
-        finally:
-            restore(saved)
-        assert {name: sysctl(name) for name in SETTINGS} == saved
-    doc = json.loads(computed.stdout)
-    assert doc["commit_limit"]["computed_pages"] == limit // PAGE
-    assert doc["commit_limit"]["kernel_pages"] == limit // PAGE
-    for who, offset, flags, doc, real in results:
-        assert doc["mode"] == 2
-        assert doc["succeeds"] == real, \
-            f"{who} {offset / GIB:+.1f} GiB {flags}: memscope {doc['reason']}, kernel " \
-            f"{'ok' if real else 'ENOMEM'}"
-        assert not doc["borderline"]
-        if who == "nobody":
-            assert doc["process"]["cap_sys_admin"] is False
-            assert doc["admin_reserve_pages"] == GIB // PAGE
-            assert doc["user_reserve_pages"] == doc["process"]["total_vm_pages"] // 32
-        elif doc["charged"]:
-            assert doc["admin_reserve_pages"] == 0
-    # what the cases prove: the reserves, MAP_NORESERVE ignored, shmem charged
-    outcome = [(w, round(o / GIB, 1), f, r) for w, o, f, _, r in results]
+        for attempt in range(3):
+            try:
+                results, drift, limit, computed = strict_window(root, user)
+            finally:
+                restore(saved)
+            assert {name: sysctl(name) for name in SETTINGS} == saved
+            # memscope and the kernel answered at the same moment: they must agree
+            for who, offset, flags, doc, real in results:
+                assert doc["mode"] == 2
+                assert doc["succeeds"] == real, \
+                    f"{who} {offset:+.1f} GiB {flags}: memscope {doc['reason']}, kernel " \
+                    f"{'ok' if real else 'ENOMEM'}"
+                if who == "nobody":
+                    assert doc["process"]["cap_sys_admin"] is False
+                    assert doc["admin_reserve_pages"] == GIB // PAGE
+                    assert doc["user_reserve_pages"] == doc["process"]["total_vm_pages"] // 32
+                elif doc["charged"]:
+                    assert doc["admin_reserve_pages"] == 0
+            assert computed["commit_limit"]["computed_pages"] == limit // PAGE
+            assert computed["commit_limit"]["kernel_pages"] == limit // PAGE
+            if drift < GIB // 4:
+                break
+        else:
+            raise mstest.Skip("Committed_AS moved by more than 256 MiB in every window "
+                              "(other work on the machine): outcomes not judged")
+    # with Committed_AS still, what the cases prove: the reserves, MAP_NORESERVE
+    # ignored in mode 2, shmem charged
+    outcome = [(w, o, f, r) for w, o, f, d, r in results]
     assert outcome == [
         ("root", -0.5, (), True), ("root", 0.5, (), False),
         ("root", 0.5, ("--noreserve",), False), ("root", 0.5, ("--readonly",), True),
         ("root", -0.5, ("--shared",), True), ("root", 0.5, ("--shared",), False),
         ("nobody", -3.5, (), True), ("nobody", -2.5, (), False),
         ("root", -2.5, (), True)], outcome
+    assert not any(d["borderline"] for _, _, _, d, _ in results)
 
 
 def test_overcommit_kbytes_and_mode1():
