@@ -197,12 +197,12 @@ static int firsttouch(struct cli_ctx *ctx, size_t pages)
 		char cmd;
 		const char *step, *what;
 	} steps[] = {
-	    {0, "before", "before mmap"},
-	    {'m', "mmap", "mmap"},
-	    {'r', "read", "read page 0"},
-	    {'w', "write", "write page 0"},
-	    {'W', "write-untouched", "write page 1"},
-	    {'u', "munmap", "munmap"},
+		{0, "before", "before mmap"},
+		{'m', "mmap", "mmap"},
+		{'r', "read", "read page 0"},
+		{'w', "write", "write page 0"},
+		{'W', "write-untouched", "write page 1"},
+		{'u', "munmap", "munmap"},
 	};
 	enum { NSTEPS = sizeof(steps) / sizeof(steps[0]) };
 	struct probe probes[NSTEPS];
@@ -376,8 +376,8 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { OPT_PAGES = 256 };
 	static const struct option options[] = {
-	    {"pages", required_argument, NULL, OPT_PAGES},
-	    {NULL, 0, NULL, 0},
+		{"pages", required_argument, NULL, OPT_PAGES},
+		{NULL, 0, NULL, 0},
 	};
 	uint64_t pages = 16;
 	int c;

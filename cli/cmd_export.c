@@ -273,9 +273,9 @@ static struct ms_error *collect_thp(struct exposition *x)
 					  size_enabled, z->enabled, "size", size);
 			if (z->shmem_enabled[0])
 				state_set(
-				    x, "memscope_mthp_shmem_enabled",
-				    "hugepages-<size>/shmem_enabled: 1 for the selected mode.",
-				    size_shmem, z->shmem_enabled, "size", size);
+					x, "memscope_mthp_shmem_enabled",
+					"hugepages-<size>/shmem_enabled: 1 for the selected mode.",
+					size_shmem, z->shmem_enabled, "size", size);
 			for (size_t k = 0; z->stats && k < z->stats->count; k++) {
 				const struct ms_kv *kv = &z->stats->items[k];
 				if (strncmp(kv->key, "nr_", 3) == 0)
@@ -438,8 +438,8 @@ int cmd_export(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { OPT_PROMETHEUS = 256 };
 	static const struct option options[] = {
-	    {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
-	    {NULL, 0, NULL, 0},
+		{"prometheus", no_argument, NULL, OPT_PROMETHEUS},
+		{NULL, 0, NULL, 0},
 	};
 	bool prometheus = false;
 	int c;

@@ -25,8 +25,8 @@ struct kmem_row {
 
 /* The meminfo lines the summary is made of; a missing one is said, not hidden. */
 static const enum ms_meminfo_field needed[] = {
-    MS_MI_MEM_FREE, MS_MI_SHMEM,      MS_MI_BUFFERS,	  MS_MI_CACHED,
-    MS_MI_SLAB,	    MS_MI_SWAP_TOTAL, MS_MI_COMMIT_LIMIT, MS_MI_COMMITTED_AS,
+	MS_MI_MEM_FREE, MS_MI_SHMEM,	  MS_MI_BUFFERS,      MS_MI_CACHED,
+	MS_MI_SLAB,	MS_MI_SWAP_TOTAL, MS_MI_COMMIT_LIMIT, MS_MI_COMMITTED_AS,
 };
 
 /* crash's style: "23.6 GB", "816.3 MB", "2 GB", "0". */
@@ -93,20 +93,20 @@ int cmd_kmem(struct cli_ctx *ctx, int argc, char **argv)
 	uint64_t total = PG(MS_MI_MEM_TOTAL), freep = PG(MS_MI_MEM_FREE);
 	uint64_t swap_total = PG(MS_MI_SWAP_TOTAL), swap_free = PG(MS_MI_SWAP_FREE);
 	struct kmem_row rows[] = {
-	    {"TOTAL MEM", "total_mem", total, OF_NONE, false},
-	    {"FREE", "free", freep, OF_MEM, false},
-	    {"USED", "used", total - freep, OF_MEM, false},
-	    {"SHARED", "shared", PG(MS_MI_SHMEM), OF_MEM, false},
-	    {"BUFFERS", "buffers", PG(MS_MI_BUFFERS), OF_MEM, false},
-	    {"CACHED", "cached", PG(MS_MI_CACHED), OF_MEM, false},
-	    {"SLAB", "slab", PG(MS_MI_SLAB), OF_MEM, false},
-	    {"TOTAL HUGE", "total_huge", huge_total, OF_NONE, true},
-	    {"HUGE FREE", "huge_free", huge_free, OF_HUGE, false},
-	    {"TOTAL SWAP", "total_swap", swap_total, OF_NONE, true},
-	    {"SWAP USED", "swap_used", swap_total - swap_free, OF_SWAP, false},
-	    {"SWAP FREE", "swap_free", swap_free, OF_SWAP, false},
-	    {"COMMIT LIMIT", "commit_limit", PG(MS_MI_COMMIT_LIMIT), OF_NONE, true},
-	    {"COMMITTED", "committed", PG(MS_MI_COMMITTED_AS), OF_LIMIT, false},
+		{"TOTAL MEM", "total_mem", total, OF_NONE, false},
+		{"FREE", "free", freep, OF_MEM, false},
+		{"USED", "used", total - freep, OF_MEM, false},
+		{"SHARED", "shared", PG(MS_MI_SHMEM), OF_MEM, false},
+		{"BUFFERS", "buffers", PG(MS_MI_BUFFERS), OF_MEM, false},
+		{"CACHED", "cached", PG(MS_MI_CACHED), OF_MEM, false},
+		{"SLAB", "slab", PG(MS_MI_SLAB), OF_MEM, false},
+		{"TOTAL HUGE", "total_huge", huge_total, OF_NONE, true},
+		{"HUGE FREE", "huge_free", huge_free, OF_HUGE, false},
+		{"TOTAL SWAP", "total_swap", swap_total, OF_NONE, true},
+		{"SWAP USED", "swap_used", swap_total - swap_free, OF_SWAP, false},
+		{"SWAP FREE", "swap_free", swap_free, OF_SWAP, false},
+		{"COMMIT LIMIT", "commit_limit", PG(MS_MI_COMMIT_LIMIT), OF_NONE, true},
+		{"COMMITTED", "committed", PG(MS_MI_COMMITTED_AS), OF_LIMIT, false},
 	};
 #undef PG
 	static const char *const of_names[] = {"", "TOTAL MEM", "TOTAL HUGE", "TOTAL SWAP",

@@ -445,13 +445,13 @@ int cmd_overcommit(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { OPT_SHARED = 256, OPT_NORESERVE, OPT_READONLY, OPT_PID, OPT_TOP, OPT_WHATIF };
 	static const struct option options[] = {
-	    {"what-if", required_argument, NULL, OPT_WHATIF},
-	    {"shared", no_argument, NULL, OPT_SHARED},
-	    {"noreserve", no_argument, NULL, OPT_NORESERVE},
-	    {"readonly", no_argument, NULL, OPT_READONLY},
-	    {"pid", required_argument, NULL, OPT_PID},
-	    {"top", required_argument, NULL, OPT_TOP},
-	    {NULL, 0, NULL, 0},
+		{"what-if", required_argument, NULL, OPT_WHATIF},
+		{"shared", no_argument, NULL, OPT_SHARED},
+		{"noreserve", no_argument, NULL, OPT_NORESERVE},
+		{"readonly", no_argument, NULL, OPT_READONLY},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"top", required_argument, NULL, OPT_TOP},
+		{NULL, 0, NULL, 0},
 	};
 	struct oc_opts o = {0};
 	int c;

@@ -275,10 +275,10 @@ int cmd_thp(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { OPT_PID = 256, OPT_TOP, OPT_ALL };
 	static const struct option options[] = {
-	    {"pid", required_argument, NULL, OPT_PID},
-	    {"top", required_argument, NULL, OPT_TOP},
-	    {"all", no_argument, NULL, OPT_ALL},
-	    {NULL, 0, NULL, 0},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"top", required_argument, NULL, OPT_TOP},
+		{"all", no_argument, NULL, OPT_ALL},
+		{NULL, 0, NULL, 0},
 	};
 	pid_t pid = 0;
 	size_t top = 0;

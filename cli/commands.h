@@ -110,6 +110,9 @@ cli_fn cmd_kmem;
 cli_fn cmd_thp;
 cli_fn cmd_export;
 cli_fn cmd_demo;
+cli_fn cmd_compact;
+cli_fn cmd_frag;
+cli_fn cmd_physmap;
 
 /* core dumps */
 
@@ -118,6 +121,7 @@ cli_fn cmd_demo;
 /* the session */
 cli_fn cmd_help;
 cli_fn cmd_quit;
+cli_fn cmd_set;
 cli_fn cmd_sys;
 
 #endif

@@ -64,8 +64,8 @@ void ms_overcommit_compute(struct ms_overcommit *oc)
 		allowed = shift >= 10 ? oc->kbytes >> (shift - 10) : oc->kbytes;
 	else {
 		uint64_t ram = oc->totalram_pages > oc->hugetlb_pages
-				   ? oc->totalram_pages - oc->hugetlb_pages
-				   : 0;
+				       ? oc->totalram_pages - oc->hugetlb_pages
+				       : 0;
 		allowed = ram * oc->ratio / 100;
 	}
 	oc->commit_limit = allowed + oc->swap_pages;
@@ -111,10 +111,10 @@ struct ms_error *ms_overcommit_read(const char *root, struct ms_overcommit *oc)
 		const char *name;
 		size_t off;
 	} sysctls[] = {
-	    {"vm.overcommit_ratio", offsetof(struct ms_overcommit, ratio)},
-	    {"vm.overcommit_kbytes", offsetof(struct ms_overcommit, kbytes)},
-	    {"vm.admin_reserve_kbytes", offsetof(struct ms_overcommit, admin_reserve_kbytes)},
-	    {"vm.user_reserve_kbytes", offsetof(struct ms_overcommit, user_reserve_kbytes)},
+		{"vm.overcommit_ratio", offsetof(struct ms_overcommit, ratio)},
+		{"vm.overcommit_kbytes", offsetof(struct ms_overcommit, kbytes)},
+		{"vm.admin_reserve_kbytes", offsetof(struct ms_overcommit, admin_reserve_kbytes)},
+		{"vm.user_reserve_kbytes", offsetof(struct ms_overcommit, user_reserve_kbytes)},
 	};
 	uint64_t mode;
 	struct ms_error *err = ms_sysctl_read_u64(root, "vm.overcommit_memory", &mode);

@@ -134,8 +134,8 @@ static struct ms_error *read_number_dir(const char *dir, struct ms_kvfile **kv_r
 			}
 			text = t;
 		}
-		tlen +=
-		    (size_t)snprintf(text + tlen, tcap - tlen, "%s %lld\n", names[i], (long long)v);
+		tlen += (size_t)snprintf(text + tlen, tcap - tlen, "%s %lld\n", names[i],
+					 (long long)v);
 	}
 	if (tlen)
 		err = ms_kvfile_parse(text, kv_ret);
@@ -427,17 +427,17 @@ static const struct {
 	const char *name;
 	const char *explain;
 } blocks[] = {
-    {"prctl", "THP disabled for the whole process with prctl(PR_SET_THP_DISABLE) "
-	      "(status THP_enabled: 0); inherited across fork and exec"},
-    {"never", "the PMD-size setting is never: no huge pages on fault"},
-    {"needs-madvise", "the setting is madvise and this mapping has no MADV_HUGEPAGE "
-		      "(no \"hg\" in VmFlags)"},
-    {"nohugepage", "the mapping is marked MADV_NOHUGEPAGE (\"nh\" in VmFlags)"},
-    {"too-small", "no PMD-aligned, PMD-size range fits inside the mapping"},
-    {"shmem", "shared anonymous memory follows shmem_enabled, not enabled"},
-    {"special", "a PFN, I/O, mixed or hugetlb mapping: never THP"},
-    {"fragmented", "no free block of the PMD order in any zone now: faults fall back "
-		   "unless defrag allows direct compaction"},
+	{"prctl", "THP disabled for the whole process with prctl(PR_SET_THP_DISABLE) "
+		  "(status THP_enabled: 0); inherited across fork and exec"},
+	{"never", "the PMD-size setting is never: no huge pages on fault"},
+	{"needs-madvise", "the setting is madvise and this mapping has no MADV_HUGEPAGE "
+			  "(no \"hg\" in VmFlags)"},
+	{"nohugepage", "the mapping is marked MADV_NOHUGEPAGE (\"nh\" in VmFlags)"},
+	{"too-small", "no PMD-aligned, PMD-size range fits inside the mapping"},
+	{"shmem", "shared anonymous memory follows shmem_enabled, not enabled"},
+	{"special", "a PFN, I/O, mixed or hugetlb mapping: never THP"},
+	{"fragmented", "no free block of the PMD order in any zone now: faults fall back "
+		       "unless defrag allows direct compaction"},
 };
 
 const char *ms_thp_block_name(unsigned bit)
@@ -503,7 +503,7 @@ static struct ms_error *diagnose(const char *smaps, const char *status,
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct ms_vma *m = &maps->vmas[i];
 		bool anon =
-		    m->kind == MS_VMA_ANON || m->kind == MS_VMA_HEAP || m->kind == MS_VMA_STACK;
+			m->kind == MS_VMA_ANON || m->kind == MS_VMA_HEAP || m->kind == MS_VMA_STACK;
 		bool shared_anon = (m->prot & MS_PROT_SHARED) && m->name &&
 				   (strncmp(m->name, "/dev/zero", 9) == 0 ||
 				    strncmp(m->name, "[anon_shmem", 11) == 0);

@@ -140,8 +140,10 @@ START_TEST(test_whatif_mode2)
 	struct ms_overcommit oc;
 	ck_assert_ptr_null(ms_overcommit_read(NUMA2, &oc));
 	ck_assert_uint_eq(oc.committed, 30123456 / 4);
-	struct ms_mm_info mm = {
-	    .pid = 1234, .total_vm = 3200000, .rlimit_as = UINT64_MAX, .rlimit_data = UINT64_MAX};
+	struct ms_mm_info mm = {.pid = 1234,
+				.total_vm = 3200000,
+				.rlimit_as = UINT64_MAX,
+				.rlimit_data = UINT64_MAX};
 	/* allowed = 9437183 - 2048 (admin) - min(3200000 / 32, 32768) (user) */
 	int64_t allowed = 9437183 - 2048 - 32768;
 	uint64_t max_ok = (uint64_t)allowed - oc.committed - 1;
@@ -220,15 +222,15 @@ static const char status_text[] = "Name:\tpython3\n"
 				  "CapEff:\t0000000000000000\n"
 				  "THP_enabled:\t1\n";
 static const char limits_text[] =
-    "Limit                     Soft Limit           Hard Limit           Units     \n"
-    "Max cpu time              unlimited            unlimited            seconds   \n"
-    "Max data size             1073741824           unlimited            bytes     \n"
-    "Max stack size            8388608              unlimited            bytes     \n"
-    "Max address space         unlimited            unlimited            bytes     \n";
+	"Limit                     Soft Limit           Hard Limit           Units     \n"
+	"Max cpu time              unlimited            unlimited            seconds   \n"
+	"Max data size             1073741824           unlimited            bytes     \n"
+	"Max stack size            8388608              unlimited            bytes     \n"
+	"Max address space         unlimited            unlimited            bytes     \n";
 static const char maps_text[] =
-    "00400000-00402000 r--p 00000000 fe:00 1 /usr/bin/python3\n"
-    "7f0000000000-7f0000100000 rw-p 00000000 00:00 0 \n"
-    "7ffff0000000-7ffff0021000 rw-p 00000000 00:00 0                          [stack]\n";
+	"00400000-00402000 r--p 00000000 fe:00 1 /usr/bin/python3\n"
+	"7f0000000000-7f0000100000 rw-p 00000000 00:00 0 \n"
+	"7ffff0000000-7ffff0021000 rw-p 00000000 00:00 0                          [stack]\n";
 
 START_TEST(test_mm_info)
 {
@@ -243,7 +245,7 @@ START_TEST(test_mm_info)
 	if (mm.gap_known) /* x86_64: the hole above the program */
 		ck_assert_uint_eq(mm.largest_gap, UINT64_C(0x7f0000000000) - 0x402000);
 	ck_assert_ptr_null(ms_mm_info_parse(
-	    "Name:\tbash\nCapEff:\t000001ffffffffff\nVmSize: 8 kB\n", NULL, NULL, &mm));
+		"Name:\tbash\nCapEff:\t000001ffffffffff\nVmSize: 8 kB\n", NULL, NULL, &mm));
 	ck_assert(mm.cap_sys_admin);
 	struct ms_error *err = ms_mm_info_parse("Name:\tkthreadd\n", NULL, NULL, &mm);
 	ck_assert_ptr_nonnull(err); /* a kernel thread has no VmSize */
@@ -257,27 +259,27 @@ START_TEST(test_mm_info)
 END_TEST
 
 static const char smaps_text[] =
-    "00400000-00401000 r-xp 00000000 fe:00 12   /usr/bin/prog\n"
-    "Size:                  4 kB\n"
-    "VmFlags: rd ex mr mw me \n"
-    "00600000-00601000 r--p 00000000 fe:00 12   /usr/bin/prog\n"
-    "Size:                  4 kB\n"
-    "VmFlags: rd mr mw me ac \n"
-    "7f0000000000-7f0000800000 rw-p 00000000 00:00 0 \n"
-    "Size:               8192 kB\n"
-    "AnonHugePages:      2048 kB\n"
-    "VmFlags: rd wr mr mw me ac hg \n"
-    "7f0001000000-7f0002000000 rw-p 00000000 00:00 0 \n"
-    "Size:              16384 kB\n"
-    "VmFlags: rd wr mr mw me nr \n"
-    "7f0003000000-7f0003100000 rw-s 00000000 00:01 77   /dev/zero (deleted)\n"
-    "Size:               1024 kB\n"
-    "VmFlags: rd wr sh mr mw me ms \n"
-    "7f0004000000-7f0004100000 rw-s 00000000 00:01 78   /dev/zero (deleted)\n"
-    "Size:               1024 kB\n"
-    "VmFlags: rd wr sh mr mw me ms nr \n"
-    "7f0005000000-7f0005001000 rw-s 00000000 00:01 79   /memfd:x (deleted)\n"
-    "VmFlags: rd wr sh mr mw me ms \n";
+	"00400000-00401000 r-xp 00000000 fe:00 12   /usr/bin/prog\n"
+	"Size:                  4 kB\n"
+	"VmFlags: rd ex mr mw me \n"
+	"00600000-00601000 r--p 00000000 fe:00 12   /usr/bin/prog\n"
+	"Size:                  4 kB\n"
+	"VmFlags: rd mr mw me ac \n"
+	"7f0000000000-7f0000800000 rw-p 00000000 00:00 0 \n"
+	"Size:               8192 kB\n"
+	"AnonHugePages:      2048 kB\n"
+	"VmFlags: rd wr mr mw me ac hg \n"
+	"7f0001000000-7f0002000000 rw-p 00000000 00:00 0 \n"
+	"Size:              16384 kB\n"
+	"VmFlags: rd wr mr mw me nr \n"
+	"7f0003000000-7f0003100000 rw-s 00000000 00:01 77   /dev/zero (deleted)\n"
+	"Size:               1024 kB\n"
+	"VmFlags: rd wr sh mr mw me ms \n"
+	"7f0004000000-7f0004100000 rw-s 00000000 00:01 78   /dev/zero (deleted)\n"
+	"Size:               1024 kB\n"
+	"VmFlags: rd wr sh mr mw me ms nr \n"
+	"7f0005000000-7f0005001000 rw-s 00000000 00:01 79   /memfd:x (deleted)\n"
+	"VmFlags: rd wr sh mr mw me ms \n";
 
 START_TEST(test_committer)
 {

@@ -175,7 +175,7 @@ START_TEST(test_diagnose_recorded)
 	struct ms_thp_settings old;
 	ck_assert_ptr_null(ms_thp_settings_read(RHEL7, &old));
 	ck_assert_ptr_null(ms_thp_diagnose_text(
-	    smaps, status, "Node 0, zone Normal 9 9 9 9 9 9 9 9 9 0 0\n", &old, &r));
+		smaps, status, "Node 0, zone Normal 9 9 9 9 9 9 9 9 9 0 0\n", &old, &r));
 	ck_assert_uint_eq(vma_at(&r, PLAIN)->blocks, MS_THP_BLOCK_FRAGMENTED);
 	ck_assert_uint_eq(vma_at(&r, HUGE)->blocks, MS_THP_BLOCK_FRAGMENTED);
 	ck_assert_uint_eq(vma_at(&r, NOHUGE)->blocks, MS_THP_BLOCK_NOHUGEPAGE);
