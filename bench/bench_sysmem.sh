@@ -59,5 +59,5 @@ row("thp (settings, every per-size stats file, counters, buddyinfo)", "thp",
     "cat of every THP file, vmstat, meminfo, buddyinfo", "thp_cat")
 row("thp --top 10 (and every process's smaps_rollup)", "thptop",
     "cat of every /proc/PID/smaps_rollup", "rollup_cat", "none: grows with mapped memory")
-row("export --prometheus FILE (overcommit, kmem, thp)", "export", "vmstat -s", "vmstat")
+row("export --prometheus FILE (overcommit, kmem, thp, frag)", "export", "vmstat -s", "vmstat")
 PY

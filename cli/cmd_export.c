@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/frag.h"
 #include "../lib/overcommit.h"
 #include "../lib/sysmem.h"
 #include "../lib/thp.h"
@@ -102,6 +103,7 @@ static void add(struct exposition *x, const char *name, const char *type, const 
 	va_end(ap);
 }
 
+#define FGAUGE(x, name, help, v, ...) add(x, name, "gauge", help, true, 0, (v), __VA_ARGS__)
 #define GAUGE(x, name, help, v, ...)                                                               \
 	add(x, name, "gauge", help, false, (int64_t)(v), 0, __VA_ARGS__)
 #define COUNTER(x, name, help, v, ...)                                                             \
@@ -340,6 +342,63 @@ static struct ms_error *collect_thp(struct exposition *x)
 	return NULL;
 }
 
+/* frag's figures: free blocks per order and the indices of mm/vmstat.c, per zone. */
+static struct ms_error *collect_frag(struct exposition *x)
+{
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	struct ms_error *err = ms_frag_read(&frag);
+	if (err) {
+		ms_frag_deinit(&frag);
+		return err;
+	}
+	for (size_t z = 0; z < frag.nr_zones; z++) {
+		const struct ms_frag_zone *zone = &frag.zones[z];
+		if (!zone->populated)
+			continue;
+		char node[16];
+		snprintf(node, sizeof(node), "%d", zone->node);
+		for (int o = 0; o < frag.nr_orders; o++) {
+			char order[16];
+			snprintf(order, sizeof(order), "%d", o);
+			GAUGE(x, "memscope_buddy_free_blocks",
+			      "Free blocks of each order on a zone's buddy lists "
+			      "(/proc/buddyinfo).",
+			      zone->free[o], "node", node, "zone", zone->name, "order", order,
+			      NULL);
+		}
+		for (int o = 0; o < frag.nr_orders; o++) {
+			char order[16];
+			snprintf(order, sizeof(order), "%d", o);
+			struct ms_frag_contig info;
+			ms_frag_contig_info(&frag, zone, o, &info);
+			FGAUGE(x, "memscope_unusable_index",
+			       "Unusable free space index of mm/vmstat.c: the share of free memory "
+			       "in blocks too small for the order (0 to 1).",
+			       ms_frag_unusable_index(o, &info) / 1000.0, "node", node, "zone",
+			       zone->name, "order", order, NULL);
+			FGAUGE(x, "memscope_fragmentation_index",
+			       "Fragmentation index of mm/vmstat.c: towards 0 an allocation of the "
+			       "order would fail for lack of memory, towards 1 for fragmentation; "
+			       "-1 "
+			       "when it would not fail.",
+			       ms_frag_fragmentation_index(o, &info) / 1000.0, "node", node, "zone",
+			       zone->name, "order", order, NULL);
+		}
+		for (int t = 0; t < zone->nr_types; t++) {
+			if (zone->types[t].pageblocks == MS_FRAG_UNKNOWN)
+				continue;
+			GAUGE(x, "memscope_pageblocks",
+			      "Pageblocks of each migrate type in a zone (/proc/pagetypeinfo, root "
+			      "only).",
+			      zone->types[t].pageblocks, "node", node, "zone", zone->name, "type",
+			      zone->types[t].name, NULL);
+		}
+	}
+	ms_frag_deinit(&frag);
+	return NULL;
+}
+
 static void write_label_value(FILE *f, const char *v)
 {
 	for (; *v; v++) {
@@ -381,7 +440,7 @@ static void write_exposition(FILE *f, const struct exposition *x)
 				fputc('}', f);
 			}
 			if (s->is_float)
-				fprintf(f, " %.17g\n", s->f);
+				fprintf(f, " %.15g\n", s->f);
 			else
 				fprintf(f, " %" PRId64 "\n", s->i);
 		}
@@ -468,7 +527,8 @@ int cmd_export(struct cli_ctx *ctx, int argc, char **argv)
 	struct exposition x = {0};
 	struct ms_error *err;
 	int status = CLI_OK;
-	if ((err = collect_overcommit(&x)) || (err = collect_kmem(&x)) || (err = collect_thp(&x)))
+	if ((err = collect_overcommit(&x)) || (err = collect_kmem(&x)) || (err = collect_thp(&x)) ||
+	    (err = collect_frag(&x)))
 		goto fail;
 	if (x.oom) {
 		err = &ms_error_no_memory;

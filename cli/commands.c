@@ -128,9 +128,11 @@ const struct command cli_commands[] = {
 		.fn = cmd_export,
 		.usage = "export --prometheus [FILE]",
 		.summary = "the system memory figures for Prometheus",
-		.help = "The figures of overcommit, kmem -i and thp in the Prometheus text\n"
-			"exposition format (HELP and TYPE lines, names prefixed memscope_, labels\n"
-			"for kinds, sizes and modes), on stdout or written to FILE for\n"
+		.help = "The figures of overcommit, kmem -i, thp and frag (free blocks per order,\n"
+			"the unusable-free and fragmentation indices per node, zone and order,\n"
+			"pageblocks per migrate type as root) in the Prometheus text exposition\n"
+			"format (HELP and TYPE lines, names prefixed memscope_, labels for kinds,\n"
+			"sizes, modes, nodes, zones and orders), on stdout or written to FILE for\n"
 			"node_exporter's textfile collector (give it a .prom name in the\n"
 			"collector's directory). The file is written to a temporary file beside\n"
 			"it and renamed over it, so the collector never reads half a file; it is\n"

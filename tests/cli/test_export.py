@@ -198,6 +198,61 @@ def test_stdout_format_and_values():
             assert on == [real.group(1)]
 
 
+def buddyinfo():
+    out = {}
+    with open("/proc/buddyinfo") as f:
+        for line in f:
+            parts = line.replace(",", " ").split()
+            out[(parts[1], parts[3])] = [int(x) for x in parts[4:]]
+    return out
+
+
+def contig(free, order):
+    """fill_contig_page_info() of mm/vmstat.c, written here."""
+    pages = total = suitable = 0
+    for o, blocks in enumerate(free):
+        total += blocks
+        pages += blocks << o
+        if o >= order:
+            suitable += blocks << (o - order)
+    return pages, total, suitable
+
+
+def test_frag_figures():
+    before = buddyinfo()
+    fams = check(memscope("export", "--prometheus").stdout)
+    after = buddyinfo()
+    blocks = {}
+    for key, v in fams["memscope_buddy_free_blocks"]["samples"].items():
+        lab = dict(key)
+        blocks.setdefault((lab["node"], lab["zone"]), {})[int(lab["order"])] = int(v)
+    # every populated zone of buddyinfo, every order it prints
+    assert set(blocks) == set(before)
+    for zone, orders in blocks.items():
+        assert sorted(orders) == list(range(len(before[zone])))
+        free = [orders[o] for o in sorted(orders)]
+        # the free lists move while we read: the pages they hold, within 10%
+        lo = min(sum(b << o for o, b in enumerate(before[zone])),
+                 sum(b << o for o, b in enumerate(after[zone])))
+        hi = max(sum(b << o for o, b in enumerate(before[zone])),
+                 sum(b << o for o, b in enumerate(after[zone])))
+        got = sum(b << o for o, b in enumerate(free))
+        assert lo * 0.9 - 1024 <= got <= hi * 1.1 + 1024, zone
+        # the indices, recomputed here from the exported free lists
+        for order in range(len(free)):
+            pages, total, suitable = contig(free, order)
+            unusable = (pages - (suitable << order)) * 1000 // pages if pages else 0
+            if not total:
+                fragindex = 0
+            elif suitable:
+                fragindex = -1000
+            else:
+                fragindex = 1000 - (1000 + pages * 1000 // (1 << order)) // total
+            labels = frozenset({"node": zone[0], "zone": zone[1], "order": str(order)}.items())
+            assert fams["memscope_unusable_index"]["samples"][labels] == unusable / 1000
+            assert fams["memscope_fragmentation_index"]["samples"][labels] == fragindex / 1000
+
+
 def test_file_is_written_atomically():
     d = tempfile.mkdtemp()
     try:
