@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/frag.h"
 #include "../lib/procfs.h"
 #include "../lib/target.h"
 #include "../lib/thp.h"
@@ -160,10 +161,40 @@ static const char *vma_label(const struct ms_thp_vma *v)
 	return v->name ? v->name : "[anon]";
 }
 
+/*
+ * frag's verdict for a PMD-order movable allocation (what a THP fault asks
+ * for): succeeds, fails for lack of memory, or fails for fragmentation.
+ * NULL when frag cannot tell (its files unreadable).
+ */
+static const char *pmd_allocation(unsigned order, enum ms_frag_outcome *outcome_ret)
+{
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	const char *what = NULL;
+	uint64_t threshold = 500;
+	struct ms_error *err = ms_sysctl_read_u64(NULL, "vm.extfrag_threshold", &threshold);
+	ms_error_destroy(err);
+	err = ms_frag_read(&frag);
+	if (!err) {
+		struct ms_frag_verdict v;
+		err = ms_frag_verdict(&frag, (int)order, -1, threshold, &v);
+		if (!err) {
+			*outcome_ret = v.outcome;
+			what = ms_frag_outcome_name(v.outcome);
+			ms_frag_verdict_deinit(&v);
+		}
+	}
+	ms_error_destroy(err);
+	ms_frag_deinit(&frag);
+	return what;
+}
+
 static void report_pid(struct cli_ctx *ctx, const struct ms_thp_report *rp, bool all)
 {
 	const struct ms_thp_report r = *rp;
 	char a[32], b[32];
+	enum ms_frag_outcome outcome = MS_FRAG_SUCCEEDS;
+	const char *alloc = pmd_allocation(r.buddy.order, &outcome);
 	if (ctx->session->json) {
 		struct json *j = &ctx->json;
 		json_key(j, "process");
@@ -178,6 +209,10 @@ static void report_pid(struct cli_ctx *ctx, const struct ms_thp_report *rp, bool
 		json_kv_string(j, "pmd_enabled", r.pmd_mode);
 		json_kv_string(j, "defrag", r.defrag);
 		json_kv_u64(j, "file_vmas", r.file_vmas);
+		if (alloc)
+			json_kv_string(j, "pmd_allocation_now", alloc);
+		else
+			json_kv_null(j, "pmd_allocation_now");
 		json_blocks(j, "blocks", r.blocks);
 		json_key(j, "vmas");
 		json_begin_array(j);
@@ -224,6 +259,13 @@ static void report_pid(struct cli_ctx *ctx, const struct ms_thp_report *rp, bool
 		printf("%" PRIu64 "\n", r.buddy.free_blocks);
 	else
 		printf("unknown\n");
+	if (alloc)
+		printf("  An order-%u movable allocation (a THP fault) now: %s%s\n", r.buddy.order,
+		       alloc,
+		       outcome == MS_FRAG_FRAGMENTED
+			       ? " (compaction would help: defrag decides whether a fault waits "
+				 "for it)"
+			       : "");
 	printf("\n  %-14s %-14s %10s %10s %-4s %-8s  %s\n", "START", "END", "SIZE", "ANONHUGE",
 	       "ELIG", "MADVISE", "WHY NO HUGE PAGES / NAME");
 	size_t shown = 0;

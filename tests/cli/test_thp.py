@@ -171,6 +171,9 @@ def test_pid_reasons_against_smaps():
             assert got == want, (name, got, want)
         assert proc["anon_huge_bytes"] == sum(t.get("AnonHugePages", 0) for s, t in
                                               truth.items() if s in vmas)
+        # frag's verdict for a PMD-order allocation rides along
+        assert proc["pmd_allocation_now"] in ("succeeds", "fails: not enough free memory",
+                                              "fails: fragmented")
         # PROT_NONE holes are not candidates
         assert all(v["perms"] != "---p" for v in proc["vmas"])
         if mode != "never" and truth[fx["huge"]]["AnonHugePages"]:
