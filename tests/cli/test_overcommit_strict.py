@@ -1,4 +1,4 @@
-# exclusive: switches vm.overcommit_memory to 2 (and 1) for a few seconds
+# exclusive: switches vm.overcommit_memory to 2 (and 1), and a hugetlb pool, for moments
 """overcommit --what-if in strict mode (2) and in mode 1, against real mmap
 attempts of child processes, root and not root. The sysctls are always put
 back in `finally`; the window in mode 2 is kept to the few mmaps needed,
@@ -166,6 +166,35 @@ def test_overcommit_kbytes_and_mode1():
     assert big["succeeds"] == big_real == True  # noqa: E712
     assert huge["succeeds"] == huge_real == False  # noqa: E712
     assert huge["verdict"] == "larger than the address space"
+
+
+def test_hugetlb_pool_in_limit_and_kmem():
+    """RAM less hugetlb pages: with a pool of 2 MiB pages reserved, the
+    computed CommitLimit must still equal the kernel's, and kmem -i must
+    count the pool."""
+    mstest.require_root()
+    pool = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+    with open(pool) as f:
+        saved = int(f.read())
+    try:
+        with open(pool, "w") as f:
+            f.write(f"{saved + 16}\n")
+        with open(pool) as f:
+            got = int(f.read())
+        if got == saved:
+            raise mstest.Skip("no 2 MiB page could be reserved (fragmented memory)")
+        mi = meminfo()
+        oc = json.loads(memscope("--json", "overcommit").stdout)
+        km = json.loads(memscope("--json", "kmem", "-i").stdout)
+        free = int(open("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").read())
+    finally:
+        with open(pool, "w") as f:
+            f.write(f"{saved}\n")
+    assert oc["commit_limit"]["hugetlb_pages"] == mi["Hugetlb"] // PAGE
+    assert oc["commit_limit"]["hugetlb_pages"] >= (got - saved) * 512
+    assert oc["commit_limit"]["computed_pages"] == mi["CommitLimit"] // PAGE
+    assert km["total_huge"]["pages"] == mi["Hugetlb"] // PAGE
+    assert km["huge_free"]["pages"] >= free * 512
 
 
 if __name__ == "__main__":
