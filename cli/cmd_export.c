@@ -18,6 +18,7 @@
 
 #include "../lib/frag.h"
 #include "../lib/overcommit.h"
+#include "../lib/procfs.h"
 #include "../lib/sysmem.h"
 #include "../lib/thp.h"
 #include "commands.h"
@@ -345,9 +346,18 @@ static struct ms_error *collect_thp(struct exposition *x)
 /* frag's figures: free blocks per order and the indices of mm/vmstat.c, per zone. */
 static struct ms_error *collect_frag(struct exposition *x)
 {
+	/*
+	 * buddyinfo is all the indices need; zoneinfo and pagetypeinfo (which
+	 * walks every free list under the zone lock) are left to frag itself.
+	 */
+	char *text;
+	struct ms_error *err = ms_procfs_read("/proc/buddyinfo", &text, NULL);
+	if (err)
+		return err;
 	struct ms_frag frag;
 	ms_frag_init(&frag);
-	struct ms_error *err = ms_frag_read(&frag);
+	err = ms_frag_parse_buddyinfo(&frag, text);
+	free(text);
 	if (err) {
 		ms_frag_deinit(&frag);
 		return err;
@@ -379,20 +389,10 @@ static struct ms_error *collect_frag(struct exposition *x)
 			       zone->name, "order", order, NULL);
 			FGAUGE(x, "memscope_fragmentation_index",
 			       "Fragmentation index of mm/vmstat.c: towards 0 an allocation of the "
-			       "order would fail for lack of memory, towards 1 for fragmentation; "
-			       "-1 "
-			       "when it would not fail.",
+			       "order would fail for lack of memory, towards 1 for "
+			       "fragmentation; -1 when it would not fail.",
 			       ms_frag_fragmentation_index(o, &info) / 1000.0, "node", node, "zone",
 			       zone->name, "order", order, NULL);
-		}
-		for (int t = 0; t < zone->nr_types; t++) {
-			if (zone->types[t].pageblocks == MS_FRAG_UNKNOWN)
-				continue;
-			GAUGE(x, "memscope_pageblocks",
-			      "Pageblocks of each migrate type in a zone (/proc/pagetypeinfo, root "
-			      "only).",
-			      zone->types[t].pageblocks, "node", node, "zone", zone->name, "type",
-			      zone->types[t].name, NULL);
 		}
 	}
 	ms_frag_deinit(&frag);

@@ -131,7 +131,7 @@ const struct command cli_commands[] = {
 		.summary = "the system memory figures for Prometheus",
 		.help = "The figures of overcommit, kmem -i, thp and frag (free blocks per order,\n"
 			"the unusable-free and fragmentation indices per node, zone and order,\n"
-			"pageblocks per migrate type as root) in the Prometheus text exposition\n"
+			"from /proc/buddyinfo) in the Prometheus text exposition\n"
 			"format (HELP and TYPE lines, names prefixed memscope_, labels for kinds,\n"
 			"sizes, modes, nodes, zones and orders), on stdout or written to FILE for\n"
 			"node_exporter's textfile collector (give it a .prom name in the\n"

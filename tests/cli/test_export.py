@@ -241,7 +241,7 @@ def test_frag_figures():
         # the indices, recomputed here from the exported free lists
         for order in range(len(free)):
             pages, total, suitable = contig(free, order)
-            unusable = (pages - (suitable << order)) * 1000 // pages if pages else 0
+            unusable = (pages - (suitable << order)) * 1000 // pages if pages else 1000
             if not total:
                 fragindex = 0
             elif suitable:
