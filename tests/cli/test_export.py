@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
 import threading
 
