@@ -124,6 +124,11 @@ struct ms_error *cli_explain_denied(struct ms_target *target, struct ms_error *e
 uint64_t cli_user_top(struct ms_target *target);
 
 /* system memory */
+cli_fn cmd_overcommit;
+cli_fn cmd_kmem;
+cli_fn cmd_thp;
+cli_fn cmd_export;
+cli_fn cmd_demo;
 cli_fn cmd_compact;
 cli_fn cmd_frag;
 cli_fn cmd_physmap;
