@@ -377,10 +377,12 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 	ps.filters = argv + optind;
 	ps.nfilters = argc - optind;
 	char *meminfo;
-	if (!ms_procfs_read("/proc/meminfo", &meminfo, NULL)) {
+	struct ms_error *merr = ms_procfs_read("/proc/meminfo", &meminfo, NULL);
+	if (!merr) {
 		ms_procfs_field_u64(meminfo, "MemTotal", &ps.mem_total);
 		free(meminfo);
 	}
+	ms_error_destroy(merr); /* without it %MEM shows 0.0 */
 	struct ms_error *err = collect(&ps);
 	if (err) {
 		free(ps.rows);

@@ -91,8 +91,11 @@ uint64_t cli_user_top(struct ms_target *target)
 {
 	const struct ms_maps *maps;
 	uint64_t top = USER_TOP_47;
-	if (ms_target_maps(target, MS_MAPS_BASIC, &maps))
+	struct ms_error *err = ms_target_maps(target, MS_MAPS_BASIC, &maps);
+	if (err) { /* the read that follows will say what is wrong */
+		ms_error_destroy(err);
 		return top;
+	}
 	for (size_t i = 0; i < maps->count; i++) /* 5-level paging puts mappings higher */
 		if (maps->vmas[i].kind != MS_VMA_VSYSCALL && maps->vmas[i].end > top)
 			top = maps->vmas[i].end;
@@ -413,8 +416,10 @@ int cmd_rd(struct cli_ctx *ctx, int argc, char **argv)
 	if (addr >= user_top) {
 		const struct ms_maps *maps;
 		const struct ms_vma *vma = NULL;
-		if (!ms_target_maps(t, MS_MAPS_BASIC, &maps))
+		struct ms_error *merr = ms_target_maps(t, MS_MAPS_BASIC, &maps);
+		if (!merr)
 			vma = ms_maps_find(maps, addr);
+		ms_error_destroy(merr);
 		if (!vma || !(vma->prot & MS_PROT_READ)) {
 			err = vma ? ms_error_fault(addr, "mapping is not readable")
 				  : ms_error_create(MS_ERROR_NOT_MAPPED, "kernel address");
