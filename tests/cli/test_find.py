@@ -240,7 +240,7 @@ def test_find_target_exits_during_the_search():
 
 
 def test_find_memory_stays_small_on_a_large_target():
-    with Fixture("bigmem", 512) as fx:
+    with Fixture("bigmem", 256) as fx:
         status, err, rss = run_rss(["-p", fx.pid, "find", "-c", "no such string here"])
         assert status == 0, err
         if not sanitized():
