@@ -5,6 +5,7 @@ import os
 import re
 import struct
 import subprocess
+import tempfile
 import time
 
 import mstest
@@ -47,6 +48,8 @@ def capture(fx):
     for name, pages in [("anon_written", 32), ("anon_shared", 4), ("file_written", 8),
                         ("file_shared", 4), ("file_private", 8), ("anon_dontdump", 4)]:
         truth["mem"][name] = mstest.read_mem(pid, fx[name], pages * page)
+    text = [m for m in truth["maps"] if m[2] == "r-xp" and m[4].endswith("/corefix")][0]
+    truth["text"] = (text[0], mstest.read_mem(pid, text[0], page))
     return truth
 
 
@@ -174,3 +177,56 @@ def extent_sources(files, addr, size):
         if t > addr and s < addr + size:
             out.append((s, t, e["source"], e))
     return out
+
+
+def rd_raw(core, addr, size, *extra):
+    """memscope rd -r: the bytes at addr as memscope reads them from the core."""
+    with tempfile.NamedTemporaryFile() as f:
+        p = memscope("-c", core, *extra, "rd", "-8", "-r", f.name, hex(addr), size,
+                     check=False)
+        return p, f.read()
+
+
+def gdb_words(core, exe, addr, count):
+    """x/COUNTgx ADDR from gdb on the core."""
+    p = subprocess.run(["gdb", "-batch", "-nx", "-ex", f"x/{count}gx {addr:#x}",
+                        "-c", core, exe], capture_output=True, text=True, timeout=120)
+    words = re.findall(r"0x[0-9a-f]{16}", p.stdout.split(":", 1)[-1])
+    assert len(words) >= count, p.stdout + p.stderr
+    return [int(w, 16) for w in words[:count]]
+
+
+def check_memory(core, fx, truth, dontdump_segment=True):
+    """Every region the fixture wrote reads back from the core (or from the
+    files it maps) as /proc/PID/mem showed it before the dump; what the core
+    does not hold is said to be missing; gdb reads the same words."""
+    page = fx["page_size"]
+    for name in ("anon_written", "anon_shared", "file_written", "file_shared",
+                 "file_private"):
+        want = truth["mem"][name]
+        p, got = rd_raw(core, fx[name], len(want))
+        assert p.returncode == 0, (name, p.stderr)
+        assert got == want, f"{name}: the core's bytes differ from the process's"
+    p, got = rd_raw(core, fx["anon_untouched"], 32 * page)
+    assert p.returncode == 0 and got == bytes(32 * page)
+    # MADV_DONTDUMP: the kernel writes a segment without bytes, gdb none at all
+    p = memscope("-c", core, "rd", hex(fx["anon_dontdump"]), check=False)
+    assert p.returncode == 1, p.stderr
+    if dontdump_segment:
+        assert p.stderr.endswith(": not in the core file\n"), p.stderr
+    else:
+        assert p.stderr.startswith(f"memscope: rd: invalid user virtual address: "
+                                   f"{fx['anon_dontdump']:x}"), p.stderr
+    # the executable's text: from the file, as the process had it
+    text = truth["text"]
+    p, got = rd_raw(core, text[0], len(text[1]))
+    assert p.returncode == 0 and got == text[1], p.stderr
+    exe = os.path.join(mstest.FIXTURES, "corefix")
+    for addr in (fx["anon_written"] + 8 * page, fx["file_private"], text[0]):
+        words = gdb_words(core, exe, addr, 4)
+        out = memscope_json("-c", core, "rd", "-64", hex(addr), 4)
+        assert words == [int(v["value"], 16) for v in out["values"]], (hex(addr), words, out)
+    # find: the first word of the written region, where the fixture put it
+    first = struct.unpack_from("<Q", truth["mem"]["anon_written"])[0]
+    hits = memscope("-c", core, "find", "--max", 1, hex(first)).stdout
+    assert hits.startswith(f"{fx['anon_written']:x}:"), hits

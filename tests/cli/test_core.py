@@ -208,6 +208,7 @@ def test_gdb_core():
             assert info["threads"] == 5
             corecheck.check_threads(core, fx, truth)
             corecheck.check_auxv(core, truth)
+            corecheck.check_memory(core, fx, truth, dontdump_segment=False)
             files = corecheck.check_segments(core)
             # every file mapping of the process is a mapping of the core
             named = {(s, e, name) for s, e, _, _, name in truth["maps"] if name.startswith("/")}

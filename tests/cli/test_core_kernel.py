@@ -65,6 +65,7 @@ def test_kernel_core():
         # the thread that received the signal comes first
         assert threads[0]["tid"] == fx.pid and threads[0]["signal"]["number"] == 11
         corecheck.check_auxv(core, truth)
+        corecheck.check_memory(core, fx, truth)
         files = corecheck.check_segments(core)
         # the kernel's notes, in its order
         notes = corecheck.readelf_notes(core)
