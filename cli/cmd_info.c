@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../lib/core.h"
+#include "../lib/symbols.h"
 #include "../lib/target.h"
 #include "commands.h"
 
@@ -65,17 +66,26 @@ static void format_flags(char *buf, size_t size, uint64_t v)
 		snprintf(buf + n, size - n, "]");
 }
 
-static void print_reg(const char *name, uint64_t v, enum reg_format format)
+/* pc: the symbol it is in, as gdb's "<name+offset>" after a code address */
+static void print_reg(const char *name, uint64_t v, enum reg_format format, struct ms_symbols *syms)
 {
-	char hexbuf[24], natural[64];
+	char hexbuf[24], natural[64 + 256];
 	snprintf(hexbuf, sizeof(hexbuf), "0x%" PRIx64, v);
 	switch (format) {
 	case REG_INT:
 		snprintf(natural, sizeof(natural), "%" PRId64, (int64_t)v);
 		break;
-	case REG_ADDR:
-		snprintf(natural, sizeof(natural), "0x%" PRIx64, v);
+	case REG_ADDR: {
+		struct ms_symbol sym;
+		char fn[256];
+		if (syms && ms_symbols_lookup_addr(syms, v, &sym)) {
+			ms_symbol_format(&sym, fn, sizeof(fn));
+			snprintf(natural, sizeof(natural), "0x%" PRIx64 " <%s>", v, fn);
+		} else {
+			snprintf(natural, sizeof(natural), "0x%" PRIx64, v);
+		}
 		break;
+	}
 	case REG_FLAGS:
 		format_flags(natural, sizeof(natural), v);
 		break;
@@ -203,6 +213,9 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 	struct ms_error *err = ms_target_threads(t, true, &list);
 	if (err)
 		return cli_error(ctx, err);
+	struct ms_symbols *syms = NULL;
+	err = ms_symbols_create(t, &syms);
+	ms_error_destroy(err); /* without symbols, frames are ?? as in gdb */
 	if (ctx->session->json) {
 		struct json *j = &ctx->json;
 		json_begin_array(j);
@@ -217,8 +230,13 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 			else
 				json_kv_null(j, "state");
 			if (th->has_regs) {
+				struct ms_symbol sym;
 				json_kv_hex(j, "pc", th->regs.rip);
 				json_kv_hex(j, "sp", th->regs.rsp);
+				if (syms && ms_symbols_lookup_addr(syms, th->regs.rip, &sym))
+					json_kv_string(j, "function", sym.name);
+				else
+					json_kv_null(j, "function");
 			}
 			json_kv_bool(j, "fpregs", th->has_fpregs);
 			json_kv_u64(j, "xstate_size", th->xstate_size);
@@ -231,6 +249,7 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 		}
 		json_end_array(j);
 		json_finish(j);
+		ms_symbols_destroy(syms);
 		ms_thread_list_destroy(list);
 		return CLI_OK;
 	}
@@ -242,12 +261,16 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 		printf("%c %-4zu %-26s ", i == 0 ? '*' : ' ', i + 1, id);
 		if (th->has_regs) {
 			const char *lib = mapping_name(t, th->regs.rip);
-			printf("0x%016" PRIx64 " in ?? ()", (uint64_t)th->regs.rip);
+			struct ms_symbol sym;
+			bool found = syms && ms_symbols_lookup_addr(syms, th->regs.rip, &sym);
+			printf("0x%016" PRIx64 " in %s ()", (uint64_t)th->regs.rip,
+			       found ? sym.name : "??");
 			if (lib)
 				printf(" from %s", lib);
 		}
 		putchar('\n');
 	}
+	ms_symbols_destroy(syms);
 	ms_thread_list_destroy(list);
 	return CLI_OK;
 }
@@ -300,6 +323,11 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 		first = (size_t)(th - list->threads);
 		last = first + 1;
 	}
+	struct ms_symbols *syms = NULL;
+	if (!ctx->session->json) {
+		err = ms_symbols_create(t, &syms);
+		ms_error_destroy(err);
+	}
 	struct json *j = &ctx->json;
 	if (ctx->session->json)
 		json_begin_array(j);
@@ -336,7 +364,13 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 							    reg_value(th, &regs[r]));
 					else
 						print_reg(regs[r].name, reg_value(th, &regs[r]),
-							  regs[r].format);
+							  regs[r].format,
+							  regs[r].offset ==
+									  offsetof(struct
+										   user_regs_struct,
+										   rip)
+								  ? syms
+								  : NULL);
 				}
 				break;
 			}
@@ -346,7 +380,11 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 				if (ctx->session->json)
 					json_kv_hex(j, name, reg_value(th, r));
 				else
-					print_reg(name, reg_value(th, r), r->format);
+					print_reg(
+						name, reg_value(th, r), r->format,
+						r->offset == offsetof(struct user_regs_struct, rip)
+							? syms
+							: NULL);
 				continue;
 			}
 			unsigned char v[16] = {0};
@@ -370,7 +408,7 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 			else {
 				uint64_t word;
 				memcpy(&word, v, sizeof(word));
-				print_reg(name, word, REG_INT);
+				print_reg(name, word, REG_INT, NULL);
 			}
 		}
 		if (ctx->session->json) {
@@ -382,6 +420,7 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 		json_end_array(j);
 		json_finish(j);
 	}
+	ms_symbols_destroy(syms);
 	ms_thread_list_destroy(list);
 	return status;
 }

@@ -78,22 +78,23 @@ def readelf_notes(core):
 
 
 def gdb_rips(core, exe):
-    """{lwp: rip} from gdb -batch on the core."""
+    """(thread count, {lwp: rip}, {lwp: "<symbol+offset>"}) from gdb -batch on the core."""
     p = subprocess.run(["gdb", "-batch", "-nx", "-ex", "set pagination off",
                         "-ex", "info threads", "-ex", "thread apply all info registers rip",
                         "-c", core, exe], capture_output=True, text=True, timeout=120)
-    rips, lwp = {}, None
+    rips, syms, lwp = {}, {}, None
     for line in p.stdout.splitlines():
         m = re.search(r"\(LWP (\d+)\)", line)
         if m and line.startswith("Thread "):
             lwp = int(m.group(1))
-        m = re.match(r"rip\s+0x([0-9a-f]+)", line)
+        m = re.match(r"rip\s+0x([0-9a-f]+)\s+0x[0-9a-f]+(?: (<.*>))?$", line)
         if m and lwp is not None:
             rips[lwp] = int(m.group(1), 16)
+            syms[lwp] = m.group(2)
             lwp = None
     threads = len(re.findall(r"^[* ] \d+\s+(?:Thread|LWP)", p.stdout, re.M))
     assert rips, f"gdb printed no registers:\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}"
-    return threads, rips
+    return threads, rips, syms
 
 
 def open_core(core, *extra):
@@ -126,9 +127,14 @@ def check_threads(core, fx, truth):
         assert int(regs[0]["registers"]["rdx"], 16) == w["rdx"]
         text = memscope("-c", core, "info", "registers", "-t", w["tid"], "rdx").stdout
         assert re.fullmatch(rf"rdx\s+{hex(w['rdx'])}\s+{w['rdx']}\n", text), text
-    n, rips = gdb_rips(core, os.path.join(mstest.FIXTURES, "corefix"))
+    n, rips, syms = gdb_rips(core, os.path.join(mstest.FIXTURES, "corefix"))
     assert n == len(threads), (n, len(threads))
     assert rips == {t["tid"]: int(t["pc"], 16) for t in threads}, rips
+    # the workers stand in the fixture's blocked_read, which has no aliases
+    for w in fx["threads"]:
+        assert [t["function"] for t in threads if t["tid"] == w["tid"]] == ["blocked_read"]
+        text = memscope("-c", core, "info", "registers", "-t", w["tid"], "rip").stdout
+        assert syms[w["tid"]] and text.rstrip().endswith(syms[w["tid"]]), (text, syms)
     return threads
 
 
