@@ -10,6 +10,46 @@
 #include <string.h>
 
 const struct command cli_commands[] = {
+    /* core dumps */
+    {
+	.name = "gcore",
+	.aliases = "generate-core-file",
+	.fn = cmd_gcore,
+	.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+	.usage = "gcore [-o FILE] [-a] [--dry-run] [--verify] [--frozen] [PID]",
+	.summary = "write a core file of a live process, stopping it for milliseconds",
+	.help = "Write an ELF core file of a running process, as gdb's gcore does, but\n"
+		"with the notes, mappings and holes the kernel's own core dump would\n"
+		"have, and without stopping the process for the length of the dump.\n"
+		"Every thread is frozen just long enough to copy its registers and to\n"
+		"make the process fork (a system call run inside it): the stopped\n"
+		"child's copy-on-write memory is then dumped while the process runs\n"
+		"on. The child is killed and reaped afterwards (a second freeze of\n"
+		"well under a millisecond), so the process sees no new child and no\n"
+		"signal. Regions fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)\n"
+		"are read while frozen; shared memory is read after the release. Where\n"
+		"fork cannot be used (a seccomp filter, the kernel refusing the fork)\n"
+		"the process stays frozen for the whole dump, and memscope says so.\n"
+		"\n"
+		"Mappings are chosen as the kernel chooses them: the process's\n"
+		"/proc/PID/coredump_filter, MADV_DONTDUMP, device memory, the first\n"
+		"page of ELF files, vdso and vvar. Pages never touched are holes of a\n"
+		"sparse file. The file appears only when complete, mode 0600; Ctrl-C,\n"
+		"SIGTERM or even SIGKILL of memscope leave the process running and\n"
+		"untouched and no partial file. Free space is checked first.\n"
+		"\n"
+		"  -o FILE     the core file (default core.PID); replaced if it exists\n"
+		"  -a          dump every mapping, ignoring coredump_filter and\n"
+		"              MADV_DONTDUMP (device memory is never read)\n"
+		"  --dry-run   print the size it would write (apparent and on disk)\n"
+		"  --verify    read the core back and compare threads, registers,\n"
+		"              auxv and a checksum of every region with the snapshot\n"
+		"  --frozen    no fork snapshot: keep the process frozen while dumping\n"
+		"  PID         the process (default: the session's, -p PID)\n"
+		"\n"
+		"As generate-core-file [FILE] (gdb's name) it dumps the session's\n"
+		"process into FILE.\n",
+    },
     {
 	.name = "sys",
 	.fn = cmd_sys,

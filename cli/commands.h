@@ -107,6 +107,7 @@ int cli_repl(struct cli_session *session);
 /* system memory */
 
 /* core dumps */
+cli_fn cmd_gcore;
 
 /* backtraces and debugging */
 

@@ -39,6 +39,7 @@ struct ms_freeze {
 	struct frozen_thread *threads;
 	size_t count, capacity;
 	bool released;
+	pid_t only_tid; /* ms_freeze_create_thread: seize only this thread */
 	double start, end;
 	sigset_t saved_mask;
 };
@@ -116,13 +117,15 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 		pid_t tid = (pid_t)atoi(de->d_name);
 		if (find_thread(f, tid))
 			continue;
+		if (f->only_tid && tid != f->only_tid)
+			continue;
 		struct frozen_thread *t = add_thread(f, tid);
 		if (!t) {
 			err = &ms_error_no_memory;
 			break;
 		}
 		read_thread_stat(f->pid, t);
-		if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACECLONE) < 0) {
+		if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)ms_freeze_ptrace_options(f)) < 0) {
 			if (errno == ESRCH) {
 				t->gone = true;
 				continue;
@@ -248,12 +251,55 @@ static struct ms_error *wait_for_stops(struct ms_freeze *f)
 	return NULL;
 }
 
+static struct ms_error *freeze_create(pid_t pid, pid_t only_tid, struct ms_freeze **freeze_ret);
+
 struct ms_error *ms_freeze_create(pid_t pid, struct ms_freeze **freeze_ret)
+{
+	return freeze_create(pid, 0, freeze_ret);
+}
+
+/* A live (not zombie) thread of pid, the main thread preferred; 0 if none. */
+static pid_t pick_live_thread(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return 0;
+	pid_t best = 0;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		struct frozen_thread t = {.tid = (pid_t)atoi(de->d_name)};
+		read_thread_stat(pid, &t);
+		if (!t.state || t.state == 'Z' || t.state == 'X')
+			continue;
+		if (!best || t.tid == pid)
+			best = t.tid;
+		if (best == pid)
+			break;
+	}
+	closedir(dir);
+	return best;
+}
+
+struct ms_error *ms_freeze_create_thread(pid_t pid, pid_t tid, struct ms_freeze **freeze_ret)
+{
+	if (!tid)
+		tid = pick_live_thread(pid);
+	if (!tid)
+		return ms_error_create(MS_ERROR_EXITED, "process %d has no live thread", (int)pid);
+	return freeze_create(pid, tid, freeze_ret);
+}
+
+static struct ms_error *freeze_create(pid_t pid, pid_t only_tid, struct ms_freeze **freeze_ret)
 {
 	struct ms_freeze *f = calloc(1, sizeof(*f));
 	if (!f)
 		return &ms_error_no_memory;
 	f->pid = pid;
+	f->only_tid = only_tid;
 
 	/* Hold back interrupting signals (and SIGCHLD, which we wait for) while frozen. */
 	sigset_t block;
@@ -366,6 +412,27 @@ pid_t ms_freeze_tid(const struct ms_freeze *f, size_t i)
 int ms_freeze_status(const struct ms_freeze *f, size_t i)
 {
 	return f->threads[i].status;
+}
+
+int ms_freeze_pending_signal(const struct ms_freeze *f, size_t i)
+{
+	return f->threads[i].pending_sig;
+}
+
+char ms_freeze_state(const struct ms_freeze *f, size_t i)
+{
+	return f->threads[i].state;
+}
+
+unsigned ms_freeze_ptrace_options(const struct ms_freeze *f)
+{
+	/* One thread alone need not follow thread creation: nothing else is stopped. */
+	return f->only_tid ? 0 : PTRACE_O_TRACECLONE;
+}
+
+pid_t ms_freeze_pid(const struct ms_freeze *f)
+{
+	return f->pid;
 }
 
 double ms_freeze_seconds(const struct ms_freeze *f)

@@ -29,6 +29,12 @@ struct ms_freeze;
  * within a second (uninterruptible sleep), releasing whatever it stopped.
  */
 struct ms_error *ms_freeze_create(pid_t pid, struct ms_freeze **freeze_ret);
+/*
+ * Stop one thread of pid only (tid, or if tid is 0 the first live thread,
+ * the main thread preferred): enough to run an injected system call while the
+ * other threads keep running. Same guarantees as ms_freeze_create otherwise.
+ */
+struct ms_error *ms_freeze_create_thread(pid_t pid, pid_t tid, struct ms_freeze **freeze_ret);
 /* Release (if not yet) and free. Accepts NULL. */
 void ms_freeze_destroy(struct ms_freeze *freeze);
 /* Let every thread run again, exactly as before. Idempotent. */
@@ -38,6 +44,18 @@ size_t ms_freeze_count(const struct ms_freeze *freeze);
 pid_t ms_freeze_tid(const struct ms_freeze *freeze, size_t i);
 /* The stop status of thread i as waitpid() gave it (for injectors). */
 int ms_freeze_status(const struct ms_freeze *freeze, size_t i);
+/*
+ * The signal thread i was about to receive when it stopped (re-delivered on
+ * release), or 0. A thread with one is in a signal-delivery-stop, not an
+ * interrupt-stop: injectors leave it alone.
+ */
+int ms_freeze_pending_signal(const struct ms_freeze *freeze, size_t i);
+/* The thread's state letter from /proc just before the freeze ('S', 'R', ...). */
+char ms_freeze_state(const struct ms_freeze *freeze, size_t i);
+/* The PTRACE_O_* options the threads were seized with (to restore after changing them). */
+unsigned ms_freeze_ptrace_options(const struct ms_freeze *freeze);
+/* The process id the freeze is about. */
+pid_t ms_freeze_pid(const struct ms_freeze *freeze);
 
 enum ms_capture {
 	MS_CAPTURE_REGS = 1 << 0,    /* general registers */
