@@ -48,6 +48,14 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *a: (_cleanup(), sys.exit(1)))
 
 
+def as_user(user):
+    """The setpriv prefix running a command as user, with the user's own group
+    (nobody's is nogroup on Debian)."""
+    import pwd
+    gid = pwd.getpwnam(user).pw_gid
+    return ["setpriv", f"--reuid={user}", f"--regid={gid}", "--clear-groups"]
+
+
 class Fixture:
     """A fixture process. Its first stdout line is JSON describing it; it
     lives while its stdin is open, so it dies with the test."""
@@ -56,7 +64,7 @@ class Fixture:
         path = os.path.join(FIXTURES, name)
         cmd = [path, *map(str, args)]
         if user:
-            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+            cmd = [*as_user(user), *cmd]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=env)
         _procs.append(self.proc)
@@ -123,7 +131,7 @@ def memscope(*args, check=True, input=None, timeout=120, env=None, user=None):
     Sanitizer reports in stderr always fail the test."""
     cmd = [MEMSCOPE, *map(str, args)]
     if user:
-        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        cmd = [*as_user(user), *cmd]
     e = dict(os.environ)
     if env:
         e.update(env)
