@@ -28,6 +28,7 @@ struct frozen_thread {
 	bool seized;
 	bool stopped;
 	bool gone;
+	bool detached;	 /* let go early by ms_freeze_release_others() */
 	int status;	 /* waitpid status of the stop */
 	int pending_sig; /* a signal caught in signal-delivery-stop, re-sent on release */
 	char state;	 /* from /proc before the freeze */
@@ -357,7 +358,7 @@ void ms_freeze_release(struct ms_freeze *f)
 		return;
 	for (size_t i = 0; i < f->count; i++) {
 		struct frozen_thread *t = &f->threads[i];
-		if (!t->seized || t->gone)
+		if (!t->seized || t->gone || t->detached)
 			continue;
 		if (t->stopped) {
 			ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig);
@@ -388,6 +389,19 @@ void ms_freeze_release(struct ms_freeze *f)
 	f->end = now_seconds();
 	/* Reap nothing else: SIGCHLD stays pending for our own children, if any. */
 	sigprocmask(SIG_SETMASK, &f->saved_mask, NULL);
+}
+
+void ms_freeze_release_others(struct ms_freeze *f, size_t keep)
+{
+	if (!f || f->released)
+		return;
+	for (size_t i = 0; i < f->count; i++) {
+		struct frozen_thread *t = &f->threads[i];
+		if (i == keep || !t->seized || t->gone || !t->stopped || t->detached)
+			continue;
+		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig);
+		t->detached = true;
+	}
 }
 
 void ms_freeze_destroy(struct ms_freeze *f)

@@ -39,6 +39,12 @@ struct ms_error *ms_freeze_create_thread(pid_t pid, pid_t tid, struct ms_freeze 
 void ms_freeze_destroy(struct ms_freeze *freeze);
 /* Let every thread run again, exactly as before. Idempotent. */
 void ms_freeze_release(struct ms_freeze *freeze);
+/*
+ * Let every thread but thread keep run again now (the rest at
+ * ms_freeze_release): the others need not wait while an injector puts that
+ * one back. Signals stay held back until ms_freeze_release.
+ */
+void ms_freeze_release_others(struct ms_freeze *freeze, size_t keep);
 
 size_t ms_freeze_count(const struct ms_freeze *freeze);
 pid_t ms_freeze_tid(const struct ms_freeze *freeze, size_t i);

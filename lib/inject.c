@@ -360,8 +360,7 @@ static struct ms_error *run_until(struct ms_inject *inj, int request, bool want_
 			       (int)inj->tid);
 }
 
-/* The new process stops before running any code; make sure it dies with us. */
-static struct ms_error *hold_child(pid_t child)
+struct ms_error *ms_inject_hold_child(pid_t child)
 {
 	int status;
 	struct ms_error *err = wait_tracee(child, &status);
@@ -429,20 +428,15 @@ struct ms_error *ms_inject_syscall(struct ms_inject *inj, long nr, const uint64_
 	}
 	*ret_ret = (int64_t)at.rax;
 out:
-	if (child) {
-		struct ms_error *cerr = hold_child(child);
-		if (cerr) {
-			if (!err)
-				err = cerr;
-			else
-				ms_error_destroy(cerr);
-			child = 0;
-		}
+	if (child && (err || !child_ret)) {
+		/* not wanted: it dies before running anything */
+		kill(child, SIGKILL);
+		int status;
+		waitpid(child, &status, __WALL);
+		child = 0;
 	}
 	if (child_ret)
 		*child_ret = child;
-	else if (child)
-		kill(child, SIGKILL);
 	return err;
 }
 

@@ -48,12 +48,19 @@ struct ms_error *ms_inject_begin(struct ms_freeze *freeze, size_t i, uint64_t sy
 /*
  * Run system call nr with up to six arguments in the thread. *ret_ret gets
  * the raw return value (negative errno on failure). If the call created a
- * process (fork, clone), *child_ret (may be NULL) gets its pid: it is traced
- * by the caller, stopped before running any code, and killed by the kernel if
- * the caller dies (PTRACE_O_EXITKILL); otherwise it is 0.
+ * process (fork, clone), *child_ret (may be NULL, then it is killed) gets its
+ * pid, else 0: it is traced by the caller and will stop before running any
+ * code; pass it to ms_inject_hold_child() soon.
  */
 struct ms_error *ms_inject_syscall(struct ms_inject *inject, long nr, const uint64_t args[6],
 				   int64_t *ret_ret, pid_t *child_ret);
+
+/*
+ * Wait for a process created by an injected call to reach its first stop
+ * (before any of its code runs) and make the kernel kill it if the caller
+ * dies (PTRACE_O_EXITKILL). On failure it is killed.
+ */
+struct ms_error *ms_inject_hold_child(pid_t child);
 
 /*
  * Put the thread back exactly as it was (registers, an interrupted system

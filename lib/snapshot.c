@@ -54,6 +54,8 @@ struct ms_snapshot {
 	struct ms_maps *maps; /* at the freeze, with smaps detail merged in */
 	uint64_t syscall_addr;
 	pid_t inject_tid;
+	pid_t child_in_making;	   /* the fork, before it is known to have worked */
+	const struct ms_maps *pre; /* smaps before the freeze, while making */
 	/* regions copied while frozen */
 	int spill_fd;
 	uint64_t spill_size;
@@ -452,30 +454,64 @@ static bool worth_spilling(const struct ms_snapshot_options *o, const struct ms_
 	return true;
 }
 
+/* Regions fork left out that smaps did not announce: copy them now, still frozen. */
+static struct ms_error *check_child(struct ms_snapshot *s, const struct ms_snapshot_options *o)
+{
+	struct ms_maps *child_maps;
+	struct ms_error *err = ms_maps_read_pid(s->child_in_making, MS_MAPS_BASIC, &child_maps);
+	if (err)
+		return err;
+	for (size_t i = 0; i < s->maps->count && !err; i++) {
+		const struct ms_vma *v = &s->maps->vmas[i];
+		if (find_exact(child_maps, v) || spilled(s, v))
+			continue;
+		const struct ms_vma *d = find_exact(s->pre, v);
+		if (d && !worth_spilling(o, d))
+			continue;
+		if (!(err = open_spill(s, o->temp_dir)))
+			err = spill_vma(s, v);
+	}
+	ms_maps_destroy(child_maps);
+	return err;
+}
+
 /* ---- making the snapshot ---- */
 
-static struct ms_error *inject_fork(struct ms_snapshot *s, size_t thread, pid_t *child_ret,
-				    int64_t *ret_ret)
+/*
+ * Make the frozen target fork: a plain fork, except that there is no exit
+ * signal (the target gets no SIGCHLD and its wait() does not see the
+ * child), and that the file table and fs context are shared rather than
+ * copied, so the child holds no extra reference to the target's files,
+ * sockets or locks. The other threads are let go as soon as the fork is
+ * done; this one once it is put back.
+ */
+static struct ms_error *inject_fork(struct ms_snapshot *s, const struct ms_snapshot_options *o,
+				    size_t thread, pid_t *child_ret, int64_t *ret_ret)
 {
 	struct ms_inject *inj;
 	struct ms_error *err = ms_inject_begin(s->freeze, thread, s->syscall_addr, &inj);
 	if (err)
 		return err;
-	/*
-	 * A plain fork, except: no exit signal (the target gets no SIGCHLD and
-	 * its wait() does not see the child), and the file table and fs
-	 * context are shared rather than copied, so the child holds no extra
-	 * reference to the target's files, sockets or locks.
-	 */
 	uint64_t args[6] = {CLONE_FILES | CLONE_FS, 0, 0, 0, 0, 0};
 	err = ms_inject_syscall(inj, SYS_clone, args, ret_ret, child_ret);
+	step_done(s, "fork");
+	s->child_in_making = *child_ret;
+	if (!err && *child_ret) {
+		err = check_child(s, o);
+		step_done(s, "check child");
+		if (!err)
+			ms_freeze_release_others(s->freeze, thread);
+	}
 	struct ms_error *end = ms_inject_end(inj);
+	step_done(s, "put thread back");
 	if (end && !err)
 		err = end;
 	else
 		ms_error_destroy(end);
 	if (err && *child_ret) {
 		kill(*child_ret, SIGKILL);
+		int status;
+		waitpid(*child_ret, &status, __WALL);
 		*child_ret = 0;
 	}
 	return err;
@@ -518,7 +554,7 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 	s->pid = pid;
 	s->spill_fd = s->pagemap_fd = s->target_pagemap_fd = -1;
 	s->mem_fd = s->target_mem_fd = s->shared_fd = -1;
-	struct ms_maps *pre = NULL, *child_maps = NULL, *detail = NULL;
+	struct ms_maps *pre = NULL, *detail = NULL;
 	struct ms_error *err = NULL;
 	s->buf = malloc(SNAP_BUF_SIZE);
 	if (!s->buf) {
@@ -592,8 +628,8 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		int64_t ret = 0;
 		pid_t child = 0;
 		s->inject_tid = ms_freeze_tid(s->freeze, thread);
-		err = inject_fork(s, thread, &child, &ret);
-		step_done(s, "fork");
+		s->pre = given;
+		err = inject_fork(s, o, thread, &child, &ret);
 		if (err) {
 			/* the thread is back as it was: dump while frozen instead */
 			snprintf(s->no_fork_reason, sizeof(s->no_fork_reason),
@@ -609,28 +645,16 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		}
 	}
 	if (s->child) {
-		/* Regions fork left out that smaps did not announce: copy them too. */
-		err = ms_maps_read_pid(s->child, MS_MAPS_BASIC, &child_maps);
-		if (err)
-			goto fail;
-		for (size_t i = 0; i < s->maps->count; i++) {
-			const struct ms_vma *v = &s->maps->vmas[i];
-			if (find_exact(child_maps, v) || spilled(s, v))
-				continue;
-			const struct ms_vma *d = find_exact(given, v);
-			if (d && !worth_spilling(o, d))
-				continue;
-			if (!(err = open_spill(s, o->temp_dir)))
-				err = spill_vma(s, v);
-			if (err)
-				goto fail;
-		}
-		step_done(s, "check child");
 		ms_freeze_release(s->freeze);
 		s->frozen_seconds = ms_freeze_seconds(s->freeze);
 		ms_freeze_destroy(s->freeze);
 		s->freeze = NULL;
 		step_done(s, "release");
+		err = ms_inject_hold_child(s->child);
+		if (err) {
+			s->child = 0; /* killed: nothing left to reap */
+			goto fail;
+		}
 		err = ms_maps_read_pid(s->child, MS_MAPS_SMAPS, &detail);
 		if (err)
 			goto fail;
@@ -665,14 +689,14 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		s->pagemap_fd = dup(s->target_pagemap_fd);
 	}
 	ms_maps_destroy(pre);
-	ms_maps_destroy(child_maps);
 	ms_maps_destroy(detail);
+	s->pre = NULL;
 	*snapshot_ret = s;
 	return NULL;
 fail:
 	ms_maps_destroy(pre);
-	ms_maps_destroy(child_maps);
 	ms_maps_destroy(detail);
+	s->pre = NULL;
 	ms_snapshot_destroy(s);
 	return err;
 }

@@ -105,6 +105,7 @@ START_TEST(test_fork_inside)
 	ck_assert_int_eq(ret, grandchild);
 	ck_assert_ptr_null(ms_inject_end(inj));
 	ms_freeze_release(f);
+	ck_assert_ptr_null(ms_inject_hold_child(grandchild));
 	/* the new process is held stopped; kill it, then reap it in the child's place */
 	kill(grandchild, SIGKILL);
 	int status;
