@@ -62,15 +62,15 @@ int main(int argc, char **argv)
 		uint64_t next = start;
 		while (next < end) {
 			struct pm_scan_arg arg = {
-			    .size = sizeof(arg),
-			    .start = next,
-			    .end = end,
-			    .vec = (uint64_t)(uintptr_t)regions,
-			    .vec_len = REGIONS,
-			    .category_inverted = PFNZERO,
-			    .category_mask = PFNZERO,
-			    .category_anyof_mask = PRESENT | SWAPPED,
-			    .return_mask = PRESENT | SWAPPED,
+				.size = sizeof(arg),
+				.start = next,
+				.end = end,
+				.vec = (uint64_t)(uintptr_t)regions,
+				.vec_len = REGIONS,
+				.category_inverted = PFNZERO,
+				.category_mask = PFNZERO,
+				.category_anyof_mask = PRESENT | SWAPPED,
+				.return_mask = PRESENT | SWAPPED,
 			};
 			int n = ioctl(pm, PAGEMAP_SCAN_IOCTL, &arg);
 			if (n < 0)
@@ -78,11 +78,11 @@ int main(int argc, char **argv)
 			for (int i = 0; i < n; i++) {
 				for (uint64_t a = regions[i].start; a < regions[i].end;) {
 					size_t len =
-					    regions[i].end - a < BUF ? regions[i].end - a : BUF;
+						regions[i].end - a < BUF ? regions[i].end - a : BUF;
 					struct iovec local = {buf, len};
 					struct iovec remote = {(void *)(uintptr_t)a, len};
 					ssize_t got =
-					    process_vm_readv(pid, &local, 1, &remote, 1, 0);
+						process_vm_readv(pid, &local, 1, &remote, 1, 0);
 					if (got <= 0) {
 						a += 4096;
 						continue;

@@ -214,9 +214,9 @@ static int run_in_worker(struct cli_ctx *ctx, struct gcore_args *a)
 int cmd_gcore(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"output", required_argument, NULL, 'o'}, {"all", no_argument, NULL, 'a'},
-	    {"dry-run", no_argument, NULL, 'n'},      {"verify", no_argument, NULL, 'V'},
-	    {"frozen", no_argument, NULL, 'F'},	      {NULL, 0, NULL, 0},
+		{"output", required_argument, NULL, 'o'}, {"all", no_argument, NULL, 'a'},
+		{"dry-run", no_argument, NULL, 'n'},	  {"verify", no_argument, NULL, 'V'},
+		{"frozen", no_argument, NULL, 'F'},	  {NULL, 0, NULL, 0},
 	};
 	/* gdb's form: generate-core-file [FILE], for the session's process */
 	bool gdb_form = strcmp(argv[0], "generate-core-file") == 0;

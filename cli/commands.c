@@ -10,73 +10,326 @@
 #include <string.h>
 
 const struct command cli_commands[] = {
-    /* core dumps */
-    {
-	.name = "gcore",
-	.aliases = "generate-core-file",
-	.fn = cmd_gcore,
-	.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
-	.usage = "gcore [-o FILE] [-a] [--dry-run] [--verify] [--frozen] [PID]",
-	.summary = "write a core file of a live process, stopping it for milliseconds",
-	.help = "Write an ELF core file of a running process, as gdb's gcore does, but\n"
-		"with the notes, mappings and holes the kernel's own core dump would\n"
-		"have, and without stopping the process for the length of the dump.\n"
-		"Every thread is frozen just long enough to copy its registers and to\n"
-		"make the process fork (a system call run inside it): the stopped\n"
-		"child's copy-on-write memory is then dumped while the process runs\n"
-		"on. The child is killed and reaped afterwards (a second freeze of\n"
-		"well under a millisecond), so the process sees no new child and no\n"
-		"signal. Regions fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)\n"
-		"are read while frozen; shared memory is read after the release. Where\n"
-		"fork cannot be used (a seccomp filter, the kernel refusing the fork)\n"
-		"the process stays frozen for the whole dump, and memscope says so.\n"
-		"\n"
-		"Mappings are chosen as the kernel chooses them: the process's\n"
-		"/proc/PID/coredump_filter, MADV_DONTDUMP, device memory, the first\n"
-		"page of ELF files, vdso and vvar. Pages never touched are holes of a\n"
-		"sparse file. The file appears only when complete, mode 0600; Ctrl-C,\n"
-		"SIGTERM or even SIGKILL of memscope leave the process running and\n"
-		"untouched and no partial file. Free space is checked first.\n"
-		"\n"
-		"  -o FILE     the core file (default core.PID); replaced if it exists\n"
-		"  -a          dump every mapping, ignoring coredump_filter and\n"
-		"              MADV_DONTDUMP (device memory is never read)\n"
-		"  --dry-run   print the size it would write (apparent and on disk)\n"
-		"  --verify    read the core back and compare threads, registers,\n"
-		"              auxv and a checksum of every region with the snapshot\n"
-		"  --frozen    no fork snapshot: keep the process frozen while dumping\n"
-		"  PID         the process (default: the session's, -p PID)\n"
-		"\n"
-		"As generate-core-file [FILE] (gdb's name) it dumps the session's\n"
-		"process into FILE.\n",
-    },
-    {
-	.name = "sys",
-	.fn = cmd_sys,
-	.usage = "sys",
-	.summary = "the machine at a glance, as crash's banner",
-	.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
-		"average and task count, as crash prints them when it starts. With a\n"
-		"target, also its PID and command.\n",
-    },
-    {
-	.name = "help",
-	.aliases = "h",
-	.fn = cmd_help,
-	.usage = "help [COMMAND]",
-	.summary = "list the commands, or explain one",
-	.help = "Without an argument, list every command with a one-line summary.\n"
-		"With a command name, print its usage and description.\n",
-    },
-    {
-	.name = "quit",
-	.aliases = "q exit",
-	.fn = cmd_quit,
-	.flags = CMD_PROMPT,
-	.usage = "quit",
-	.summary = "leave the interactive prompt",
-	.help = "Leave the prompt (Ctrl-D does the same).\n",
-    },
+	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
+
+	/* ---- system memory: overcommit, frag, compact, thp, kmem, physmap, export ---- */
+	/* overcommit, kmem, thp, export, demo */
+	{
+		.name = "overcommit",
+		.fn = cmd_overcommit,
+		.flags = CMD_PID_ARG,
+		.usage =
+			"overcommit [--top N] | overcommit --what-if SIZE [--shared] [--noreserve] "
+			"[--readonly] [--pid PID]",
+		.summary = "commit accounting as the kernel does it; would an mmap succeed now",
+		.help = "Without --what-if: the overcommit mode (0 heuristic, 1 always, 2 "
+			"strict),\n"
+			"each explained in one line; overcommit_ratio, overcommit_kbytes and the\n"
+			"admin and user reserves; CommitLimit computed with the kernel's formula\n"
+			"(RAM less hugetlb pages, times the ratio or overcommit_kbytes, plus "
+			"swap)\n"
+			"next to the CommitLimit the kernel reports; Committed_AS and the "
+			"headroom.\n"
+			"With --top N, the top committers: per process, the sum of the sizes of "
+			"its\n"
+			"mappings that carry VM_ACCOUNT (\"ac\" in /proc/PID/smaps VmFlags), "
+			"which\n"
+			"is what that process added to Committed_AS, and its shared anonymous\n"
+			"mappings (charged once per shmem object, so possibly shared).\n"
+			"\n"
+			"With --what-if SIZE: would mmap(NULL, SIZE, ...) succeed now, and why. "
+			"It\n"
+			"follows the kernel's order: length checks, a free address range, "
+			"RLIMIT_AS\n"
+			"and RLIMIT_DATA (may_expand_vm), then whether the mapping is charged at "
+			"all\n"
+			"(private writable: yes; private read-only: no; MAP_NORESERVE: no in "
+			"modes\n"
+			"0 and 1, yes in mode 2; shared anonymous: yes, as a shmem object; a "
+			"shared\n"
+			"mapping of a file: never) and the check of the mode: mode 0 refuses only "
+			"a\n"
+			"single mapping larger than RAM + swap, mode 1 never refuses, mode 2\n"
+			"refuses once Committed_AS plus the mapping is not below CommitLimit less\n"
+			"the admin reserve (for processes without CAP_SYS_ADMIN) and less\n"
+			"min(VmSize/32, user_reserve_kbytes) of the calling process. Near the\n"
+			"limit the answer is marked borderline: the kernel reads a per-CPU\n"
+			"counter that may lag Committed_AS by up to CPUs x batch pages. When it\n"
+			"fails on the commit limit, the top 5 committers follow.\n"
+			"Exit status: 0 when the mapping would succeed, 1 when it would fail.\n"
+			"\n"
+			"  --what-if SIZE  bytes, or with a suffix: 4096, 64M, 1.5G, 2T\n"
+			"  --shared        MAP_SHARED|MAP_ANONYMOUS instead of MAP_PRIVATE\n"
+			"  --noreserve     add MAP_NORESERVE\n"
+			"  --readonly      PROT_READ only (private mappings are then not charged)\n"
+			"  --pid PID       the process that would call mmap (its size, limits,\n"
+			"                  address space and capabilities); default: -p PID, or\n"
+			"                  this memscope process\n"
+			"  --top N         list the N processes holding the most commit (reads\n"
+			"                  every process's smaps: slower the more memory is "
+			"mapped;\n"
+			"                  0: none, not even after a failed what-if)\n",
+	},
+	{
+		.name = "kmem",
+		.fn = cmd_kmem,
+		.usage = "kmem -i",
+		.summary = "memory summary as crash's kmem -i",
+		.help = "PAGES, TOTAL and PERCENTAGE rows for TOTAL MEM, FREE, USED, SHARED,\n"
+			"BUFFERS, CACHED, SLAB, TOTAL HUGE, HUGE FREE, TOTAL SWAP, SWAP USED,\n"
+			"SWAP FREE, COMMIT LIMIT and COMMITTED, laid out as crash prints them,\n"
+			"taken from /proc/meminfo (MemTotal, MemFree, Shmem, Buffers, Cached,\n"
+			"Slab, SwapTotal, SwapFree, CommitLimit, Committed_AS) and the hugetlb\n"
+			"pools of every size. SHARED is Shmem: crash counts pages mapped more "
+			"than\n"
+			"once by walking the kernel's page array, which /proc does not offer.\n"
+			"Percentages are truncated, as crash does. A line missing from meminfo is\n"
+			"shown as 0 with a warning.\n"
+			"\n"
+			"  -i  general memory usage (the only kmem flag: the others need the\n"
+			"      kernel's own data structures)\n",
+	},
+	{
+		.name = "thp",
+		.fn = cmd_thp,
+		.flags = CMD_PID_ARG,
+		.usage = "thp [--top N] | thp --pid PID [--all]",
+		.summary = "transparent huge pages: settings, counters, users, and why not",
+		.help = "The settings under /sys/kernel/mm/transparent_hugepage (enabled, defrag,\n"
+			"use_zero_page, shmem_enabled, every per-size hugepages-<size>kB "
+			"directory\n"
+			"with its enabled, shmem_enabled and stats, and khugepaged), the thp_* "
+			"and\n"
+			"compact_* counters of /proc/vmstat, the huge pages in use (meminfo), the\n"
+			"free buddy blocks of at least the PMD order (/proc/buddyinfo), and with\n"
+			"--top N the processes holding the most huge pages (AnonHugePages,\n"
+			"ShmemPmdMapped and FilePmdMapped of /proc/PID/smaps_rollup).\n"
+			"\n"
+			"With --pid PID (or -p PID): the process's anonymous mappings, each with "
+			"its\n"
+			"AnonHugePages, the kernel's THPeligible, its madvise flags (\"hg\", "
+			"\"nh\"\n"
+			"in VmFlags) and what keeps it from PMD-size huge pages: prctl\n"
+			"(PR_SET_THP_DISABLE: THP_enabled 0 in status), the setting (never, or\n"
+			"madvise without MADV_HUGEPAGE), MADV_NOHUGEPAGE, too small or misaligned\n"
+			"(no PMD-aligned PMD-size range inside), shared anonymous memory (follows\n"
+			"shmem_enabled), special mappings, and fragmentation (no free block\n"
+			"of the PMD order in any zone); and frag's verdict for a PMD-order\n"
+			"allocation now: succeeds, fails for lack of memory, or fails for\n"
+			"fragmentation.\n"
+			"\n"
+			"  --pid PID  examine this process\n"
+			"  --all      with --pid, also list mappings too small for a huge page\n"
+			"  --top N    list the N processes holding the most huge pages (reads "
+			"every\n"
+			"             process's smaps_rollup: slower the more memory is mapped)\n",
+	},
+	{
+		.name = "export",
+		.fn = cmd_export,
+		.usage = "export --prometheus [FILE]",
+		.summary = "the system memory figures for Prometheus",
+		.help = "The figures of overcommit, kmem -i, thp and frag (free blocks per order,\n"
+			"the unusable-free and fragmentation indices per node, zone and order,\n"
+			"from /proc/buddyinfo) in the Prometheus text exposition\n"
+			"format (HELP and TYPE lines, names prefixed memscope_, labels for kinds,\n"
+			"sizes, modes, nodes, zones and orders), on stdout or written to FILE for\n"
+			"node_exporter's textfile collector (give it a .prom name in the\n"
+			"collector's directory). The file is written to a temporary file beside\n"
+			"it and renamed over it, so the collector never reads half a file; it is\n"
+			"made readable by everyone. Run it from cron or a systemd timer.\n"
+			"With --json: the same samples as JSON, or what was written.\n"
+			"\n"
+			"  --prometheus  the text exposition format (the only format so far)\n"
+			"  FILE          write here atomically instead of to stdout (- is "
+			"stdout)\n",
+	},
+	{
+		.name = "demo",
+		.fn = cmd_demo,
+		.usage = "demo firsttouch [--pages N]",
+		.summary = "guided demo: an anonymous page's first read and first write",
+		.help = "firsttouch: a child process maps N anonymous pages (MAP_PRIVATE,\n"
+			"PROT_READ|PROT_WRITE; default 16) and, on memscope's command, reads page\n"
+			"0, writes page 0, writes page 1 and unmaps them. Between the steps\n"
+			"memscope reads the child's pagemap, smaps and status and shows each\n"
+			"page go from not present to the shared zero page (on the read) to a page\n"
+			"of its own (on the write), the mapping's RSS and the process's RssAnon\n"
+			"growing only on writes, and the commit charged in full at mmap\n"
+			"(Committed_AS, and \"ac\" in the mapping's VmFlags). As root the PFNs "
+			"and\n"
+			"/proc/kpageflags confirm the zero page; without root the PFN is hidden\n"
+			"and the pagemap's exclusive bit tells the two apart.\n"
+			"\n"
+			"  --pages N  the size of the mapping in pages (2 to 65536)\n",
+	},
+	/* frag, compact, physmap */
+	{
+		.name = "frag",
+		.fn = cmd_frag,
+		.usage = "frag [--order N] [--node N]",
+		.summary = "free lists, fragmentation indices, and whether an order-N allocation "
+			   "succeeds",
+		.help = "Per node and zone: free blocks of each order (/proc/buddyinfo), the free\n"
+			"memory they hold, the kernel's unusable-free index and fragmentation "
+			"index\n"
+			"for every order computed as mm/vmstat.c does (integer arithmetic, "
+			"printed\n"
+			"as /sys/kernel/debug/extfrag prints them: -1.000 means an allocation of\n"
+			"that order would not fail), free blocks per migrate type and pageblocks "
+			"per\n"
+			"type (/proc/pagetypeinfo, root only), the zone watermarks and lowmem\n"
+			"reserves (/proc/zoneinfo). The free memory on the buddy lists is shown "
+			"next\n"
+			"to the zones' counters and MemFree, with the difference: per-CPU lists,\n"
+			"CMA, HighAtomic reserves and memory not yet given to the page allocator\n"
+			"make them differ. When debugfs is mounted and readable, the indices are\n"
+			"checked against the kernel's own, digit for digit; otherwise the output\n"
+			"says why that cross-check is impossible.\n"
+			"\n"
+			"The verdict is for a movable allocation (user memory, THP) of order N:\n"
+			"it succeeds now when a zone it may use keeps its min watermark plus the\n"
+			"lowmem reserve after the allocation and has a free block of order N or\n"
+			"more on a list it may take from; otherwise it fails for lack of memory\n"
+			"(reclaim is needed: the watermark fails, too little is free for\n"
+			"compaction, or the fragmentation index is at most vm.extfrag_threshold)\n"
+			"or for fragmentation (compaction would help).\n"
+			"\n"
+			"--order N   the verdict for order N (0 to the kernel's largest order); "
+			"the\n"
+			"            exit status is then 0 if it would succeed now and 1 if not.\n"
+			"            Without it, the verdict is for the pageblock (huge page) "
+			"order.\n"
+			"--node N    only node N.\n",
+	},
+	{
+		.name = "compact",
+		.fn = cmd_compact,
+		.flags = CMD_ROOT,
+		.usage = "compact [--node N] [--svg-before FILE] [--svg-after FILE]",
+		.summary = "run memory compaction and show what it changed",
+		.help = "Compact all nodes (writes 1 to /proc/sys/vm/compact_memory) or one\n"
+			"(/sys/devices/system/node/nodeN/compact), time it, and print, per zone,\n"
+			"the free blocks of each order and the unusable-free and fragmentation\n"
+			"indices before and after, how many free huge-page-sized (order-9 on\n"
+			"x86-64) blocks were gained, and how the compact_* and pgmigrate_*\n"
+			"counters of /proc/vmstat moved. Then whether kcompactd would compact the\n"
+			"node on its own: the node's fragmentation score against the watermarks\n"
+			"derived from vm.compaction_proactiveness, as mm/compaction.c computes\n"
+			"them. Compaction is machine-wide and needs root.\n"
+			"\n"
+			"--node N            compact node N only.\n"
+			"--svg-before FILE   draw physical memory (as physmap) before compacting.\n"
+			"--svg-after FILE    and after.\n",
+	},
+	{
+		.name = "physmap",
+		.fn = cmd_physmap,
+		.flags = CMD_ROOT,
+		.usage = "physmap [--svg FILE] [--png FILE] [--pages-per-cell N] [--node N]",
+		.summary = "a map of physical memory: what fills each pageblock",
+		.help = "Walk /proc/kpageflags over all of physical memory (or one node) and\n"
+			"count, per cell of one pageblock (2 MiB on x86-64) or N pages, what "
+			"fills\n"
+			"its pages, first match wins: hole (outside every System RAM range of\n"
+			"/proc/iomem, or no struct page), free (KPF_BUDDY), reserved, page table\n"
+			"(KPF_PGTABLE), slab, hugetlb (KPF_HUGE), thp (KPF_THP), anon (KPF_ANON),\n"
+			"cache (KPF_LRU or KPF_MMAP: page cache and shmem), other (no telling\n"
+			"flag: kernel allocations, memory not yet initialised). Each cell is\n"
+			"coloured by what fills most of it; a wholly free cell (a free huge page)\n"
+			"is bright green, a mostly free one pale. Zones start on their own line\n"
+			"with their node, name and PFN range; a legend gives the totals. On a\n"
+			"terminal the map uses 256 colours and its full width; otherwise one\n"
+			"letter per cell. --json gives per-cell counts for runs of equal cells.\n"
+			"Needs root.\n"
+			"\n"
+			"--svg FILE            also write the picture as SVG.\n"
+			"--png FILE            and as PNG.\n"
+			"--pages-per-cell N    N pages per cell instead of a pageblock.\n"
+			"--node N              only node N.\n",
+	},
+
+	/* ---- core dumps: gcore ---- */
+	{
+		.name = "gcore",
+		.aliases = "generate-core-file",
+		.fn = cmd_gcore,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "gcore [-o FILE] [-a] [--dry-run] [--verify] [--frozen] [PID]",
+		.summary = "write a core file of a live process, stopping it for milliseconds",
+		.help = "Write an ELF core file of a running process, as gdb's gcore does, but\n"
+			"with the notes, mappings and holes the kernel's own core dump would\n"
+			"have, and without stopping the process for the length of the dump.\n"
+			"Every thread is frozen just long enough to copy its registers and to\n"
+			"make the process fork (a system call run inside it): the stopped\n"
+			"child's copy-on-write memory is then dumped while the process runs\n"
+			"on. The child is killed and reaped afterwards (a second freeze of\n"
+			"well under a millisecond), so the process sees no new child and no\n"
+			"signal. Regions fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)\n"
+			"are read while frozen; shared memory is read after the release. Where\n"
+			"fork cannot be used (a seccomp filter, the kernel refusing the fork)\n"
+			"the process stays frozen for the whole dump, and memscope says so.\n"
+			"\n"
+			"Mappings are chosen as the kernel chooses them: the process's\n"
+			"/proc/PID/coredump_filter, MADV_DONTDUMP, device memory, the first\n"
+			"page of ELF files, vdso and vvar. Pages never touched are holes of a\n"
+			"sparse file. The file appears only when complete, mode 0600; Ctrl-C,\n"
+			"SIGTERM or even SIGKILL of memscope leave the process running and\n"
+			"untouched and no partial file. Free space is checked first.\n"
+			"\n"
+			"  -o FILE     the core file (default core.PID); replaced if it exists\n"
+			"  -a          dump every mapping, ignoring coredump_filter and\n"
+			"              MADV_DONTDUMP (device memory is never read)\n"
+			"  --dry-run   print the size it would write (apparent and on disk)\n"
+			"  --verify    read the core back and compare threads, registers,\n"
+			"              auxv and a checksum of every region with the snapshot\n"
+			"  --frozen    no fork snapshot: keep the process frozen while dumping\n"
+			"  PID         the process (default: the session's, -p PID)\n"
+			"\n"
+			"As generate-core-file [FILE] (gdb's name) it dumps the session's\n"
+			"process into FILE.\n",
+	},
+
+	/* ---- backtraces and debugging: bt ---- */
+
+	/* ---- the session ---- */
+	{
+		.name = "set",
+		.fn = cmd_set,
+		.usage = "set [PID | -c CORE [-e EXE]]",
+		.summary = "show or change the target (crash's context)",
+		.help = "Without arguments, show the current target. With a PID, look at that\n"
+			"process from now on; with -c CORE (and -e EXE), at a core file. The\n"
+			"global options -p and -c set the first target; this changes it at\n"
+			"the prompt, as crash's `set PID` changes its context.\n",
+	},
+	{
+		.name = "sys",
+		.fn = cmd_sys,
+		.usage = "sys",
+		.summary = "the machine at a glance, as crash's banner",
+		.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
+			"average and task count, as crash prints them when it starts. With a\n"
+			"target, also its PID and command.\n",
+	},
+	{
+		.name = "help",
+		.aliases = "h",
+		.fn = cmd_help,
+		.usage = "help [COMMAND]",
+		.summary = "list the commands, or explain one",
+		.help = "Without an argument, list every command with a one-line summary.\n"
+			"With a command name, print its usage and description.\n",
+	},
+	{
+		.name = "quit",
+		.aliases = "q exit",
+		.fn = cmd_quit,
+		.flags = CMD_PROMPT,
+		.usage = "quit",
+		.summary = "leave the interactive prompt",
+		.help = "Leave the prompt (Ctrl-D does the same).\n",
+	},
 };
 
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -105,6 +105,14 @@ int cli_repl(struct cli_session *session);
 /* process memory */
 
 /* system memory */
+cli_fn cmd_overcommit;
+cli_fn cmd_kmem;
+cli_fn cmd_thp;
+cli_fn cmd_export;
+cli_fn cmd_demo;
+cli_fn cmd_compact;
+cli_fn cmd_frag;
+cli_fn cmd_physmap;
 
 /* core dumps */
 cli_fn cmd_gcore;
@@ -114,6 +122,7 @@ cli_fn cmd_gcore;
 /* the session */
 cli_fn cmd_help;
 cli_fn cmd_quit;
+cli_fn cmd_set;
 cli_fn cmd_sys;
 
 #endif

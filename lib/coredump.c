@@ -103,7 +103,7 @@ void ms_coredump_choose(const struct ms_vma *vma, uint64_t filter, bool all,
 	bool anonymous = !file || (!shared && vma->name && strcmp(vma->name, "/dev/zero") == 0);
 
 	c->presence =
-	    shared ? MS_SNAPSHOT_SHARED : (anonymous ? MS_SNAPSHOT_ANON : MS_SNAPSHOT_ALL);
+		shared ? MS_SNAPSHOT_SHARED : (anonymous ? MS_SNAPSHOT_ANON : MS_SNAPSHOT_ALL);
 	if (always_dumped(vma)) {
 		c->presence = MS_SNAPSHOT_ALL;
 		c->size = MS_DUMP_WHOLE;
@@ -129,7 +129,7 @@ void ms_coredump_choose(const struct ms_vma *vma, uint64_t filter, bool all,
 		bool on = filter & (shared ? MS_DUMP_HUGETLB_SHARED : MS_DUMP_HUGETLB_PRIVATE);
 		c->size = on ? MS_DUMP_WHOLE : MS_DUMP_NONE;
 		c->rule =
-		    shared ? "hugetlb shared (filter bit 6)" : "hugetlb private (filter bit 5)";
+			shared ? "hugetlb shared (filter bit 6)" : "hugetlb private (filter bit 5)";
 		return;
 	}
 	if (flags & MS_VM_IO) {
@@ -422,7 +422,7 @@ static struct ms_error *make_plan(struct ms_snapshot *s, bool all, struct plan *
 			unsigned char magic[SELFMAG];
 			size_t done = 0;
 			struct ms_error *e =
-			    ms_snapshot_read(s, v, v->start, magic, SELFMAG, &done);
+				ms_snapshot_read(s, v, v->start, magic, SELFMAG, &done);
 			bool elf = !e && memcmp(magic, ELFMAG, SELFMAG) == 0;
 			ms_error_destroy(e);
 			seg->filesz = elf ? page : 0;
@@ -460,8 +460,9 @@ static struct ms_error *count_data(struct ms_snapshot *s, struct plan *p,
 		uint64_t next = seg->vma->start, end = seg->vma->start + seg->filesz;
 		while (next < end) {
 			size_t n;
-			struct ms_error *err = ms_snapshot_data(
-			    s, seg->vma, seg->presence, next, end, ranges, DATA_RANGES, &n, &next);
+			struct ms_error *err =
+				ms_snapshot_data(s, seg->vma, seg->presence, next, end, ranges,
+						 DATA_RANGES, &n, &next);
 			if (err)
 				return err;
 			for (size_t k = 0; k < n; k++)
@@ -505,9 +506,9 @@ static void emit_note(struct writer *w, const char *name, uint32_t type, const v
 {
 	static const char zeros[4];
 	Elf64_Nhdr h = {
-	    .n_namesz = (Elf64_Word)(strlen(name) + 1),
-	    .n_descsz = (Elf64_Word)size,
-	    .n_type = type,
+		.n_namesz = (Elf64_Word)(strlen(name) + 1),
+		.n_descsz = (Elf64_Word)size,
+		.n_type = type,
 	};
 	emit(w, &h, sizeof(h));
 	emit(w, name, h.n_namesz);
@@ -695,22 +696,22 @@ static void write_headers(struct plan *p, struct writer *w)
 	w->off = 0;
 	emit(w, &eh, sizeof(eh));
 	Elf64_Phdr note = {
-	    .p_type = PT_NOTE,
-	    .p_offset = p->notes_offset,
-	    .p_filesz = p->notes_size,
-	    .p_align = 4,
+		.p_type = PT_NOTE,
+		.p_offset = p->notes_offset,
+		.p_filesz = p->notes_size,
+		.p_align = 4,
 	};
 	emit(w, &note, sizeof(note));
 	for (size_t i = 0; i < p->nsegments; i++) {
 		const struct segment *seg = &p->segments[i];
 		Elf64_Phdr ph = {
-		    .p_type = PT_LOAD,
-		    .p_flags = seg->pflags,
-		    .p_offset = seg->offset,
-		    .p_vaddr = seg->vma->start,
-		    .p_filesz = seg->filesz,
-		    .p_memsz = seg->vma->end - seg->vma->start,
-		    .p_align = ms_page_size(),
+			.p_type = PT_LOAD,
+			.p_flags = seg->pflags,
+			.p_offset = seg->offset,
+			.p_vaddr = seg->vma->start,
+			.p_filesz = seg->filesz,
+			.p_memsz = seg->vma->end - seg->vma->start,
+			.p_align = ms_page_size(),
 		};
 		emit(w, &ph, sizeof(ph));
 	}
@@ -918,7 +919,7 @@ static struct ms_error *copy_range(struct copier *c, struct segment *seg, uint64
 		}
 		if (c->checksums && got)
 			seg->checksum = region_checksum_update(
-			    seg->checksum, (a - seg->vma->start) / page, buf, got);
+				seg->checksum, (a - seg->vma->start) / page, buf, got);
 		pipe_put(&c->pipe, buf, seg->offset + (a - seg->vma->start), got);
 		c->done += got;
 		/* an unreadable page is left a hole, as the kernel leaves it */
@@ -943,8 +944,8 @@ static struct ms_error *write_data(struct copier *c, struct plan *p)
 		while (next < end) {
 			size_t n;
 			struct ms_error *err =
-			    ms_snapshot_data(c->s, seg->vma, seg->presence, next, end, ranges,
-					     DATA_RANGES, &n, &next);
+				ms_snapshot_data(c->s, seg->vma, seg->presence, next, end, ranges,
+						 DATA_RANGES, &n, &next);
 			if (err)
 				return err;
 			for (size_t k = 0; k < n; k++) {
@@ -1126,11 +1127,11 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 		goto out;
 
 	struct ms_snapshot_options so = {
-	    .no_fork = o->no_fork,
-	    .keep_dontdump = o->all,
-	    .temp_dir = out.dir,
-	    .pre_smaps = ms_snapshot_maps(live),
-	    .interrupted = o->interrupted,
+		.no_fork = o->no_fork,
+		.keep_dontdump = o->all,
+		.temp_dir = out.dir,
+		.pre_smaps = ms_snapshot_maps(live),
+		.interrupted = o->interrupted,
 	};
 	err = ms_snapshot_create(pid, &so, &snap);
 	if (err)
@@ -1297,7 +1298,7 @@ static struct ms_error *verify_core(const char *path, struct ms_snapshot *s, str
 				len = (size_t)(seg->filesz - a);
 			size_t done = 0;
 			struct ms_error *e =
-			    ms_target_read(core, seg->vma->start + a, buf, len, 0, &done);
+				ms_target_read(core, seg->vma->start + a, buf, len, 0, &done);
 			if (e) {
 				/* a hole the reader does not fill: zeros */
 				ms_error_destroy(e);
@@ -1307,9 +1308,10 @@ static struct ms_error *verify_core(const char *path, struct ms_snapshot *s, str
 			a += len;
 		}
 		if (sum != seg->checksum) {
-			err = ms_error_create(
-			    MS_ERROR_FORMAT, "0x%llx-0x%llx differs from the snapshot",
-			    (unsigned long long)seg->vma->start, (unsigned long long)seg->vma->end);
+			err = ms_error_create(MS_ERROR_FORMAT,
+					      "0x%llx-0x%llx differs from the snapshot",
+					      (unsigned long long)seg->vma->start,
+					      (unsigned long long)seg->vma->end);
 			goto out;
 		}
 		r->verified_regions++;

@@ -280,7 +280,7 @@ struct ms_error *ms_inject_begin(struct ms_freeze *f, size_t i, uint64_t syscall
 	inj->syscall_addr = syscall_addr;
 	if (ptrace(PTRACE_GETREGS, inj->tid, 0, &inj->saved) < 0) {
 		struct ms_error *err =
-		    ms_error_errno(errno, "ptrace(PTRACE_GETREGS, %d)", (int)inj->tid);
+			ms_error_errno(errno, "ptrace(PTRACE_GETREGS, %d)", (int)inj->tid);
 		free(inj);
 		return err;
 	}
@@ -384,8 +384,8 @@ struct ms_error *ms_inject_syscall(struct ms_inject *inj, long nr, const uint64_
 {
 	if (child_ret)
 		*child_ret = 0;
-	long opts =
-	    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+		    PTRACE_O_TRACEVFORK;
 	if (ptrace(PTRACE_SETOPTIONS, inj->tid, 0, (void *)opts) < 0)
 		return ms_error_errno(errno, "ptrace(PTRACE_SETOPTIONS, %d)", (int)inj->tid);
 	struct user_regs_struct regs = inj->saved;
@@ -415,8 +415,8 @@ struct ms_error *ms_inject_syscall(struct ms_inject *inj, long nr, const uint64_
 	if (at.orig_rax != (unsigned long long)nr ||
 	    at.rip != inj->syscall_addr + SYSCALL_INSN_LEN) {
 		err = ms_error_create(
-		    MS_ERROR_OTHER, "thread %d entered system call %lld at 0x%llx, not %ld",
-		    (int)inj->tid, (long long)at.orig_rax, (unsigned long long)at.rip, nr);
+			MS_ERROR_OTHER, "thread %d entered system call %lld at 0x%llx, not %ld",
+			(int)inj->tid, (long long)at.orig_rax, (unsigned long long)at.rip, nr);
 		goto out;
 	}
 	err = run_until(inj, PTRACE_SYSCALL, false, &child);

@@ -79,7 +79,7 @@ struct ms_snapshot {
 };
 
 static void add_warning(struct ms_snapshot *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 static void add_warning(struct ms_snapshot *s, const char *fmt, ...)
 {
 	char **grown = realloc(s->warnings, (s->nwarnings + 1) * sizeof(*grown));
@@ -232,15 +232,15 @@ static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t
 	if (scan_works != 0) {
 		struct page_region regions[SNAP_SCAN_REGIONS];
 		struct pm_scan_arg arg = {
-		    .size = sizeof(arg),
-		    .start = start,
-		    .end = end,
-		    .vec = (uint64_t)(uintptr_t)regions,
-		    .vec_len = max,
-		    .category_inverted = no_zero ? MS_PAGE_IS_PFNZERO : 0,
-		    .category_mask = no_zero ? MS_PAGE_IS_PFNZERO : 0,
-		    .category_anyof_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
-		    .return_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
+			.size = sizeof(arg),
+			.start = start,
+			.end = end,
+			.vec = (uint64_t)(uintptr_t)regions,
+			.vec_len = max,
+			.category_inverted = no_zero ? MS_PAGE_IS_PFNZERO : 0,
+			.category_mask = no_zero ? MS_PAGE_IS_PFNZERO : 0,
+			.category_anyof_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
+			.return_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
 		};
 		int n = ioctl(fd, MS_PAGEMAP_SCAN, &arg);
 		if (n >= 0) {
@@ -277,9 +277,9 @@ static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t
 			npages = SNAP_SCAN_REGIONS;
 		ssize_t r = pread(fd, entries, npages * 8, (off_t)(a / page * 8));
 		if (r <= 0)
-			return r == 0
-				   ? ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid)
-				   : ms_error_errno(errno, "/proc/%d/pagemap", (int)pid);
+			return r == 0 ? ms_error_create(MS_ERROR_EXITED, "process %d exited",
+							(int)pid)
+				      : ms_error_errno(errno, "/proc/%d/pagemap", (int)pid);
 		npages = (size_t)r / 8;
 		for (size_t i = 0; i < npages; i++) {
 			uint64_t addr = a + i * page;
@@ -402,8 +402,8 @@ static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vm
 				size_t len = SNAP_BUF_SIZE;
 				if (ranges[i].end - a < len)
 					len = (size_t)(ranges[i].end - a);
-				ssize_t got =
-				    read_process_memory(s->pid, &s->target_mem_fd, a, s->buf, len);
+				ssize_t got = read_process_memory(s->pid, &s->target_mem_fd, a,
+								  s->buf, len);
 				if (got <= 0) {
 					a += page; /* unreadable page: a hole */
 					continue;
@@ -412,7 +412,7 @@ static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vm
 					   (off_t)s->spill_size) != got)
 					return ms_error_errno(errno, "writing the spill file");
 				struct ms_error *err =
-				    add_extent(s, a, (uint64_t)got, s->spill_size);
+					add_extent(s, a, (uint64_t)got, s->spill_size);
 				if (err)
 					return err;
 				s->spill_size += (uint64_t)got;
@@ -708,8 +708,8 @@ static struct ms_error *list_thread_ids(pid_t pid, struct ms_thread_list **list_
 	DIR *dir = opendir(path);
 	if (!dir)
 		return errno == ENOENT
-			   ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
-			   : ms_error_errno(errno, "%s", path);
+			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
+			       : ms_error_errno(errno, "%s", path);
 	struct ms_thread_list *list = calloc(1, sizeof(*list));
 	size_t cap = 0;
 	struct ms_error *err = list ? NULL : &ms_error_no_memory;
@@ -783,7 +783,7 @@ static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
 		}
 		struct ms_freeze *f;
 		struct ms_error *err =
-		    ms_freeze_create_thread(s->pid, attempt == 0 ? s->inject_tid : 0, &f);
+			ms_freeze_create_thread(s->pid, attempt == 0 ? s->inject_tid : 0, &f);
 		if (err) {
 			snprintf(last, sizeof(last), "%s", err->message);
 			ms_error_destroy(err);
@@ -1045,7 +1045,7 @@ struct ms_error *ms_snapshot_read(struct ms_snapshot *s, const struct ms_vma *vm
 	if ((vma->prot & MS_PROT_SHARED) && s->shared_fd >= 0 &&
 	    s->shared_vma_start == vma->start) {
 		ssize_t n =
-		    pread(s->shared_fd, buf, len, (off_t)(vma->offset + (addr - vma->start)));
+			pread(s->shared_fd, buf, len, (off_t)(vma->offset + (addr - vma->start)));
 		if (n < 0)
 			return ms_error_errno(errno, "reading shared memory at 0x%llx",
 					      (unsigned long long)addr);
@@ -1055,7 +1055,7 @@ struct ms_error *ms_snapshot_read(struct ms_snapshot *s, const struct ms_vma *vm
 	}
 	pid_t pid = ms_snapshot_source_pid(s);
 	ssize_t n =
-	    read_process_memory(pid, s->child ? &s->mem_fd : &s->target_mem_fd, addr, buf, len);
+		read_process_memory(pid, s->child ? &s->mem_fd : &s->target_mem_fd, addr, buf, len);
 	if (n < 0) {
 		if (errno == ESRCH || (errno == ENOENT && !ms_procfs_pid_exists(pid)))
 			return ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid);

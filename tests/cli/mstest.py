@@ -9,7 +9,6 @@ memscope is checked against.
 import atexit
 import json
 import os
-import re
 import signal
 import struct
 import subprocess
@@ -48,12 +47,12 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *a: (_cleanup(), sys.exit(1)))
 
 
-def as_user(user):
-    """The setpriv prefix running a command as user, with the user's own group
-    (nobody's is nogroup on Debian)."""
+def as_user(user, cmd):
+    """cmd run as an unprivileged user (a name or a uid), with that user's group."""
     import pwd
-    gid = pwd.getpwnam(user).pw_gid
-    return ["setpriv", f"--reuid={user}", f"--regid={gid}", "--clear-groups"]
+    pw = pwd.getpwnam(user) if isinstance(user, str) and not user.isdigit() \
+        else pwd.getpwuid(int(user))
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", *cmd]
 
 
 class Fixture:
@@ -64,7 +63,7 @@ class Fixture:
         path = os.path.join(FIXTURES, name)
         cmd = [path, *map(str, args)]
         if user:
-            cmd = [*as_user(user), *cmd]
+            cmd = as_user(user, cmd)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=env)
         _procs.append(self.proc)
@@ -131,7 +130,7 @@ def memscope(*args, check=True, input=None, timeout=120, env=None, user=None):
     Sanitizer reports in stderr always fail the test."""
     cmd = [MEMSCOPE, *map(str, args)]
     if user:
-        cmd = [*as_user(user), *cmd]
+        cmd = as_user(user, cmd)
     e = dict(os.environ)
     if env:
         e.update(env)

@@ -10,61 +10,61 @@
 #include "maps.h"
 
 static const char smaps_text[] =
-    /* 0: anonymous, written */
-    "7f0000000000-7f0000010000 rw-p 00000000 00:00 0 \n"
-    "Anonymous:            8 kB\n"
-    "VmFlags: rd wr mr mw me ac \n"
-    /* 1: anonymous, never written */
-    "7f0000010000-7f0000020000 rw-p 00000000 00:00 0 \n"
-    "Anonymous:            0 kB\n"
-    "VmFlags: rd wr mr mw me ac \n"
-    /* 2: written but MADV_DONTDUMP */
-    "7f0000020000-7f0000030000 rw-p 00000000 00:00 0 \n"
-    "Anonymous:           64 kB\n"
-    "VmFlags: rd wr mr mw me ac dd \n"
-    /* 3: shared anonymous memory */
-    "7f0000030000-7f0000040000 rw-s 00000000 00:01 7   /dev/zero (deleted)\n"
-    "Anonymous:            0 kB\n"
-    "VmFlags: rd wr sh mr mw me ms \n"
-    /* 4: a shared file */
-    "7f0000040000-7f0000050000 rw-s 00000000 fd:00 9   /srv/data\n"
-    "VmFlags: rd wr sh mr mw me ms \n"
-    /* 5: an ELF file's first mapping */
-    "7f0000050000-7f0000060000 r--p 00000000 fd:00 10  /usr/lib/libx.so\n"
-    "Anonymous:            0 kB\n"
-    "VmFlags: rd mr mw me \n"
-    /* 6: its text */
-    "7f0000060000-7f0000070000 r-xp 00010000 fd:00 10  /usr/lib/libx.so\n"
-    "Anonymous:            0 kB\n"
-    "VmFlags: rd ex mr mw me \n"
-    /* 7: its data, written (copy-on-write) */
-    "7f0000070000-7f0000072000 rw-p 00020000 fd:00 10  /usr/lib/libx.so\n"
-    "Anonymous:            4 kB\n"
-    "VmFlags: rd wr mr mw me ac \n"
-    /* 8: device memory */
-    "7f0000080000-7f0000090000 rw-s 00000000 00:06 11  /dev/mem\n"
-    "VmFlags: rd wr sh mr mw me ms io pf dd \n"
-    /* 9: vvar: device-like, but always dumped */
-    "7f00000a0000-7f00000a4000 r--p 00000000 00:00 0   [vvar]\n"
-    "VmFlags: rd mr pf io de dd \n"
-    /* 10: vdso */
-    "7f00000a4000-7f00000a6000 r-xp 00000000 00:00 0   [vdso]\n"
-    "VmFlags: rd ex mr mw me de \n"
-    /* 11: hugetlb, private and shared */
-    "7f0000200000-7f0000400000 rw-p 00000000 00:10 12  /anon_hugepage (deleted)\n"
-    "VmFlags: rd wr mr mw me de ht \n"
-    "7f0000400000-7f0000600000 rw-s 00000000 00:10 13  /anon_hugepage (deleted)\n"
-    "VmFlags: rd wr sh mr mw me ms de ht \n"
-    /* 13: a named anonymous region, never written */
-    "7f0000600000-7f0000610000 rw-p 00000000 00:00 0   [anon:arena]\n"
-    "Anonymous:            0 kB\n"
-    "VmFlags: rd wr mr mw me ac \n"
-    /* 14: MAP_PRIVATE of /dev/zero, written */
-    "7f0000610000-7f0000620000 rw-p 00000000 00:05 4   /dev/zero\n"
-    "Anonymous:            4 kB\n"
-    "VmFlags: rd wr mr mw me ac \n"
-    /* 15: the vsyscall page */
-    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n";
+	/* 0: anonymous, written */
+	"7f0000000000-7f0000010000 rw-p 00000000 00:00 0 \n"
+	"Anonymous:            8 kB\n"
+	"VmFlags: rd wr mr mw me ac \n"
+	/* 1: anonymous, never written */
+	"7f0000010000-7f0000020000 rw-p 00000000 00:00 0 \n"
+	"Anonymous:            0 kB\n"
+	"VmFlags: rd wr mr mw me ac \n"
+	/* 2: written but MADV_DONTDUMP */
+	"7f0000020000-7f0000030000 rw-p 00000000 00:00 0 \n"
+	"Anonymous:           64 kB\n"
+	"VmFlags: rd wr mr mw me ac dd \n"
+	/* 3: shared anonymous memory */
+	"7f0000030000-7f0000040000 rw-s 00000000 00:01 7   /dev/zero (deleted)\n"
+	"Anonymous:            0 kB\n"
+	"VmFlags: rd wr sh mr mw me ms \n"
+	/* 4: a shared file */
+	"7f0000040000-7f0000050000 rw-s 00000000 fd:00 9   /srv/data\n"
+	"VmFlags: rd wr sh mr mw me ms \n"
+	/* 5: an ELF file's first mapping */
+	"7f0000050000-7f0000060000 r--p 00000000 fd:00 10  /usr/lib/libx.so\n"
+	"Anonymous:            0 kB\n"
+	"VmFlags: rd mr mw me \n"
+	/* 6: its text */
+	"7f0000060000-7f0000070000 r-xp 00010000 fd:00 10  /usr/lib/libx.so\n"
+	"Anonymous:            0 kB\n"
+	"VmFlags: rd ex mr mw me \n"
+	/* 7: its data, written (copy-on-write) */
+	"7f0000070000-7f0000072000 rw-p 00020000 fd:00 10  /usr/lib/libx.so\n"
+	"Anonymous:            4 kB\n"
+	"VmFlags: rd wr mr mw me ac \n"
+	/* 8: device memory */
+	"7f0000080000-7f0000090000 rw-s 00000000 00:06 11  /dev/mem\n"
+	"VmFlags: rd wr sh mr mw me ms io pf dd \n"
+	/* 9: vvar: device-like, but always dumped */
+	"7f00000a0000-7f00000a4000 r--p 00000000 00:00 0   [vvar]\n"
+	"VmFlags: rd mr pf io de dd \n"
+	/* 10: vdso */
+	"7f00000a4000-7f00000a6000 r-xp 00000000 00:00 0   [vdso]\n"
+	"VmFlags: rd ex mr mw me de \n"
+	/* 11: hugetlb, private and shared */
+	"7f0000200000-7f0000400000 rw-p 00000000 00:10 12  /anon_hugepage (deleted)\n"
+	"VmFlags: rd wr mr mw me de ht \n"
+	"7f0000400000-7f0000600000 rw-s 00000000 00:10 13  /anon_hugepage (deleted)\n"
+	"VmFlags: rd wr sh mr mw me ms de ht \n"
+	/* 13: a named anonymous region, never written */
+	"7f0000600000-7f0000610000 rw-p 00000000 00:00 0   [anon:arena]\n"
+	"Anonymous:            0 kB\n"
+	"VmFlags: rd wr mr mw me ac \n"
+	/* 14: MAP_PRIVATE of /dev/zero, written */
+	"7f0000610000-7f0000620000 rw-p 00000000 00:05 4   /dev/zero\n"
+	"Anonymous:            4 kB\n"
+	"VmFlags: rd wr mr mw me ac \n"
+	/* 15: the vsyscall page */
+	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n";
 
 static struct ms_maps *maps;
 
