@@ -19,7 +19,7 @@ threads=${GCORE_BENCH_THREADS:-50}
 dir=$(mktemp -d "${GCORE_BENCH_DIR:-/tmp}/memscope-bench-gcore.XXXXXX")
 fixture_pid=
 cleanup() {
-	exec 3>&- 2>/dev/null || true
+	{ exec 3>&-; } 2>/dev/null || true
 	[ -n "$fixture_pid" ] && kill "$fixture_pid" 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -30,7 +30,7 @@ now() { date +%s.%N; }
 
 # Start the fixture with its stdin held open on fd 3; $1: extra arguments.
 start_fixture() {
-	exec 3>&- 2>/dev/null || true
+	{ exec 3>&-; } 2>/dev/null || true
 	[ -n "$fixture_pid" ] && kill "$fixture_pid" 2>/dev/null || true
 	rm -f "$dir/in"
 	mkfifo "$dir/in"
@@ -119,20 +119,20 @@ what="gcore, ${mib} MiB touched, ${threads} threads"
 if [ ${#gdb_wall[@]} -gt 0 ]; then
 	gw=$(printf '%s\n' "${gdb_wall[@]}" | median)
 	gf=$(printf '%s\n' "${gdb_frozen[@]}" | median)
-	printf '| %s: target frozen (median of %d) | %.1f ms | gdb gcore %.2f s | %.4f | <= 30 ms |\n' \
+	printf '| %s: target frozen, median of %d | %.1f ms | gdb gcore: %.2f s | %.3fx | <= 30 ms |\n' \
 		"$what" "$runs" "$frozen" "$gf" "$(echo "$frozen / 1000 / $gf" | bc -l)"
 else
-	printf '| %s: target frozen (median of %d) | %.1f ms | (no gdb) | | <= 30 ms |\n' \
+	printf '| %s: target frozen, median of %d | %.1f ms | (no gdb) | | <= 30 ms |\n' \
 		"$what" "$runs" "$frozen"
 fi
-printf '| %s, huge pages: target frozen | %.1f ms | | | <= 30 ms |\n' "$what" "$thpf"
-printf '| %s: wall time vs floor (sparse copy of present pages) | %.2f s | floor %.2f s | %.2f | <= 1.2 |\n' \
+printf '| %s, huge pages: target frozen, median | %.1f ms | | | <= 30 ms |\n' "$what" "$thpf"
+printf '| %s: wall time, median | %.2f s | floor (sparse copy of the present pages): %.2f s | %.2fx | <= 1.2x |\n' \
 	"$what" "$wall" "$flw" "$(echo "$wall / $flw" | bc -l)"
 if [ ${#gdb_wall[@]} -gt 0 ]; then
-	printf '| %s: wall time vs gdb gcore | %.2f s | gdb gcore %.2f s | %.2f | <= 1 |\n' \
+	printf '| %s: wall time, median | %.2f s | gdb gcore: %.2f s | %.2fx | <= 1x |\n' \
 		"$what" "$wall" "$gw" "$(echo "$wall / $gw" | bc -l)"
 fi
-printf '| gcore: memscope max resident memory (any target size) | %.1f MiB | | | < 64 MiB |\n' \
+printf '| %s: memscope max resident memory | %.1f MiB | | | < 64 MiB |\n' "$what" \
 	"$(echo "$maxrss / 1024" | bc -l)"
 
 {

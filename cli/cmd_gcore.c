@@ -42,6 +42,11 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
 	progress_update(&p->bar, done);
 }
 
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void format_ms(char *buf, size_t len, double seconds)
 {
 	if (seconds < 1)
@@ -104,13 +109,13 @@ static void print_text(struct cli_ctx *ctx, const struct gcore_args *a,
 	out_size(freeb, r->free_bytes);
 	if (a->options.dry_run) {
 		printf("Would write %s: %s, %s on disk (%s free)\n", a->path, fsize, dsize, freeb);
-		printf("  %zu threads, %zu mappings, %zu notes, %s of memory\n", r->threads,
-		       r->segments, r->notes, data);
+		printf("  %zu thread%s, %zu mapping%s, %zu notes, %s of memory\n", r->threads,
+		       plural(r->threads), r->segments, plural(r->segments), r->notes, data);
 		return;
 	}
 	printf("Saved corefile %s\n", a->path);
-	printf("  %zu threads, %zu mappings, %zu notes; %s, %s on disk\n", r->threads, r->segments,
-	       r->notes, fsize, dsize);
+	printf("  %zu thread%s, %zu mapping%s, %zu notes; %s, %s on disk\n", r->threads,
+	       plural(r->threads), r->segments, plural(r->segments), r->notes, fsize, dsize);
 	char frozen[32], reap[32], total[32];
 	format_ms(frozen, sizeof(frozen), r->frozen_seconds);
 	format_ms(reap, sizeof(reap), r->reap_seconds);
