@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "freeze.h"
 #include "pagemap.h"
 #include "procfs.h"
 #include "target.h"
@@ -241,6 +242,41 @@ found:
 	return f;
 }
 
+/*
+ * Whether a file mapping (at file offset 0) starts with the ELF magic. The
+ * file itself is read where it can be opened; the process's memory
+ * otherwise, but never a live process's: that would fault the page in.
+ */
+static bool starts_with_elf_magic(struct ms_snapshot *s, const struct ms_vma *vma)
+{
+	unsigned char magic[SELFMAG];
+	char path[4200];
+	pid_t pids[2] = {ms_snapshot_source_pid(s), ms_snapshot_process(s)->pid};
+	for (int i = 0; i < 3; i++) {
+		if (i < 2)
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pids[i],
+				 (unsigned long long)vma->start, (unsigned long long)vma->end);
+		else if (vma->kind == MS_VMA_FILE && !vma->deleted)
+			snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pids[1], vma->name);
+		else
+			break;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = pread(fd, magic, SELFMAG, 0);
+		close(fd);
+		if (n == SELFMAG)
+			return memcmp(magic, ELFMAG, SELFMAG) == 0;
+	}
+	if (ms_snapshot_live(s))
+		return true; /* an estimate: assume the page */
+	size_t done = 0;
+	struct ms_error *e = ms_snapshot_read(s, vma, vma->start, magic, SELFMAG, &done);
+	bool elf = !e && memcmp(magic, ELFMAG, SELFMAG) == 0;
+	ms_error_destroy(e);
+	return elf;
+}
+
 /* "\012" in /proc/PID/maps stands for a newline in the path. */
 static size_t unescape_path(char *dst, const char *src)
 {
@@ -419,12 +455,7 @@ static struct ms_error *make_plan(struct ms_snapshot *s, bool all, struct plan *
 			seg->filesz = page;
 			break;
 		case MS_DUMP_MAYBE_HEADER: {
-			unsigned char magic[SELFMAG];
-			size_t done = 0;
-			struct ms_error *e =
-				ms_snapshot_read(s, v, v->start, magic, SELFMAG, &done);
-			bool elf = !e && memcmp(magic, ELFMAG, SELFMAG) == 0;
-			ms_error_destroy(e);
+			bool elf = starts_with_elf_magic(s, v);
 			seg->filesz = elf ? page : 0;
 			if (!elf)
 				seg->rule = "file contents, not ELF (not dumped)";
@@ -895,11 +926,17 @@ struct copier {
 	double last_progress;
 };
 
+/* Asked to stop: by the caller's flag, or by a signal a freeze holds back. */
+static bool interrupted(const struct ms_gcore_options *o)
+{
+	return (o->interrupted && *o->interrupted) || ms_freeze_interrupt_pending();
+}
+
 static struct ms_error *copy_range(struct copier *c, struct segment *seg, uint64_t a, uint64_t b)
 {
 	size_t page = ms_page_size();
 	while (a < b) {
-		if (c->o->interrupted && *c->o->interrupted)
+		if (interrupted(c->o))
 			return ms_error_create(MS_ERROR_INTERRUPTED, "interrupted");
 		if (pipe_error(&c->pipe))
 			return ms_error_errno(pipe_error(&c->pipe), "writing the core file");

@@ -449,6 +449,15 @@ pid_t ms_freeze_pid(const struct ms_freeze *f)
 	return f->pid;
 }
 
+bool ms_freeze_interrupt_pending(void)
+{
+	sigset_t pending;
+	if (sigpending(&pending) != 0)
+		return false;
+	return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
+	       sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1;
+}
+
 double ms_freeze_seconds(const struct ms_freeze *f)
 {
 	return (f->released ? f->end : now_seconds()) - f->start;

@@ -81,6 +81,13 @@ struct ms_error *ms_freeze_capture(struct ms_freeze *freeze, size_t i, unsigned 
 struct ms_error *ms_freeze_capture_all(struct ms_freeze *freeze, unsigned what,
 				       struct ms_thread_list **list_ret);
 
+/*
+ * Whether an interrupting signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) arrived
+ * and is being held back by a freeze: long work done while frozen polls
+ * this to stop early. Nothing is consumed.
+ */
+bool ms_freeze_interrupt_pending(void);
+
 /* Seconds the process has been (or was) frozen. */
 double ms_freeze_seconds(const struct ms_freeze *freeze);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pagemap.h"
 #include "procfs.h"
 
 #if !defined(__x86_64__)
@@ -107,17 +108,24 @@ struct ms_error *ms_inject_find_syscall(pid_t pid, const struct ms_maps *maps, u
 			return err;
 		maps = own;
 	}
-	enum { CHUNK = 65536 };
-	uint8_t *buf = malloc(CHUNK);
-	char path[64];
+	size_t page = ms_page_size();
+	uint8_t *buf = malloc(page);
+	char path[64], pm_path[64];
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	snprintf(pm_path, sizeof(pm_path), "/proc/%d/pagemap", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int pm = open(pm_path, O_RDONLY | O_CLOEXEC);
 	err = NULL;
-	if (!buf || fd < 0) {
-		err = buf ? ms_error_errno(errno, "%s", path) : &ms_error_no_memory;
+	if (!buf || fd < 0 || pm < 0) {
+		err = buf ? ms_error_errno(errno, "%s", fd < 0 ? path : pm_path)
+			  : &ms_error_no_memory;
 		goto out;
 	}
-	/* Pass 0: the vDSO; pass 1: any other executable, readable mapping. */
+	/*
+	 * Pass 0: the vDSO; pass 1: any other executable, readable mapping.
+	 * Only pages already present: reading (or later running) one that is
+	 * not would map it into the target, a change it could see.
+	 */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t v = 0; v < maps->count; v++) {
 			const struct ms_vma *vma = &maps->vmas[v];
@@ -125,21 +133,20 @@ struct ms_error *ms_inject_find_syscall(pid_t pid, const struct ms_maps *maps, u
 				continue;
 			if (!(vma->prot & MS_PROT_EXEC) || !(vma->prot & MS_PROT_READ))
 				continue;
-			for (uint64_t a = vma->start; a < vma->end;) {
-				size_t len = CHUNK;
-				if (vma->end - a < len)
-					len = (size_t)(vma->end - a);
-				ssize_t n = pread(fd, buf, len, (off_t)a);
-				if (n <= 1)
-					break;
-				for (ssize_t k = 0; k + 1 < n; k++) {
+			for (uint64_t a = vma->start; a < vma->end; a += page) {
+				uint64_t entry = 0;
+				if (pread(pm, &entry, sizeof(entry), (off_t)(a / page * 8)) !=
+					    (ssize_t)sizeof(entry) ||
+				    !(entry & MS_PM_PRESENT))
+					continue;
+				if (pread(fd, buf, page, (off_t)a) != (ssize_t)page)
+					continue;
+				for (size_t k = 0; k + 1 < page; k++) {
 					if (buf[k] == 0x0f && buf[k + 1] == 0x05) {
-						*addr_ret = a + (uint64_t)k;
+						*addr_ret = a + k;
 						goto out;
 					}
 				}
-				/* keep the last byte: an instruction may straddle chunks */
-				a += (uint64_t)n - 1;
 			}
 		}
 	}
@@ -149,6 +156,8 @@ out:
 	free(buf);
 	if (fd >= 0)
 		close(fd);
+	if (pm >= 0)
+		close(pm);
 	ms_maps_destroy(own);
 	return err;
 }

@@ -45,6 +45,7 @@ struct spill_extent {
 struct ms_snapshot {
 	pid_t pid;
 	pid_t child; /* the fork, 0 if none */
+	bool live;   /* ms_snapshot_create_unfrozen: nothing frozen */
 	bool finished;
 	struct ms_freeze *freeze; /* held only while frozen */
 	double frozen_seconds;
@@ -66,6 +67,8 @@ struct ms_snapshot {
 	int mem_fd, target_mem_fd; /* /proc/PID/mem of the source, of the target */
 	int shared_fd;
 	uint64_t shared_vma_start;
+	int file_fd; /* the file of a private file mapping (frozen target only) */
+	uint64_t file_vma_start;
 	uint8_t *buf;
 	char **warnings;
 	size_t nwarnings;
@@ -553,7 +556,7 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		return &ms_error_no_memory;
 	s->pid = pid;
 	s->spill_fd = s->pagemap_fd = s->target_pagemap_fd = -1;
-	s->mem_fd = s->target_mem_fd = s->shared_fd = -1;
+	s->mem_fd = s->target_mem_fd = s->shared_fd = s->file_fd = -1;
 	struct ms_maps *pre = NULL, *detail = NULL;
 	struct ms_error *err = NULL;
 	s->buf = malloc(SNAP_BUF_SIZE);
@@ -746,7 +749,7 @@ struct ms_error *ms_snapshot_create_unfrozen(pid_t pid, struct ms_snapshot **sna
 		return &ms_error_no_memory;
 	s->pid = pid;
 	s->spill_fd = s->pagemap_fd = s->target_pagemap_fd = -1;
-	s->mem_fd = s->target_mem_fd = s->shared_fd = -1;
+	s->mem_fd = s->target_mem_fd = s->shared_fd = s->file_fd = -1;
 	snprintf(s->no_fork_reason, sizeof(s->no_fork_reason), "not frozen (an estimate)");
 	struct ms_error *err = read_process(pid, &s->proc);
 	if (!err)
@@ -764,6 +767,7 @@ struct ms_error *ms_snapshot_create_unfrozen(pid_t pid, struct ms_snapshot **sna
 		return err;
 	}
 	s->finished = true;
+	s->live = true;
 	*snapshot_ret = s;
 	return NULL;
 }
@@ -873,8 +877,8 @@ void ms_snapshot_destroy(struct ms_snapshot *s)
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
-	int fds[] = {s->spill_fd, s->pagemap_fd,    s->target_pagemap_fd,
-		     s->mem_fd,	  s->target_mem_fd, s->shared_fd};
+	int fds[] = {s->spill_fd,  s->pagemap_fd, s->target_pagemap_fd, s->mem_fd, s->target_mem_fd,
+		     s->shared_fd, s->file_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -882,6 +886,11 @@ void ms_snapshot_destroy(struct ms_snapshot *s)
 }
 
 /* ---- accessors ---- */
+
+bool ms_snapshot_live(const struct ms_snapshot *s)
+{
+	return s->live;
+}
 
 bool ms_snapshot_forked(const struct ms_snapshot *s)
 {
@@ -1014,6 +1023,120 @@ struct ms_error *ms_snapshot_data(struct ms_snapshot *s, const struct ms_vma *vm
 	return NULL;
 }
 
+static struct ms_error *read_source(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
+				    size_t *done_ret);
+
+/* The file behind a private file mapping, for pages the target has not mapped. */
+static int mapped_file(struct ms_snapshot *s, const struct ms_vma *vma)
+{
+	if (s->file_fd >= 0 && s->file_vma_start == vma->start)
+		return s->file_fd;
+	if (s->file_fd >= 0)
+		close(s->file_fd);
+	s->file_vma_start = vma->start;
+	char path[4200];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)s->pid,
+		 (unsigned long long)vma->start, (unsigned long long)vma->end);
+	s->file_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->file_fd < 0 && !vma->deleted && vma->name) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)s->pid, vma->name);
+		s->file_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return s->file_fd;
+}
+
+/* memscope's own vDSO: the kernel's one image, the same in every process. */
+static const unsigned char *own_vdso(size_t *size_ret)
+{
+	static const unsigned char *base;
+	static size_t size;
+	static bool looked;
+	if (!looked) {
+		looked = true;
+		struct ms_maps *maps;
+		if (!ms_maps_read_pid(getpid(), MS_MAPS_BASIC, &maps)) {
+			for (size_t i = 0; i < maps->count; i++) {
+				if (maps->vmas[i].kind == MS_VMA_VDSO) {
+					base = (const unsigned char *)(uintptr_t)maps->vmas[i]
+						       .start;
+					size = maps->vmas[i].end - maps->vmas[i].start;
+				}
+			}
+			ms_maps_destroy(maps);
+		}
+	}
+	*size_ret = size;
+	return base;
+}
+
+/*
+ * Reading a frozen target (no fork snapshot): a page it has not mapped
+ * would be faulted in by reading it through its memory, a change it could
+ * see. Such pages of a private file mapping are read from the file, of the
+ * vDSO from memscope's own; the pages it has, from its memory.
+ */
+static struct ms_error *read_target_gently(struct ms_snapshot *s, const struct ms_vma *vma,
+					   uint64_t addr, void *buf, size_t len, size_t *done_ret)
+{
+	size_t page = ms_page_size();
+	uint64_t entries[SNAP_SCAN_REGIONS];
+	size_t done = 0;
+	*done_ret = 0;
+	while (done < len) {
+		uint64_t a = addr + done;
+		size_t npages = (len - done + page - 1) / page;
+		if (npages > SNAP_SCAN_REGIONS)
+			npages = SNAP_SCAN_REGIONS;
+		if (pread(s->target_pagemap_fd, entries, npages * 8, (off_t)(a / page * 8)) !=
+		    (ssize_t)(npages * 8))
+			return read_source(s, addr, buf, len, done_ret);
+		bool present = entries[0] & (MS_PM_PRESENT | MS_PM_SWAP);
+		size_t run = 1;
+		while (run < npages && !!(entries[run] & (MS_PM_PRESENT | MS_PM_SWAP)) == present)
+			run++;
+		size_t chunk = run * page;
+		if (chunk > len - done)
+			chunk = len - done;
+		size_t got = 0;
+		if (present) {
+			struct ms_error *err = read_source(s, a, (char *)buf + done, chunk, &got);
+			done += got;
+			*done_ret = done;
+			if (err)
+				return err;
+			continue;
+		}
+		if (vma->kind == MS_VMA_VDSO) {
+			size_t size;
+			const unsigned char *vdso = own_vdso(&size);
+			if (!vdso || size != vma->end - vma->start)
+				return ms_error_fault(a, "not mapped in");
+			memcpy((char *)buf + done, vdso + (a - vma->start), chunk);
+			done += chunk;
+			*done_ret = done;
+			continue;
+		}
+		int fd = mapped_file(s, vma);
+		if (fd < 0) {
+			/* no way around it: fault the pages in, as the kernel's dumper does */
+			struct ms_error *err = read_source(s, a, (char *)buf + done, chunk, &got);
+			done += got;
+			*done_ret = done;
+			if (err)
+				return err;
+			continue;
+		}
+		ssize_t n = pread(fd, (char *)buf + done, chunk,
+				  (off_t)(vma->offset + (a - vma->start)));
+		if (n > 0)
+			done += (size_t)n;
+		*done_ret = done;
+		if (n < (ssize_t)chunk)
+			return ms_error_fault(addr + done, "beyond the end of the file");
+	}
+	return NULL;
+}
+
 struct ms_error *ms_snapshot_read(struct ms_snapshot *s, const struct ms_vma *vma, uint64_t addr,
 				  void *buf, size_t len, size_t *done_ret)
 {
@@ -1053,6 +1176,15 @@ struct ms_error *ms_snapshot_read(struct ms_snapshot *s, const struct ms_vma *vm
 		return (size_t)n < len ? ms_error_fault(addr + (uint64_t)n, "beyond the end")
 				       : NULL;
 	}
+	if (!s->child && !s->live && !(vma->prot & MS_PROT_SHARED) &&
+	    (vma->kind == MS_VMA_FILE || vma->kind == MS_VMA_VDSO))
+		return read_target_gently(s, vma, addr, buf, len, done_ret);
+	return read_source(s, addr, buf, len, done_ret);
+}
+
+static struct ms_error *read_source(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
+				    size_t *done_ret)
+{
 	pid_t pid = ms_snapshot_source_pid(s);
 	ssize_t n =
 		read_process_memory(pid, s->child ? &s->mem_fd : &s->target_mem_fd, addr, buf, len);

@@ -72,6 +72,8 @@ struct ms_error *ms_snapshot_finish(struct ms_snapshot *snapshot, double *reap_s
 /* Finish (if not yet) and free. Accepts NULL. */
 void ms_snapshot_destroy(struct ms_snapshot *snapshot);
 
+/* Whether this is the unfrozen view of ms_snapshot_create_unfrozen(). */
+bool ms_snapshot_live(const struct ms_snapshot *snapshot);
 /* Whether the snapshot is a forked copy (else the target is held frozen). */
 bool ms_snapshot_forked(const struct ms_snapshot *snapshot);
 /* Why there is no fork snapshot, or "" if there is one. */
