@@ -28,6 +28,21 @@ trap cleanup EXIT
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 
+# Make the fixture write every page of its big region again: a process at
+# work has writable page tables, which fork must write-protect (a repeated
+# dump of an idle process finds them read-only already and forks faster).
+touch_fixture() {
+	local before
+	before=$(grep -c touched "$dir/info" || true)
+	echo touch >&3
+	for _ in $(seq 600); do
+		[ "$(grep -c touched "$dir/info" || true)" -gt "$before" ] && return
+		sleep 0.05
+	done
+	echo "the fixture did not answer" >&2
+	exit 1
+}
+
 # Start the fixture with its stdin held open on fd 3; $1: extra arguments.
 start_fixture() {
 	{ exec 3>&-; } 2>/dev/null || true
@@ -48,6 +63,7 @@ fresh() { rm -f "$dir"/core* "$dir"/floor.out; sync; }
 
 run_memscope() {
 	fresh
+	touch_fixture
 	/usr/bin/time -f "%M" -o "$dir/rss" "$memscope" --json gcore -o "$dir/core" "$fixture_pid" \
 		>"$dir/out.json"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["frozen_ms"], d["seconds"], d["method"])' \

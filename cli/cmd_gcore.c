@@ -196,6 +196,9 @@ static int run_in_worker(struct cli_ctx *ctx, struct gcore_args *a)
 		int status = run_gcore(ctx, a);
 		fflush(stdout);
 		fflush(stderr);
+		/* at the prompt, leave the terminal's state to the parent's line editor */
+		if (ctx->session->interactive)
+			_exit(status);
 		exit(status);
 	}
 	int status;

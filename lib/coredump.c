@@ -567,10 +567,10 @@ static void fill_prstatus(struct ms_snapshot *s, const struct ms_thread *t, int 
 	pr->pr_cursig = (short)signo;
 	pr->pr_sigpend = t->sigpend;
 	pr->pr_sighold = t->sighold;
-	pr->pr_pid = t->tid;
-	pr->pr_ppid = proc->ppid;
-	pr->pr_pgrp = proc->pgrp;
-	pr->pr_sid = proc->sid;
+	pr->pr_pid = t->tid == proc->pid ? proc->core_pid : ms_snapshot_core_tid(s, t->tid);
+	pr->pr_ppid = proc->core_ppid;
+	pr->pr_pgrp = proc->core_pgrp;
+	pr->pr_sid = proc->core_sid;
 	uint64_t ut, st;
 	if (t->tid == proc->pid) {
 		/* the group leader's record holds the whole group's time */
@@ -622,10 +622,10 @@ static void fill_prpsinfo(const struct ms_snapshot_process *proc, prpsinfo_t *ps
 	ps->pr_flag = proc->flags;
 	ps->pr_uid = proc->uid;
 	ps->pr_gid = proc->gid;
-	ps->pr_pid = proc->pid;
-	ps->pr_ppid = proc->ppid;
-	ps->pr_pgrp = proc->pgrp;
-	ps->pr_sid = proc->sid;
+	ps->pr_pid = proc->core_pid;
+	ps->pr_ppid = proc->core_ppid;
+	ps->pr_pgrp = proc->core_pgrp;
+	ps->pr_sid = proc->core_sid;
 	memcpy(ps->pr_fname, proc->comm, sizeof(ps->pr_fname));
 	size_t len = proc->cmdline_len;
 	if (len >= sizeof(ps->pr_psargs))
@@ -722,6 +722,7 @@ static void write_headers(struct plan *p, struct writer *w)
 		eh.e_shoff = p->file_size - sizeof(Elf64_Shdr);
 		eh.e_shentsize = sizeof(Elf64_Shdr);
 		eh.e_shnum = 1;
+		sh.sh_size = 1;
 		sh.sh_info = (Elf64_Word)p->phnum;
 	}
 	w->off = 0;

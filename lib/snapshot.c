@@ -44,8 +44,9 @@ struct spill_extent {
 
 struct ms_snapshot {
 	pid_t pid;
-	pid_t child; /* the fork, 0 if none */
-	bool live;   /* ms_snapshot_create_unfrozen: nothing frozen */
+	pid_t child;	       /* the fork, 0 if none */
+	pid_t child_in_target; /* its pid in the target's pid namespace */
+	bool live;	       /* ms_snapshot_create_unfrozen: nothing frozen */
 	bool finished;
 	struct ms_freeze *freeze; /* held only while frozen */
 	double frozen_seconds;
@@ -124,6 +125,50 @@ const char *ms_snapshot_step(const struct ms_snapshot *s, size_t i, double *seco
 
 /* ---- what /proc says about the process ---- */
 
+/*
+ * The last of the ids on a "NSpid:"-style line of a status file (the id in
+ * the innermost pid namespace) into *id; returns how many there are.
+ */
+static int ns_last(const char *status, const char *key, pid_t *id)
+{
+	size_t klen = strlen(key);
+	const char *line = status;
+	while (line && *line) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			const char *q = line + klen + 1;
+			int levels = 0;
+			for (;;) {
+				while (*q == ' ' || *q == '\t')
+					q++;
+				if (*q < '0' || *q > '9')
+					break;
+				char *end;
+				long v = strtol(q, &end, 10);
+				*id = (pid_t)v;
+				levels++;
+				q = end;
+			}
+			return levels;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return 0;
+}
+
+pid_t ms_snapshot_core_tid(const struct ms_snapshot *s, pid_t tid)
+{
+	char path[64], *status;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)s->pid, (int)tid);
+	pid_t id = tid;
+	if (!ms_procfs_read(path, &status, NULL)) {
+		ns_last(status, "NSpid", &id);
+		free(status);
+	}
+	return id;
+}
+
 static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
 {
 	char *stat;
@@ -162,9 +207,14 @@ static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
 	p->stime = f[15];
 	p->cutime = f[16];
 	p->cstime = f[17];
+	p->starttime = f[22];
 	p->nice = (int)(long long)f[19];
 	free(stat);
 
+	p->core_pid = p->pid;
+	p->core_ppid = p->ppid;
+	p->core_pgrp = p->pgrp;
+	p->core_sid = p->sid;
 	char *status;
 	if (!ms_procfs_read_pid(pid, "status", &status, NULL)) {
 		uint64_t v;
@@ -172,6 +222,21 @@ static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
 			p->uid = (uint32_t)v;
 		if (ms_procfs_field_u64(status, "Gid", &v))
 			p->gid = (uint32_t)v;
+		/* In a pid namespace of its own, the kernel writes the ids it sees there. */
+		int levels = ns_last(status, "NSpid", &p->core_pid);
+		if (levels > 1) {
+			ns_last(status, "NSpgid", &p->core_pgrp);
+			ns_last(status, "NSsid", &p->core_sid);
+			/* the parent, if it lives in the same namespace; 0 if outside */
+			char *pstatus;
+			pid_t ppid = 0;
+			if (!ms_procfs_read_pid(p->ppid, "status", &pstatus, NULL)) {
+				if (ns_last(pstatus, "NSpid", &ppid) != levels)
+					ppid = 0;
+				free(pstatus);
+			}
+			p->core_ppid = ppid;
+		}
 		free(status);
 	}
 	err = ms_procfs_read_pid(pid, "cmdline", &p->cmdline, &p->cmdline_len);
@@ -191,6 +256,16 @@ static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
 	return NULL;
 }
 
+/* Field n (1-based, from 3 on: after the command name) of a stat line. */
+static uint64_t stat_field(const char *stat, int n)
+{
+	const char *q = strrchr(stat, ')');
+	/* q + 1 is the space before field 3 */
+	for (int k = 3; q && k <= n; k++)
+		q = strchr(q + 1, ' ');
+	return q ? strtoull(q + 1, NULL, 10) : 0;
+}
+
 void ms_snapshot_thread_times(const struct ms_snapshot *s, pid_t tid, uint64_t *utime,
 			      uint64_t *stime)
 {
@@ -199,14 +274,8 @@ void ms_snapshot_thread_times(const struct ms_snapshot *s, pid_t tid, uint64_t *
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)s->pid, (int)tid);
 	if (ms_procfs_read(path, &stat, NULL))
 		return;
-	const char *q = strrchr(stat, ')');
-	for (int k = 2; q && k <= 15; k++) {
-		q = strchr(q + 1, ' ');
-		if (q && k == 14)
-			*utime = strtoull(q + 1, NULL, 10);
-		if (q && k == 15)
-			*stime = strtoull(q + 1, NULL, 10);
-	}
+	*utime = stat_field(stat, 14);
+	*stime = stat_field(stat, 15);
 	free(stat);
 }
 
@@ -645,6 +714,8 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 				 ret < 0 ? strerror((int)-ret) : "no child");
 		} else {
 			s->child = child;
+			/* what the target calls it: its pid namespace may not be ours */
+			s->child_in_target = (pid_t)ret;
 		}
 	}
 	if (s->child) {
@@ -774,12 +845,23 @@ struct ms_error *ms_snapshot_create_unfrozen(pid_t pid, struct ms_snapshot **sna
 
 /* ---- letting go ---- */
 
+/* Whether the target is still there (not gone, its pid not taken by another). */
+static bool same_process(const struct ms_snapshot *s)
+{
+	char *stat;
+	if (ms_procfs_read_pid(s->pid, "stat", &stat, NULL))
+		return false;
+	uint64_t start = stat_field(stat, 22);
+	free(stat);
+	return start == s->proc.starttime;
+}
+
 /* Reap the dead snapshot process on the target's behalf: inject wait4 into it. */
 static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
 {
 	char last[256] = "no thread could be used";
 	for (int attempt = 0; attempt < 4; attempt++) {
-		if (!ms_procfs_pid_exists(s->pid))
+		if (!same_process(s))
 			return NULL; /* the target is gone: its children go to init */
 		if (attempt) {
 			struct timespec ts = {0, 2000000L};
@@ -801,7 +883,8 @@ static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
 		int64_t ret = -EAGAIN;
 		err = ms_inject_begin(f, 0, s->syscall_addr, &inj);
 		if (!err) {
-			uint64_t args[6] = {(uint64_t)s->child, 0, __WALL | WNOHANG, 0, 0, 0};
+			uint64_t args[6] = {
+				(uint64_t)s->child_in_target, 0, __WALL | WNOHANG, 0, 0, 0};
 			err = ms_inject_syscall(inj, SYS_wait4, args, &ret, NULL);
 			struct ms_error *end = ms_inject_end(inj);
 			if (end && !err)
@@ -818,7 +901,7 @@ static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
 			continue;
 		}
 		/* reaped, or the target reaped it itself (a wait with __WALL) */
-		if (ret == s->child || ret == -ECHILD)
+		if (ret == s->child_in_target || ret == -ECHILD)
 			return NULL;
 		snprintf(last, sizeof(last), "wait4 returned %lld", (long long)ret);
 	}

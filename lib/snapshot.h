@@ -49,6 +49,9 @@ struct ms_snapshot_process {
 	uint64_t coredump_filter;
 	/* clock ticks (USER_HZ): the group's totals and its waited-for children's */
 	uint64_t utime, stime, cutime, cstime;
+	uint64_t starttime; /* clock ticks after boot: tells this process from a later one */
+	/* the ids as the process sees them (its pid namespace), as the kernel writes them */
+	pid_t core_pid, core_ppid, core_pgrp, core_sid;
 };
 
 struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options *options,
@@ -86,6 +89,8 @@ double ms_snapshot_frozen_seconds(const struct ms_snapshot *snapshot);
 const struct ms_snapshot_process *ms_snapshot_process(const struct ms_snapshot *snapshot);
 /* Threads with registers, FPU/XSAVE state and signal masks; the main thread first. */
 const struct ms_thread_list *ms_snapshot_threads(const struct ms_snapshot *snapshot);
+/* A thread's id in the process's own pid namespace (tid if not nested). */
+pid_t ms_snapshot_core_tid(const struct ms_snapshot *snapshot, pid_t tid);
 /* Per-thread CPU time in clock ticks, read from /proc (0 if the thread is gone). */
 void ms_snapshot_thread_times(const struct ms_snapshot *snapshot, pid_t tid, uint64_t *utime,
 			      uint64_t *stime);

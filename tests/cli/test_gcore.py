@@ -223,11 +223,31 @@ def test_gcore_notes_in_kernel_order():
         assert tids[0] == fx.pid and sorted(tids[1:]) == sorted(t["tid"] for t in fx["threads"])
 
 
+def thread_ticks(pid, tid):
+    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])  # utime, stime (fields 14 and 15)
+
+
 def test_gcore_process_notes_match_proc():
-    with Fixture("gcorefix", "threads=2") as fx, Workdir() as d:
+    with Fixture("gcorefix", "threads=2", "spin") as fx, Workdir() as d:
+        spin = [t["tid"] for t in fx["threads"] if t["spin"]][0]
+        time.sleep(0.3)  # the spinning thread gathers user time
         path = os.path.join(d, "core")
         gcore(fx, path)
         core = Core(path)
+        hz = os.sysconf("SC_CLK_TCK")
+        for tid, regs, desc in core.threads():
+            if tid == fx.pid:
+                continue
+            ut = int.from_bytes(desc[48:56], "little") + \
+                int.from_bytes(desc[56:64], "little") / 1e6
+            st = int.from_bytes(desc[64:72], "little") + \
+                int.from_bytes(desc[72:80], "little") / 1e6
+            now_ut, now_st = thread_ticks(fx.pid, tid)
+            assert ut <= now_ut / hz + 1e-6 and st <= now_st / hz + 1e-6, (tid, ut, st)
+            if tid == spin:
+                assert ut >= 0.1 and st < ut, f"spinning thread: user {ut} s, system {st} s"
         with open(f"/proc/{fx.pid}/auxv", "rb") as f:
             assert core.note(elfcore.NT_AUXV) == f.read()
         ps = elfcore.parse_prpsinfo(core.note(elfcore.NT_PRPSINFO))
@@ -572,6 +592,38 @@ def test_gcore_as_unprivileged_user():
         finally:
             shutil.rmtree(d, ignore_errors=True)
         assert_untouched(fx)
+
+
+def test_gcore_in_a_pid_namespace():
+    """A containerized process: the notes carry the ids it sees (pid 1), as the
+    kernel writes them, and the snapshot process is reaped by its id there."""
+    mstest.require_root()
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", FIXTURE,
+                             "threads=2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    mstest._procs.append(proc)
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert info["pid"] == 1
+        assert wait_for(lambda: children(proc.pid), 5)
+        host = int(children(proc.pid)[0])
+        with Workdir() as d:
+            path = os.path.join(d, "core")
+            out = memscope_json("gcore", "-o", path, host)
+            assert out["method"] == "fork", out
+            core = Core(path)
+            tids = [t for t, _, _ in core.threads()]
+            assert tids == [1] + [t["tid"] for t in info["threads"]], tids
+            ps = elfcore.parse_prpsinfo(core.note(elfcore.NT_PRPSINFO))
+            assert ps["pid"] == 1 and ps["ppid"] == 0, ps
+        mstest.assert_running_untraced(host)
+        assert children(host) == []
+        proc.stdin.write(b"status\n")
+        proc.stdin.flush()
+        st = json.loads(proc.stdout.readline())
+        assert st["sigchld"] == 0 and not st["has_children"] and st["threads_returned"] == 0, st
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_gcore_verify():
