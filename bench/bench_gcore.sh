@@ -11,6 +11,7 @@ build=${1:-build}
 memscope=${MEMSCOPE:-$build/memscope}
 fixture=$build/tests/fixtures/gcorefix
 floor=$build/bench/gcore_floor
+fork_floor=$build/bench/fork_floor
 runs=${GCORE_BENCH_RUNS:-5}
 gdb_runs=${GCORE_BENCH_GDB_RUNS:-3}
 mib=${GCORE_BENCH_MIB:-2048}
@@ -116,6 +117,8 @@ if command -v gcore >/dev/null; then
 fi
 fresh
 
+# the floor of the frozen time: a bare fork of as much freshly written memory
+forkf=$("$fork_floor" "$mib" "$runs")
 frozen=$(printf '%s\n' "${ms_frozen[@]}" | median)
 wall=$(printf '%s\n' "${ms_wall[@]}" | median)
 flw=$(printf '%s\n' "${fl_wall[@]}" | median)
@@ -141,6 +144,8 @@ else
 	printf '| %s: target frozen, median of %d | %.1f ms | (no gdb) | | <= 30 ms |\n' \
 		"$what" "$runs" "$frozen"
 fi
+printf '| %s: target frozen, median | %.1f ms | bare fork() of as much written memory: %.1f ms | %.2fx | <= 30 ms |\n' \
+	"$what" "$frozen" "$forkf" "$(echo "$frozen / $forkf" | bc -l)"
 printf '| %s, huge pages: target frozen, median | %.1f ms | | | <= 30 ms |\n' "$what" "$thpf"
 printf '| %s: wall time, median | %.2f s | floor (sparse copy of the present pages): %.2f s | %.2fx | <= 1.2x |\n' \
 	"$what" "$wall" "$flw" "$(echo "$wall / $flw" | bc -l)"

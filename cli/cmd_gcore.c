@@ -125,6 +125,13 @@ static void print_text(struct cli_ctx *ctx, const struct gcore_args *a,
 		       frozen, reap, total);
 	else
 		printf("  target frozen %s, for the whole dump (%s)\n", frozen, r->no_fork_reason);
+	if (ctx->session->verbose && r->nphases) {
+		printf("  time:");
+		for (size_t i = 0; i < r->nphases; i++)
+			printf("%s %s %.1f ms", i ? "," : "", r->phases[i].name,
+			       r->phases[i].seconds * 1e3);
+		printf("\n");
+	}
 	if (ctx->session->verbose && r->nsteps) {
 		printf("  frozen time:");
 		for (size_t i = 0; i < r->nsteps; i++)

@@ -1128,10 +1128,21 @@ static void fill_result_plan(struct ms_gcore_result *r, const struct plan *p, st
 	r->disk_size = disk_estimate(p);
 }
 
+static void phase_done(struct ms_gcore_result *r, const char *name, double *since)
+{
+	double t = now_seconds();
+	if (r->nphases < sizeof(r->phases) / sizeof(r->phases[0])) {
+		r->phases[r->nphases].name = name;
+		r->phases[r->nphases].seconds = t - *since;
+		r->nphases++;
+	}
+	*since = t;
+}
+
 struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 				   struct ms_gcore_result *r)
 {
-	double start = now_seconds();
+	double start = now_seconds(), since = start;
 	memset(r, 0, sizeof(*r));
 	struct ms_snapshot *live = NULL, *snap = NULL;
 	struct plan plan = {0}, estimate = {0};
@@ -1171,7 +1182,9 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 		.pre_smaps = ms_snapshot_maps(live),
 		.interrupted = o->interrupted,
 	};
+	phase_done(r, "estimate", &since);
 	err = ms_snapshot_create(pid, &so, &snap);
+	phase_done(r, "snapshot", &since);
 	if (err)
 		goto out;
 	r->forked = ms_snapshot_forked(snap);
@@ -1189,6 +1202,7 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 	live = NULL;
 
 	err = make_plan(snap, o->all, &plan);
+	phase_done(r, "plan", &since);
 	if (!err)
 		err = count_data(snap, &plan, o->interrupted);
 	if (err)
@@ -1220,6 +1234,7 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 	if (!err)
 		err = write_data(&c, &plan);
 	struct ms_error *perr = pipe_finish(&c.pipe);
+	phase_done(r, "copy", &since);
 	if (!err)
 		err = perr;
 	else
@@ -1230,6 +1245,7 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 
 	/* The snapshot has served: let the target go entirely before anything else. */
 	err = ms_snapshot_finish(snap, &r->reap_seconds);
+	phase_done(r, "finish", &since);
 	r->frozen_seconds = ms_snapshot_frozen_seconds(snap);
 	if (err) {
 		add_result_warning(r, err->message);
@@ -1237,6 +1253,7 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 		err = NULL;
 	}
 	err = output_commit(&out, o->path);
+	phase_done(r, "commit", &since);
 	if (err)
 		goto out;
 	struct stat st;

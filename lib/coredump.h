@@ -91,6 +91,12 @@ struct ms_gcore_result {
 	char *verify_error; /* reading the core back found this wrong (the core is kept) */
 	char **warnings;
 	size_t nwarnings;
+	/* where the whole time went: estimate, snapshot, plan, copy, finish, commit */
+	struct {
+		const char *name; /* static */
+		double seconds;
+	} phases[8];
+	size_t nphases;
 	/* where the frozen time went */
 	struct {
 		const char *name; /* static */
