@@ -126,6 +126,11 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 			break;
 		}
 		read_thread_stat(f->pid, t);
+		if (t->state == 'Z' || t->state == 'X') {
+			/* a thread that exited (a main thread after pthread_exit): nothing to stop */
+			t->gone = true;
+			continue;
+		}
 		if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)ms_freeze_ptrace_options(f)) < 0) {
 			if (errno == ESRCH) {
 				t->gone = true;

@@ -852,8 +852,12 @@ static bool same_process(const struct ms_snapshot *s)
 	if (ms_procfs_read_pid(s->pid, "stat", &stat, NULL))
 		return false;
 	uint64_t start = stat_field(stat, 22);
+	const char *close = strrchr(stat, ')');
+	bool zombie = close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+	bool threads = stat_field(stat, 20) > 1;
 	free(stat);
-	return start == s->proc.starttime;
+	/* a zombie leader with threads left is still alive */
+	return start == s->proc.starttime && (!zombie || threads);
 }
 
 /* Reap the dead snapshot process on the target's behalf: inject wait4 into it. */
@@ -871,8 +875,12 @@ static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
 		struct ms_error *err =
 			ms_freeze_create_thread(s->pid, attempt == 0 ? s->inject_tid : 0, &f);
 		if (err) {
+			/* exited (a zombie now): its children went to init or a subreaper */
+			bool gone = err->code == MS_ERROR_EXITED && attempt > 0;
 			snprintf(last, sizeof(last), "%s", err->message);
 			ms_error_destroy(err);
+			if (gone)
+				return NULL;
 			continue;
 		}
 		if (!ms_inject_thread_ok(f, 0, last, sizeof(last))) {

@@ -495,6 +495,25 @@ def test_gcore_sigkill_mid_frozen_dump():
     interrupt_mid_dump(signal.SIGKILL, frozen=True)
 
 
+def test_gcore_target_exits_mid_dump():
+    """The snapshot outlives its target: the core is still written whole."""
+    with Fixture("gcorefix", "threads=2", "big=512") as fx, Workdir() as d:
+        path = os.path.join(d, "core")
+        proc = subprocess.Popen([mstest.MEMSCOPE, "--json", "gcore", "-o", path, str(fx.pid)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # the snapshot exists and the target runs again: the dump is under way
+        assert wait_for(lambda: proc.poll() is not None or (
+            children(fx.pid) and mstest.proc_status(fx.pid)["TracerPid"] == "0"))
+        fx.proc.kill()
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert err == "", err
+        core = Core(path)
+        r = fx["regions"]["big"]
+        assert core.read(r[0] + r[1] - PAGE, 8) == \
+            (fx["pattern"] ^ (((r[1] // PAGE) - 1) << 32)).to_bytes(8, "little")
+
+
 def test_gcore_seccomp_falls_back_to_frozen():
     with Fixture("gcorefix", "seccomp", "threads=2") as fx, Workdir() as d:
         path = os.path.join(d, "core")
