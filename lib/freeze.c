@@ -81,8 +81,10 @@ static void read_thread_stat(pid_t pid, struct frozen_thread *t)
 {
 	char path[64], *buf;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)t->tid);
-	if (ms_procfs_read(path, &buf, NULL)) {
-		/* error ignored: the thread may be gone; the freeze will tell */
+	struct ms_error *err = ms_procfs_read(path, &buf, NULL);
+	if (err) {
+		/* the thread may be gone; the freeze will tell */
+		ms_error_destroy(err);
 		return;
 	}
 	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
@@ -140,10 +142,13 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 			if (saved == EPERM) {
 				char *status;
 				uint64_t tracer = 0;
-				if (!ms_procfs_read_pid(f->pid, "status", &status, NULL)) {
+				struct ms_error *serr =
+					ms_procfs_read_pid(f->pid, "status", &status, NULL);
+				if (!serr) {
 					ms_procfs_field_u64(status, "TracerPid", &tracer);
 					free(status);
 				}
+				ms_error_destroy(serr);
 				if (tracer)
 					err = ms_error_create(
 						MS_ERROR_PERMISSION,
@@ -513,11 +518,13 @@ struct ms_error *ms_freeze_capture(struct ms_freeze *f, size_t i, unsigned what,
 		}
 		char path[64], *status;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)f->pid, (int)t->tid);
-		if (!ms_procfs_read(path, &status, NULL)) {
+		struct ms_error *serr = ms_procfs_read(path, &status, NULL);
+		if (!serr) {
 			thread->sigpend = parse_sigmask(status, "\nSigPnd:");
 			thread->sighold = parse_sigmask(status, "\nSigBlk:");
 			free(status);
 		}
+		ms_error_destroy(serr);
 	}
 	return NULL;
 }

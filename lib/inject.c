@@ -210,7 +210,10 @@ bool ms_inject_thread_ok(struct ms_freeze *f, size_t i, char *why, size_t why_le
 	}
 	char path[64], *text;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	if (!ms_procfs_read(path, &text, NULL)) {
+	struct ms_error *rerr = ms_procfs_read(path, &text, NULL);
+	bool read = !rerr;
+	ms_error_destroy(rerr);
+	if (read) {
 		uint64_t mode = 0;
 		bool has = ms_procfs_field_u64(text, "Seccomp", &mode);
 		free(text);

@@ -123,6 +123,14 @@ const char *ms_snapshot_step(const struct ms_snapshot *s, size_t i, double *seco
 	return s->steps[i].name;
 }
 
+/* Whether a read worked; a failure is dropped (the caller has a fallback). */
+static bool got(struct ms_error *err)
+{
+	bool ok = !err;
+	ms_error_destroy(err);
+	return ok;
+}
+
 /* ---- what /proc says about the process ---- */
 
 /*
@@ -162,7 +170,7 @@ pid_t ms_snapshot_core_tid(const struct ms_snapshot *s, pid_t tid)
 	char path[64], *status;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)s->pid, (int)tid);
 	pid_t id = tid;
-	if (!ms_procfs_read(path, &status, NULL)) {
+	if (got(ms_procfs_read(path, &status, NULL))) {
 		ns_last(status, "NSpid", &id);
 		free(status);
 	}
@@ -216,7 +224,7 @@ static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
 	p->core_pgrp = p->pgrp;
 	p->core_sid = p->sid;
 	char *status;
-	if (!ms_procfs_read_pid(pid, "status", &status, NULL)) {
+	if (got(ms_procfs_read_pid(pid, "status", &status, NULL))) {
 		uint64_t v;
 		if (ms_procfs_field_u64(status, "Uid", &v))
 			p->uid = (uint32_t)v;
@@ -230,7 +238,7 @@ static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
 			/* the parent, if it lives in the same namespace; 0 if outside */
 			char *pstatus;
 			pid_t ppid = 0;
-			if (!ms_procfs_read_pid(p->ppid, "status", &pstatus, NULL)) {
+			if (got(ms_procfs_read_pid(p->ppid, "status", &pstatus, NULL))) {
 				if (ns_last(pstatus, "NSpid", &ppid) != levels)
 					ppid = 0;
 				free(pstatus);
@@ -249,7 +257,7 @@ static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
 	p->auxv = auxv;
 	char *filter;
 	p->coredump_filter = 0x33; /* the kernel's default */
-	if (!ms_procfs_read_pid(pid, "coredump_filter", &filter, NULL)) {
+	if (got(ms_procfs_read_pid(pid, "coredump_filter", &filter, NULL))) {
 		p->coredump_filter = strtoull(filter, NULL, 16);
 		free(filter);
 	}
@@ -272,7 +280,7 @@ void ms_snapshot_thread_times(const struct ms_snapshot *s, pid_t tid, uint64_t *
 	*utime = *stime = 0;
 	char path[64], *stat;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)s->pid, (int)tid);
-	if (ms_procfs_read(path, &stat, NULL))
+	if (!got(ms_procfs_read(path, &stat, NULL)))
 		return;
 	*utime = stat_field(stat, 14);
 	*stime = stat_field(stat, 15);
@@ -849,7 +857,7 @@ struct ms_error *ms_snapshot_create_unfrozen(pid_t pid, struct ms_snapshot **sna
 static bool same_process(const struct ms_snapshot *s)
 {
 	char *stat;
-	if (ms_procfs_read_pid(s->pid, "stat", &stat, NULL))
+	if (!got(ms_procfs_read_pid(s->pid, "stat", &stat, NULL)))
 		return false;
 	uint64_t start = stat_field(stat, 22);
 	const char *close = strrchr(stat, ')');
@@ -1145,7 +1153,7 @@ static const unsigned char *own_vdso(size_t *size_ret)
 	if (!looked) {
 		looked = true;
 		struct ms_maps *maps;
-		if (!ms_maps_read_pid(getpid(), MS_MAPS_BASIC, &maps)) {
+		if (got(ms_maps_read_pid(getpid(), MS_MAPS_BASIC, &maps))) {
 			for (size_t i = 0; i < maps->count; i++) {
 				if (maps->vmas[i].kind == MS_VMA_VDSO) {
 					base = (const unsigned char *)(uintptr_t)maps->vmas[i]
