@@ -1354,11 +1354,20 @@ static struct ms_error *verify_core(const char *path, struct ms_snapshot *s, str
 			size_t done = 0;
 			struct ms_error *e =
 				ms_target_read(core, seg->vma->start + a, buf, len, 0, &done);
-			if (e) {
-				/* a hole the reader does not fill: zeros */
+			for (size_t at = done; e && at < len; at += page) {
+				/* a page the reader cannot give (a hole to it): zeros, then go on */
 				ms_error_destroy(e);
-				memset(buf + done, 0, len - done);
+				e = NULL;
+				memset(buf + at, 0, page < len - at ? page : len - at);
+				if (at + page < len)
+					e = ms_target_read(core, seg->vma->start + a + at + page,
+							   buf + at + page, len - at - page, 0,
+							   &done);
+				if (!e)
+					break;
+				at += done;
 			}
+			ms_error_destroy(e);
 			sum = region_checksum_update(sum, a / page, buf, len);
 			a += len;
 		}
