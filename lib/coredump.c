@@ -299,6 +299,16 @@ static size_t unescape_path(char *dst, const char *src)
  */
 static struct ms_error *build_file_note(const struct ms_maps *maps, struct plan *p)
 {
+	/*
+	 * The kernel gives up on the note (and writes none) when its first
+	 * guess at the size, 64 bytes a mapping, reaches this limit.
+	 */
+	uint64_t limit = 4 << 20;
+	struct ms_error *err =
+		ms_procfs_read_u64("/proc/sys/kernel/core_file_note_size_limit", &limit);
+	ms_error_destroy(err); /* older kernels: the fixed 4 MiB */
+	if ((uint64_t)maps->count * 64 >= limit)
+		return NULL;
 	size_t count = 0, names = 0;
 	for (size_t i = 0; i < maps->count; i++) {
 		const struct ms_vma *v = &maps->vmas[i];
@@ -406,8 +416,11 @@ static struct ms_error *make_plan(struct ms_snapshot *s, bool all, struct plan *
 			notes += note_size("CORE", sizeof(prpsinfo_t));
 			notes += note_size("CORE", sizeof(siginfo_t));
 			notes += note_size("CORE", proc->auxv_size);
-			notes += note_size("CORE", p->file_note_size);
-			nnotes += 4;
+			nnotes += 3;
+			if (p->file_note) {
+				notes += note_size("CORE", p->file_note_size);
+				nnotes++;
+			}
 		}
 		if (t->has_fpregs || !t->has_regs) {
 			notes += note_size("CORE", sizeof(struct user_fpregs_struct));
@@ -677,7 +690,8 @@ static void write_notes(struct ms_snapshot *s, struct plan *p, struct writer *w)
 				si = t->siginfo;
 			emit_note(w, "CORE", NT_SIGINFO, &si, sizeof(si));
 			emit_note(w, "CORE", NT_AUXV, proc->auxv, proc->auxv_size);
-			emit_note(w, "CORE", NT_FILE, p->file_note, p->file_note_size);
+			if (p->file_note)
+				emit_note(w, "CORE", NT_FILE, p->file_note, p->file_note_size);
 		}
 		if (t->has_fpregs || !t->has_regs)
 			emit_note(w, "CORE", NT_FPREGSET, &t->fpregs, sizeof(t->fpregs));
