@@ -103,6 +103,8 @@ int cli_repl(struct cli_session *session);
 /* Commands (one cmd_<name>.c each), grouped as in the table. */
 
 /* process memory */
+cli_fn cmd_vm;
+cli_fn cmd_vtop;
 
 /* system memory */
 
