@@ -82,10 +82,20 @@ static void ob_puts(struct obuf *o, const char *s)
 	o->len += n;
 }
 
+/* hex digits of v written straight into place (vm -p prints two per page) */
+static inline size_t put_hex(char *p, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t n = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
+	for (size_t i = n; i-- > 0; v >>= 4)
+		p[i] = digits[v & 15];
+	return n;
+}
+
 /* hex, left-justified in width columns */
 static inline char *put_hex_ljust(char *p, uint64_t v, size_t width)
 {
-	size_t n = out_hex(p, v);
+	size_t n = put_hex(p, v);
 	while (n < width)
 		p[n++] = ' ';
 	return p + n;
@@ -128,13 +138,16 @@ struct vm_job {
 
 	struct obuf out;
 	struct vm_counts total;
-	bool zero_known; /* PAGEMAP_SCAN marks the zero page and PMD-mapped THP */
+	double t_smaps, t_ahead, t_start; /* -v timings */
+	bool zero_known;		  /* PAGEMAP_SCAN marks the zero page and PMD-mapped THP */
 };
 
 static void *smaps_thread(void *arg)
 {
 	struct vm_job *job = arg;
+	double start = out_now();
 	job->smaps_err = ms_maps_read_pid(job->pid, MS_MAPS_SMAPS, &job->smaps);
+	job->t_smaps = out_now() - start;
 	atomic_store(&job->smaps_done, true);
 	return NULL;
 }
@@ -285,7 +298,7 @@ static struct ms_error *read_status(pid_t pid, struct vm_status *st)
 	if (!ok) {
 		if (ms_pid_gone(pid))
 			return ms_error_create(MS_ERROR_EXITED, "process %d has exited", (int)pid);
-		return ms_error_create(MS_ERROR_INVALID,
+		return ms_error_create(MS_ERROR_UNSUPPORTED,
 				       "process %d is a kernel thread: it has no user memory",
 				       (int)pid);
 	}
@@ -452,7 +465,8 @@ static void print_absent(struct vm_job *job, const struct ms_vma *vma, enum page
 	o->len = (size_t)(p - o->buf);
 	switch (st) {
 	case ST_FILE:
-		ob_printf(o, "FILE: %s  OFFSET: %" PRIx64, vma->name, file_offset(vma, vaddr));
+		ob_printf(o, "FILE: %s%s  OFFSET: %" PRIx64, vma->name,
+			  vma->deleted ? " (deleted)" : "", file_offset(vma, vaddr));
 		break;
 	case ST_GUARD:
 		ob_puts(o, "(guard page)");
@@ -521,7 +535,7 @@ static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t en
 	*p++ = ' ';
 	*p++ = ' ';
 	if (job->root) {
-		p += out_hex(p, ms_pm_pfn(entry) * job->page);
+		p += put_hex(p, ms_pm_pfn(entry) * job->page);
 	} else {
 		memcpy(p, "present", 7);
 		p += 7;
@@ -645,7 +659,8 @@ static void range_flush(struct vm_job *job, const struct ms_vma *vma, struct ran
 		break;
 	}
 	case ST_FILE:
-		ob_printf(o, "FILE: %s  OFFSET: %" PRIx64, vma->name, file_offset(vma, r->vaddr));
+		ob_printf(o, "FILE: %s%s  OFFSET: %" PRIx64, vma->name,
+			  vma->deleted ? " (deleted)" : "", file_offset(vma, r->vaddr));
 		break;
 	case ST_GUARD:
 		ob_puts(o, "(guard page)");
@@ -977,21 +992,28 @@ static const char *summary_note =
     "mapped more than once. SWAP: in swap. CACHED: file pages in the page cache that this\n"
     "process does not map. UNTOUCHED: the rest (never touched, dropped, or not cached).\n";
 
+/* An error before anything was printed: nothing was shown, so it failed. */
+static int fail(struct cli_ctx *ctx, struct ms_error *err)
+{
+	int status = cli_error(ctx, err);
+	return status == CLI_PARTIAL ? CLI_FAILED : status;
+}
+
 static int run_vm(struct vm_job *job, struct ms_target *t)
 {
 	struct cli_ctx *ctx = job->ctx;
 	struct vm_status st;
 	struct ms_error *err = read_status(job->pid, &st);
 	if (err)
-		return cli_error(ctx, err);
+		return fail(ctx, err);
 	err = ms_target_maps(t, MS_MAPS_BASIC, &job->maps);
 	if (err)
-		return cli_error(ctx, err);
+		return fail(ctx, err);
 	bool walk = job->o.pages || job->o.summary;
 	if (walk) {
 		err = ms_pagemap_open(job->pid, &job->pm);
 		if (err)
-			return cli_error(ctx, err);
+			return fail(ctx, err);
 		job->pm_open = true;
 		err = ms_page_walk_create(&job->pm, &job->walk);
 		if (!err)
@@ -999,7 +1021,7 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		if (!err)
 			err = start_smaps(job);
 		if (err)
-			return cli_error(ctx, err);
+			return fail(ctx, err);
 		job->root = job->pm.pfn_visible;
 		job->zero_known = ms_pagemap_has_scan(&job->pm);
 		job->ksm_active = ms_pid_ksm_active(job->pid);
@@ -1010,13 +1032,15 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 				job->swaps = NULL;
 			}
 		}
+		double ahead = out_now();
 		read_ahead(job);
+		job->t_ahead = out_now() - ahead;
 		err = join_smaps(job);
 	} else {
 		err = ms_maps_read_pid(job->pid, MS_MAPS_SMAPS, &job->smaps);
 	}
 	if (err)
-		return cli_error(ctx, err);
+		return fail(ctx, err);
 
 	struct json *j = job->j;
 	if (j)
@@ -1106,6 +1130,13 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 				"page and THP are not marked\n");
 		ob_flush(&job->out);
 	}
+	if (walk && ctx->session->verbose)
+		fprintf(
+		    stderr,
+		    "memscope: vm: smaps %.1f ms (other thread), read ahead %.1f ms, total %.1f "
+		    "ms, PAGEMAP_SCAN %s, kpageflags %s\n",
+		    job->t_smaps * 1e3, job->t_ahead * 1e3, (out_now() - job->t_start) * 1e3,
+		    job->zero_known ? "yes" : "no", job->root ? "readable" : "hidden");
 	if (walk_err)
 		status = cli_error(ctx, walk_err);
 	return status;
@@ -1158,10 +1189,10 @@ int cmd_vm(struct cli_ctx *ctx, int argc, char **argv)
 	struct ms_target *t;
 	struct ms_error *err = cli_target(ctx, pid, &t);
 	if (err)
-		return cli_error(ctx, err);
+		return fail(ctx, err);
 	if (ms_target_kind(t) != MS_TARGET_LIVE)
-		return cli_error(ctx, ms_error_create(MS_ERROR_UNSUPPORTED,
-						      "needs a live process, not a core file"));
+		return fail(ctx, ms_error_create(MS_ERROR_UNSUPPORTED,
+						 "needs a live process, not a core file"));
 
 	struct vm_job *job = calloc(1, sizeof(*job));
 	if (!job)
@@ -1175,6 +1206,7 @@ int cmd_vm(struct cli_ctx *ctx, int argc, char **argv)
 	job->pm.pidfd = -1;
 	ms_kpage_init(&job->kp);
 	atomic_init(&job->smaps_done, false);
+	job->t_start = out_now();
 	int status = run_vm(job, t);
 	job_cleanup(job);
 	free(job);

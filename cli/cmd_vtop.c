@@ -236,8 +236,8 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 		break;
 	}
 	case VT_FILE:
-		printf("FILE: %s  OFFSET: %" PRIx64 "\n", vma->name,
-		       vma->offset + (addr - vma->start));
+		printf("FILE: %s%s  OFFSET: %" PRIx64 "\n", vma->name,
+		       vma->deleted ? " (deleted)" : "", vma->offset + (addr - vma->start));
 		break;
 	case VT_NOT_MAPPED:
 		printf("(not mapped)\n");
@@ -449,7 +449,8 @@ int cmd_vtop(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (err) {
 		free(addrs);
-		return cli_error(ctx, err);
+		int s = cli_error(ctx, err);
+		return s == CLI_PARTIAL ? CLI_FAILED : s;
 	}
 	if (job.j)
 		json_begin_array(job.j);
