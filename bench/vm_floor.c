@@ -21,17 +21,29 @@ static size_t outlen;
 
 static void flush(void)
 {
-	fwrite(out, 1, outlen, stdout);
+	for (size_t done = 0; done < outlen;) {
+		ssize_t n = write(STDOUT_FILENO, out + done, outlen - done);
+		if (n <= 0)
+			exit(2);
+		done += (size_t)n;
+	}
 	outlen = 0;
 }
 
-/* the same hex writer as memscope's vm */
+/* the same hex writer as memscope's vm: two digits at a time */
+static char pairs[512];
+
 static inline size_t hex(char *p, uint64_t v)
 {
-	static const char digits[] = "0123456789abcdef";
 	size_t n = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
-	for (size_t i = n; i-- > 0; v >>= 4)
-		p[i] = digits[v & 15];
+	size_t i = n;
+	while (i >= 2) {
+		i -= 2;
+		memcpy(p + i, pairs + 2 * (v & 0xff), 2);
+		v >>= 8;
+	}
+	if (i)
+		p[0] = pairs[2 * (v & 0xf) + 1];
 	return n;
 }
 
@@ -49,6 +61,10 @@ int main(int argc, char **argv)
 	if (!maps || fd < 0) {
 		perror(path);
 		return 2;
+	}
+	for (int i = 0; i < 256; i++) {
+		pairs[2 * i] = "0123456789abcdef"[i >> 4];
+		pairs[2 * i + 1] = "0123456789abcdef"[i & 15];
 	}
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t *entries = malloc(CHUNK * sizeof(*entries));

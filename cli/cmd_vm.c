@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/maps.h"
 #include "../lib/pagemap.h"
@@ -29,16 +30,34 @@ struct vm_opts {
 	bool pages, ranges, summary, all_pages;
 };
 
-/* A fast text buffer in front of stdout: vm -p prints a line per page. */
+/*
+ * A fast text buffer in front of stdout: vm -p prints a line per page. It is
+ * written straight to the file descriptor (after anything stdio holds), so
+ * the text is copied once.
+ */
 struct obuf {
-	char buf[1 << 16];
+	char buf[1 << 20];
 	size_t len;
+	int error; /* errno of a failed write */
 };
 
 static void ob_flush(struct obuf *o)
 {
-	if (o->len)
-		fwrite(o->buf, 1, o->len, stdout);
+	if (!o->len)
+		return;
+	fflush(stdout);
+	const char *p = o->buf;
+	size_t left = o->len;
+	while (left && !o->error) {
+		ssize_t n = write(STDOUT_FILENO, p, left);
+		if (n < 0) {
+			if (errno != EINTR)
+				o->error = errno;
+			continue;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
 	o->len = 0;
 }
 
@@ -65,6 +84,7 @@ static void ob_printf(struct obuf *o, const char *fmt, ...)
 		va_start(ap, fmt);
 		vfprintf(stdout, fmt, ap);
 		va_end(ap);
+		fflush(stdout);
 		return;
 	}
 	o->len += (size_t)n;
@@ -76,19 +96,37 @@ static void ob_puts(struct obuf *o, const char *s)
 	if (n > sizeof(o->buf) / 2) {
 		ob_flush(o);
 		fputs(s, stdout);
+		fflush(stdout);
 		return;
 	}
 	memcpy(ob_reserve(o, n), s, n);
 	o->len += n;
 }
 
-/* hex digits of v written straight into place (vm -p prints two per page) */
-static inline size_t put_hex(char *p, uint64_t v)
+static char hex_pairs[512]; /* "000102...ff" */
+
+static void hex_pairs_init(void)
 {
 	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 256; i++) {
+		hex_pairs[2 * i] = digits[i >> 4];
+		hex_pairs[2 * i + 1] = digits[i & 15];
+	}
+}
+
+/* hex digits of v written straight into place, two at a time (vm -p prints two numbers
+ * per page) */
+static inline size_t put_hex(char *p, uint64_t v)
+{
 	size_t n = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
-	for (size_t i = n; i-- > 0; v >>= 4)
-		p[i] = digits[v & 15];
+	size_t i = n;
+	while (i >= 2) {
+		i -= 2;
+		memcpy(p + i, hex_pairs + 2 * (v & 0xff), 2);
+		v >>= 8;
+	}
+	if (i)
+		p[0] = hex_pairs[2 * (v & 0xf) + 1];
 	return n;
 }
 
@@ -139,7 +177,7 @@ struct vm_job {
 	struct obuf out;
 	struct vm_counts total;
 	double t_smaps, t_ahead, t_start; /* -v timings */
-	bool zero_known;		  /* PAGEMAP_SCAN marks the zero page and PMD-mapped THP */
+	bool zero_known;		  /* the walk marks the zero page and PMD-mapped THP */
 };
 
 static void *smaps_thread(void *arg)
@@ -188,6 +226,21 @@ static bool skip_walk(const struct ms_vma *vma)
 }
 
 /*
+ * vm -p needs every page's entry. --summary counts: PAGEMAP_SCAN's runs are
+ * enough, and smaps counts the shared pages, unless kpageflags is to be
+ * read (root, THP-eligible or mergeable mappings) or smaps lacks the mapping.
+ */
+static unsigned walk_flags(const struct vm_job *job, const struct ms_vma *vma)
+{
+	if (!job->o.summary)
+		return MS_WALK_ENTRIES;
+	const struct ms_vma *s = smaps_of(job, vma);
+	if (!s || (job->root && ms_page_kpf_marks_for(s, job->ksm_active)))
+		return MS_WALK_ENTRIES;
+	return 0;
+}
+
+/*
  * The next run of any mapping, from the walker: *tag_ret is the mapping's
  * index; *eof_ret once every mapping is walked.
  */
@@ -202,7 +255,7 @@ static struct ms_error *produce(struct vm_job *job, size_t *tag_ret, struct ms_p
 				job->wv++;
 				continue;
 			}
-			ms_page_walk_start(job->walk, vma->start, vma->end, MS_WALK_ENTRIES);
+			ms_page_walk_start(job->walk, vma->start, vma->end, walk_flags(job, vma));
 			job->wbusy = true;
 		}
 		bool done;
@@ -851,7 +904,7 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 	bool summary = job->o.summary;
 	unsigned kpf_what = 0;
 	if (job->root)
-		kpf_what = ms_page_kpf_marks_for(s ? s : vma, job->ksm_active, job->zero_known);
+		kpf_what = ms_page_kpf_marks_for(s ? s : vma, job->ksm_active);
 	memset(c, 0, sizeof(*c));
 	c->size = (vma->end - vma->start) / page;
 
@@ -869,13 +922,10 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 		if (!vec)
 			fc_ok = false;
 	}
-	if (summary && !job->root) {
-		/* per-page KSM needs kpageflags: take the kernel's count */
-		if (s && s->has_smaps)
-			c->ksm = s->usage.ksm / page;
-		else
-			c->ksm_unknown = true;
-	}
+	/* per-page KSM needs kpageflags: else take the kernel's count */
+	bool ksm_from_smaps = summary && !job->root;
+	if (ksm_from_smaps && !(s && s->has_smaps))
+		c->ksm_unknown = true;
 
 	if (skip_walk(vma)) {
 		if (summary) {
@@ -942,6 +992,12 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 					c->untouched++;
 				continue;
 			}
+			if ((e & MS_PM_PRESENT) && !job->j && !job->o.ranges) {
+				if (a.open)
+					absent_flush(job, vma, &a);
+				print_present(job, va, e, m);
+				continue;
+			}
 			enum page_state st = state_of(vma, e, m);
 			if (job->o.ranges) {
 				range_add(job, vma, &r, st, va, e, m, 1);
@@ -961,6 +1017,12 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 	if (!summary) {
 		range_flush(job, vma, &r);
 		absent_flush(job, vma, &a);
+	} else if (s && s->has_smaps) {
+		/* pages mapped more than once, as the exclusive bit says: smaps
+		 * counts them without pagemap having to be read */
+		c->shared = (s->usage.shared_clean + s->usage.shared_dirty) / page;
+		if (ksm_from_smaps)
+			c->ksm = s->usage.ksm / page;
 	}
 	if (file) {
 		if (fc_ok)
@@ -992,6 +1054,30 @@ static const char *summary_note =
     "mapped more than once. SWAP: in swap. CACHED: file pages in the page cache that this\n"
     "process does not map. UNTOUCHED: the rest (never touched, dropped, or not cached).\n";
 
+/*
+ * Whether a CPU is free for the smaps thread: runnable tasks (the fourth
+ * field of /proc/loadavg counts this one) fewer than CPUs. On a busy
+ * machine both walks would only take turns on one CPU, slower than one
+ * after the other. MEMSCOPE_READ_AHEAD=0/1 decides instead (tests).
+ */
+static bool cpu_free(void)
+{
+	const char *force = getenv("MEMSCOPE_READ_AHEAD");
+	if (force)
+		return strcmp(force, "0") != 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 2)
+		return false;
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (!f)
+		return false;
+	double l1, l5, l15;
+	long running = 0, total = 0;
+	int n = fscanf(f, "%lf %lf %lf %ld/%ld", &l1, &l5, &l15, &running, &total);
+	fclose(f);
+	return n == 5 && running < cpus;
+}
+
 /* An error before anything was printed: nothing was shown, so it failed. */
 static int fail(struct cli_ctx *ctx, struct ms_error *err)
 {
@@ -1018,12 +1104,17 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		err = ms_page_walk_create(&job->pm, &job->walk);
 		if (!err)
 			err = ms_page_queue_create(AHEAD_RUNS, AHEAD_PAGES, &job->queue);
-		if (!err)
+		/*
+		 * vm -p reads pages ahead while smaps is read, if a CPU is
+		 * free; the summary needs smaps first, to know what to read.
+		 */
+		bool ahead = job->o.pages && cpu_free();
+		if (!err && ahead)
 			err = start_smaps(job);
 		if (err)
 			return fail(ctx, err);
 		job->root = job->pm.pfn_visible;
-		job->zero_known = ms_pagemap_has_scan(&job->pm);
+		job->zero_known = ms_page_walk_marks_known(job->walk);
 		job->ksm_active = ms_pid_ksm_active(job->pid);
 		if (job->o.pages) {
 			err = ms_swaps_read(&job->swaps);
@@ -1032,10 +1123,16 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 				job->swaps = NULL;
 			}
 		}
-		double ahead = out_now();
-		read_ahead(job);
-		job->t_ahead = out_now() - ahead;
-		err = join_smaps(job);
+		if (ahead) {
+			double t_ahead = out_now();
+			read_ahead(job);
+			job->t_ahead = out_now() - t_ahead;
+			err = join_smaps(job);
+		} else {
+			double start = out_now();
+			err = ms_maps_read_pid(job->pid, MS_MAPS_SMAPS, &job->smaps);
+			job->t_smaps = out_now() - start;
+		}
 	} else {
 		err = ms_maps_read_pid(job->pid, MS_MAPS_SMAPS, &job->smaps);
 	}
@@ -1130,15 +1227,22 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 				"page and THP are not marked\n");
 		ob_flush(&job->out);
 	}
-	if (walk && ctx->session->verbose)
-		fprintf(
-		    stderr,
-		    "memscope: vm: smaps %.1f ms (other thread), read ahead %.1f ms, total %.1f "
-		    "ms, PAGEMAP_SCAN %s, kpageflags %s\n",
-		    job->t_smaps * 1e3, job->t_ahead * 1e3, (out_now() - job->t_start) * 1e3,
-		    job->zero_known ? "yes" : "no", job->root ? "readable" : "hidden");
+	if (walk && ctx->session->verbose) {
+		char ahead[96] = ", no read-ahead";
+		if (job->t_ahead > 0)
+			snprintf(ahead, sizeof(ahead), " while pages were read ahead for %.1f ms",
+				 job->t_ahead * 1e3);
+		fprintf(stderr,
+			"memscope: vm: smaps %.1f ms%s, total %.1f ms; PAGEMAP_SCAN %s, "
+			"kpageflags %s\n",
+			job->t_smaps * 1e3, ahead, (out_now() - job->t_start) * 1e3,
+			ms_pagemap_has_scan(&job->pm) ? "yes" : "no",
+			job->root ? "readable" : "hidden");
+	}
 	if (walk_err)
 		status = cli_error(ctx, walk_err);
+	else if (job->out.error)
+		status = cli_error(ctx, ms_error_errno(job->out.error, "writing the output"));
 	return status;
 }
 
@@ -1207,6 +1311,7 @@ int cmd_vm(struct cli_ctx *ctx, int argc, char **argv)
 	ms_kpage_init(&job->kp);
 	atomic_init(&job->smaps_done, false);
 	job->t_start = out_now();
+	hex_pairs_init();
 	int status = run_vm(job, t);
 	job_cleanup(job);
 	free(job);

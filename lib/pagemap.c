@@ -52,6 +52,32 @@ bool ms_pagemap_pfn_visible(void)
 	return cached;
 }
 
+uint64_t ms_zero_pfn(void)
+{
+	static uint64_t pfn = UINT64_MAX;
+	if (pfn != UINT64_MAX)
+		return pfn;
+	pfn = 0;
+	if (!ms_pagemap_pfn_visible())
+		return 0;
+	size_t page = ms_page_size();
+	volatile char *p = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	(void)p[0]; /* a read fault maps the zero page */
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t e = 0;
+	if (fd >= 0) {
+		if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)p / page * sizeof(e))) ==
+			(ssize_t)sizeof(e) &&
+		    (e & MS_PM_PRESENT))
+			pfn = ms_pm_pfn(e);
+		close(fd);
+	}
+	munmap((void *)p, page);
+	return pfn;
+}
+
 bool ms_pid_gone(pid_t pid)
 {
 	char path[64], buf[512];

@@ -136,6 +136,12 @@ struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t
 /* Whether PAGEMAP_SCAN works on this pagemap (tried once, then remembered). */
 bool ms_pagemap_has_scan(struct ms_pagemap *pm);
 
+/*
+ * The PFN of the shared zero page, learnt once from a page of this process
+ * that was only read (root only; 0 if unknown). Architectures with several
+ * zero pages (MIPS, s390) would need kpageflags instead.
+ */
+uint64_t ms_zero_pfn(void);
 /* Whether this process may see PFNs and kpageflags (CAP_SYS_ADMIN). */
 bool ms_pagemap_pfn_visible(void);
 /* The page size of the machine. */
@@ -254,23 +260,26 @@ void ms_page_walk_start(struct ms_page_walk *walk, uint64_t start, uint64_t end,
  */
 struct ms_error *ms_page_walk_next(struct ms_page_walk *walk, struct ms_page_run *run,
 				   bool *done_ret);
-/* Whether the walk used PAGEMAP_SCAN, so the zero page and PMD-mapped THP are marked. */
-bool ms_page_walk_scanned(const struct ms_page_walk *walk);
+/*
+ * Whether walks mark the zero page and PMD-mapped THP: with PAGEMAP_SCAN,
+ * or as root (by PFN and kpageflags).
+ */
+bool ms_page_walk_marks_known(struct ms_page_walk *walk);
 
 /* Marks that kpageflags adds (root only); see ms_page_marks_from_kpf(). */
 enum ms_kpf_marks {
 	MS_KPF_MARK_THP = 1 << 0,  /* THP mapped by PTEs (a split or partly mapped THP) */
 	MS_KPF_MARK_KSM = 1 << 1,  /* KSM pages */
-	MS_KPF_MARK_ZERO = 1 << 2, /* the zero pages, when PAGEMAP_SCAN did not say */
+	MS_KPF_MARK_ZERO = 1 << 2, /* the zero pages */
 };
 
 /*
- * Which kpageflags marks a mapping deserves: THP only in anonymous
- * THP-eligible mappings, KSM only in mergeable ones of a process with KSM
- * pages (ksm_active), the zero page only without PAGEMAP_SCAN. So a big
+ * Which kpageflags marks a mapping deserves beyond what the walk found:
+ * THP mapped by PTEs only in anonymous THP-eligible mappings, KSM only in
+ * mergeable ones of a process with KSM pages (ksm_active). So a big
  * ordinary mapping costs no kpageflags read at all.
  */
-unsigned ms_page_kpf_marks_for(const struct ms_vma *vma, bool ksm_active, bool scanned);
+unsigned ms_page_kpf_marks_for(const struct ms_vma *vma, bool ksm_active);
 
 /*
  * Add what kpageflags says (enum ms_kpf_marks in what) to the marks of the

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page walks over a range of a process: PAGEMAP_SCAN finds the pages that
- * exist (present or swapped) and skips holes at page-table speed, telling
- * the zero page and PMD-mapped THP apart on the way; pagemap is read in
- * large batches only where pages exist. Without PAGEMAP_SCAN, pagemap is
- * read in batches everywhere. kpageflags is read only on request, per run
- * of contiguous PFNs. Also the bounded run queue used to read ahead.
+ * Page walks over a range of a process, two ways. Scanning: PAGEMAP_SCAN
+ * finds the pages that exist (present or swapped) and skips holes at
+ * page-table speed, telling the zero page and PMD-mapped THP apart on the
+ * way; pagemap is then read only where pages exist. Reading straight:
+ * pagemap in large batches, which is cheaper where most pages exist; root
+ * then tells the zero page by its PFN and a THP by 512 contiguous, aligned
+ * PFNs whose first page kpageflags confirms. A walk starts reading straight
+ * when it can tell those marks (root) and switches to scanning at the first
+ * mostly empty batch; without PAGEMAP_SCAN it reads straight throughout.
+ * Also the bounded run queue used to read ahead.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "pagemap.h"
 
@@ -23,14 +28,17 @@ enum {
 
 struct ms_page_walk {
 	struct ms_pagemap *pm;
+	struct ms_kpage kp;
+	uint64_t zero_pfn; /* 0: unknown */
 	uint64_t cur, end;
 	unsigned flags;
-	bool scanned;
+	bool can_scan; /* PAGEMAP_SCAN works and is allowed */
+	bool direct;   /* reading pagemap straight rather than scanning first */
 	/* PAGEMAP_SCAN results covering [.., scanned_to) */
 	struct ms_page_region *regions;
 	size_t nregions, ridx;
 	uint64_t scanned_to;
-	/* without PAGEMAP_SCAN: a batch read, handed out run by run */
+	/* reading straight: a batch, handed out run by run */
 	uint64_t batch_start;
 	size_t batch_len, batch_pos;
 	uint64_t *entries;
@@ -43,6 +51,8 @@ struct ms_error *ms_page_walk_create(struct ms_pagemap *pm, struct ms_page_walk 
 	if (!w)
 		return &ms_error_no_memory;
 	w->pm = pm;
+	ms_kpage_init(&w->kp);
+	w->zero_pfn = pm->pfn_visible ? ms_zero_pfn() : 0;
 	w->regions = malloc(WALK_REGIONS * sizeof(*w->regions));
 	w->entries = malloc(WALK_BATCH * sizeof(*w->entries));
 	w->marks = malloc(WALK_BATCH);
@@ -58,6 +68,7 @@ void ms_page_walk_destroy(struct ms_page_walk *walk)
 {
 	if (!walk)
 		return;
+	ms_kpage_deinit(&walk->kp);
 	free(walk->regions);
 	free(walk->entries);
 	free(walk->marks);
@@ -72,12 +83,18 @@ void ms_page_walk_start(struct ms_page_walk *walk, uint64_t start, uint64_t end,
 	walk->nregions = walk->ridx = 0;
 	walk->scanned_to = start;
 	walk->batch_len = walk->batch_pos = 0;
-	walk->scanned = !(flags & MS_WALK_NO_SCAN) && ms_pagemap_has_scan(walk->pm);
+	walk->can_scan = !(flags & MS_WALK_NO_SCAN) && ms_pagemap_has_scan(walk->pm);
+	/*
+	 * Straight reads pay off on big ranges where entries are wanted
+	 * anyway, and need root to tell the marks.
+	 */
+	walk->direct = !walk->can_scan || ((flags & MS_WALK_ENTRIES) && walk->zero_pfn &&
+					   end - start >= (uint64_t)ms_page_size() * 512);
 }
 
-bool ms_page_walk_scanned(const struct ms_page_walk *walk)
+bool ms_page_walk_marks_known(struct ms_page_walk *walk)
 {
-	return walk->scanned;
+	return ms_pagemap_has_scan(walk->pm) || walk->zero_pfn;
 }
 
 static uint8_t marks_of_categories(uint64_t c)
@@ -119,20 +136,74 @@ static void set_hole(struct ms_page_run *run, uint64_t start, uint64_t end)
 	run->mark = 0;
 }
 
-/* Without PAGEMAP_SCAN: hand out the batch as runs of holes and of pages. */
-static struct ms_error *next_fallback(struct ms_page_walk *w, struct ms_page_run *run)
+/*
+ * Root, reading straight: the zero page by PFN, THP (or hugetlb) where a
+ * 2 MiB-aligned block of 512 pages has contiguous PFNs from a 512-aligned
+ * one and kpageflags says its first page is huge. Anything else a PMD can
+ * map would not pass.
+ */
+static struct ms_error *mark_direct(struct ms_page_walk *w, uint64_t start, size_t n)
+{
+	size_t page = ms_page_size();
+	enum { BLOCK = 512 };
+	size_t i = (size_t)((BLOCK - start / page % BLOCK) % BLOCK);
+	for (; i + BLOCK <= n; i += BLOCK) {
+		const uint64_t *e = w->entries + i;
+		uint64_t pfn = ms_pm_pfn(e[0]);
+		if (!(e[0] & MS_PM_PRESENT) || pfn % BLOCK || pfn == 0)
+			continue;
+		size_t k = 1;
+		while (k < BLOCK && (e[k] & MS_PM_PRESENT) && ms_pm_pfn(e[k]) == pfn + k)
+			k++;
+		if (k < BLOCK)
+			continue;
+		uint64_t flags;
+		struct ms_error *err = ms_kpage_flags(&w->kp, pfn, 1, &flags);
+		if (err)
+			return err;
+		if (!(flags & (MS_KPF(MS_KPF_THP) | MS_KPF(MS_KPF_HUGE))))
+			continue;
+		bool zero = flags & MS_KPF(MS_KPF_ZERO_PAGE);
+		for (k = 0; k < BLOCK; k++)
+			w->marks[i + k] = zero ? MS_PAGE_PRESENT | MS_PAGE_ZERO
+					       : (uint8_t)(w->marks[i + k] | MS_PAGE_THP);
+	}
+	return NULL;
+}
+
+/* Reading straight: hand out the batch as runs of holes and of pages. */
+static struct ms_error *next_direct(struct ms_page_walk *w, struct ms_page_run *run)
 {
 	size_t page = ms_page_size();
 	if (w->batch_pos == w->batch_len) {
+		/* batches end 2 MiB-aligned, so THP blocks are never cut */
 		size_t n = (size_t)((w->end - w->cur) / page);
-		if (n > WALK_BATCH)
-			n = WALK_BATCH;
+		size_t room = WALK_BATCH - (size_t)(w->cur / page % 512);
+		if (n > room)
+			n = room;
 		struct ms_error *err = ms_pagemap_read(w->pm, w->cur, n, w->entries);
 		if (err)
 			return err;
+		size_t used = 0;
+		uint64_t zero = w->zero_pfn ? MS_PM_PRESENT | w->zero_pfn : 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t e = w->entries[i];
+			w->marks[i] = (e & (MS_PM_PRESENT | MS_PM_PFN_MASK)) == zero
+					  ? MS_PAGE_PRESENT | MS_PAGE_ZERO
+					  : marks_of_entry(e, 0);
+			used += e != 0;
+		}
+		if (w->zero_pfn) {
+			err = mark_direct(w, w->cur, n);
+			if (err)
+				return err;
+		}
 		w->batch_start = w->cur;
 		w->batch_len = n;
 		w->batch_pos = 0;
+		/* mostly holes: scanning skips them faster from here on */
+		if (w->can_scan && used * 8 < n)
+			w->direct = false;
 	}
 	size_t i = w->batch_pos, j = i;
 	uint64_t start = w->batch_start + i * page;
@@ -141,10 +212,8 @@ static struct ms_error *next_fallback(struct ms_page_walk *w, struct ms_page_run
 			j++;
 		set_hole(run, start, start + (j - i) * page);
 	} else {
-		while (j < w->batch_len && w->entries[j] != 0) {
-			w->marks[j] = marks_of_entry(w->entries[j], 0);
+		while (j < w->batch_len && w->entries[j] != 0)
 			j++;
-		}
 		run->start = start;
 		run->npages = j - i;
 		run->entries = w->entries + i;
@@ -230,30 +299,30 @@ struct ms_error *ms_page_walk_next(struct ms_page_walk *walk, struct ms_page_run
 		return NULL;
 	}
 	*done_ret = false;
-	if (walk->scanned) {
-		struct ms_error *err = next_scanned(walk, run);
-		if (!err || err->code != MS_ERROR_UNSUPPORTED)
-			return err;
-		ms_error_destroy(err);
-		walk->scanned = false;
-	}
-	return next_fallback(walk, run);
+	/* a batch read straight is handed out to its end, whatever comes next */
+	if (walk->direct || walk->batch_pos < walk->batch_len)
+		return next_direct(walk, run);
+	struct ms_error *err = next_scanned(walk, run);
+	if (!err || err->code != MS_ERROR_UNSUPPORTED)
+		return err;
+	ms_error_destroy(err);
+	walk->can_scan = false;
+	walk->direct = true;
+	return next_direct(walk, run);
 }
 
 /* ---- kpageflags marks ---- */
 
-unsigned ms_page_kpf_marks_for(const struct ms_vma *vma, bool ksm_active, bool scanned)
+unsigned ms_page_kpf_marks_for(const struct ms_vma *vma, bool ksm_active)
 {
 	unsigned what = 0;
-	bool anon = !ms_vma_is_file(vma) || (vma->usage.anonymous > 0);
+	bool anon = !ms_vma_is_file(vma);
 	if (anon && vma->has_smaps &&
 	    (vma->usage.thp_eligible || (vma->vm_flags & MS_VM_HUGEPAGE)) &&
 	    !(vma->vm_flags & MS_VM_HUGETLB))
 		what |= MS_KPF_MARK_THP;
 	if (ksm_active && (!vma->has_smaps || (vma->vm_flags & MS_VM_MERGEABLE)))
 		what |= MS_KPF_MARK_KSM;
-	if (!scanned)
-		what |= MS_KPF_MARK_ZERO | MS_KPF_MARK_THP;
 	return what;
 }
 
@@ -295,17 +364,23 @@ struct ms_error *ms_page_marks_from_kpf(struct ms_kpage *kp, const uint64_t *ent
 
 /* ---- the read-ahead queue ---- */
 
+/*
+ * Runs are copied into one arena, allocated once: runs are pushed while
+ * reading ahead and then taken out in order, and the arena starts over
+ * whenever the queue is empty, so it never needs to wrap around.
+ */
 struct queued_run {
 	size_t tag;
 	struct ms_page_run run;
-	uint64_t *entries; /* owned copies */
-	uint8_t *marks;
 };
 
 struct ms_page_queue {
 	struct queued_run *runs; /* ring */
 	size_t cap, head, count;
-	size_t max_pages, pages;
+	size_t max_pages, used; /* arena pages handed out */
+	uint64_t *entries;	/* arena: max_pages entries */
+	uint8_t *marks;		/* and as many marks */
+	size_t arena_len;
 };
 
 struct ms_error *ms_page_queue_create(size_t max_runs, size_t max_pages,
@@ -314,39 +389,39 @@ struct ms_error *ms_page_queue_create(size_t max_runs, size_t max_pages,
 	struct ms_page_queue *q = calloc(1, sizeof(*q));
 	if (!q)
 		return &ms_error_no_memory;
-	q->runs = calloc(max_runs ? max_runs : 1, sizeof(*q->runs));
-	if (!q->runs) {
+	q->cap = max_runs ? max_runs : 1;
+	q->max_pages = max_pages;
+	q->runs = calloc(q->cap, sizeof(*q->runs));
+	q->arena_len = max_pages * (sizeof(uint64_t) + 1);
+	void *arena = mmap(NULL, q->arena_len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!q->runs || arena == MAP_FAILED) {
+		free(q->runs);
+		if (arena != MAP_FAILED)
+			munmap(arena, q->arena_len);
 		free(q);
 		return &ms_error_no_memory;
 	}
-	q->cap = max_runs ? max_runs : 1;
-	q->max_pages = max_pages;
+	/* fewer page faults while filling it */
+	madvise(arena, q->arena_len, MADV_HUGEPAGE);
+	q->entries = arena;
+	q->marks = (uint8_t *)arena + max_pages * sizeof(uint64_t);
 	*queue_ret = q;
 	return NULL;
-}
-
-static void queued_free(struct ms_page_queue *q, struct queued_run *r)
-{
-	if (r->entries)
-		q->pages -= r->run.npages;
-	free(r->entries);
-	free(r->marks);
-	memset(r, 0, sizeof(*r));
 }
 
 void ms_page_queue_destroy(struct ms_page_queue *queue)
 {
 	if (!queue)
 		return;
-	while (queue->count)
-		ms_page_queue_drop(queue);
+	munmap(queue->entries, queue->arena_len);
 	free(queue->runs);
 	free(queue);
 }
 
 bool ms_page_queue_full(const struct ms_page_queue *queue)
 {
-	return queue->count == queue->cap || queue->pages + WALK_BATCH > queue->max_pages;
+	return queue->count == queue->cap || queue->used + WALK_BATCH > queue->max_pages;
 }
 
 bool ms_page_queue_empty(const struct ms_page_queue *queue)
@@ -357,25 +432,20 @@ bool ms_page_queue_empty(const struct ms_page_queue *queue)
 struct ms_error *ms_page_queue_push(struct ms_page_queue *queue, size_t tag,
 				    const struct ms_page_run *run)
 {
-	if (queue->count == queue->cap)
+	if (queue->count == queue->cap ||
+	    (run->entries && queue->used + run->npages > queue->max_pages))
 		return ms_error_create(MS_ERROR_OTHER, "page queue full");
 	struct queued_run *q = &queue->runs[(queue->head + queue->count) % queue->cap];
-	memset(q, 0, sizeof(*q));
 	q->tag = tag;
 	q->run = *run;
 	if (run->entries) {
-		q->entries = malloc(run->npages * sizeof(*q->entries));
-		q->marks = malloc(run->npages);
-		if (!q->entries || !q->marks) {
-			free(q->entries);
-			free(q->marks);
-			return &ms_error_no_memory;
-		}
-		memcpy(q->entries, run->entries, run->npages * sizeof(*q->entries));
-		memcpy(q->marks, run->marks, run->npages);
-		q->run.entries = q->entries;
-		q->run.marks = q->marks;
-		queue->pages += run->npages;
+		uint64_t *e = queue->entries + queue->used;
+		uint8_t *m = queue->marks + queue->used;
+		memcpy(e, run->entries, run->npages * sizeof(*e));
+		memcpy(m, run->marks, run->npages);
+		q->run.entries = e;
+		q->run.marks = m;
+		queue->used += run->npages;
 	}
 	queue->count++;
 	return NULL;
@@ -395,7 +465,7 @@ void ms_page_queue_drop(struct ms_page_queue *queue)
 {
 	if (!queue->count)
 		return;
-	queued_free(queue, &queue->runs[queue->head]);
 	queue->head = (queue->head + 1) % queue->cap;
-	queue->count--;
+	if (--queue->count == 0)
+		queue->head = queue->used = 0;
 }

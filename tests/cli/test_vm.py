@@ -59,7 +59,9 @@ def test_vm_header_and_flags_match_proc():
 def test_vm_p_every_page_matches_kernel():
     mstest.require_root()
     with Fixture("memfix") as fx:
-        doc = pt.check_pages(fx.pid)
+        # with and without smaps read on another thread while pages are read ahead
+        pt.check_pages(fx.pid, env={"MEMSCOPE_READ_AHEAD": "0"})
+        doc = pt.check_pages(fx.pid, env={"MEMSCOPE_READ_AHEAD": "1"})
         assert doc["physical_addresses"] is True
         byaddr = {}
         for m in doc["mappings"]:
@@ -320,10 +322,10 @@ def test_vm_bad_input():
     assert p.returncode == 2 and f"no process {child.pid}" in p.stderr
 
 
-def exits_during_walk(json_mode):
+def exits_during_walk(json_mode, ahead):
     with Fixture("memfix", "--maps", 20000) as fx:
         args = [mstest.MEMSCOPE] + (["--json"] if json_mode else []) + ["vm", "-p", str(fx.pid)]
-        env = dict(os.environ)
+        env = dict(os.environ, MEMSCOPE_READ_AHEAD=ahead)
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         first = proc.stdout.read(4096)  # memscope is now writing, blocked on the pipe
         os.kill(fx["shared_child"], signal.SIGKILL)
@@ -335,13 +337,13 @@ def exits_during_walk(json_mode):
 
 
 def test_vm_target_exits_during_walk():
-    fx, rc, out, err = exits_during_walk(False)
+    fx, rc, out, err = exits_during_walk(False, "1")
     assert rc == 1, (rc, err)
     assert err == f"memscope: vm: process {fx.pid} exited\n", err
     assert "VIRTUAL     PHYSICAL" in out
     # partial: the walk stopped before the last of the 20000 small mappings
     assert out.count("VIRTUAL     PHYSICAL") < 20000
-    fx, rc, out, err = exits_during_walk(True)
+    fx, rc, out, err = exits_during_walk(True, "0")
     assert rc == 1 and err == f"memscope: vm: process {fx.pid} exited\n", err
     doc = json.loads(out)
     assert doc["error"] == f"process {fx.pid} exited"
