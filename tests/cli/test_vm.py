@@ -364,6 +364,34 @@ def test_vm_memory_stays_bounded():
             assert usage.ru_maxrss < 64 * 1024, f"{args}: {usage.ru_maxrss} KiB"
 
 
+def test_vm_terabytes_reserved():
+    """A process that reserves 1 TiB and touches 16 pages of it: a few lines, not
+    268 million, with the holes counted right."""
+    with Fixture("memfix", "--reserve", 1024) as fx:
+        base, size = fx["reserve"], fx["reserve_gib"] << 30
+        touched = [base + (g << 30) for g in range(0, fx["reserve_gib"], 64)]
+        doc = memscope_json("vm", "-p", fx.pid)
+        m = next(m for m in doc["mappings"] if int(m["start"], 16) == base)
+        items = m["pages"]
+        assert len(items) == 2 * len(touched), items[:4]
+        for i, va in enumerate(touched):
+            assert int(items[2 * i]["vaddr"], 16) == va
+            assert items[2 * i]["state"] == "present"
+            if mstest.IS_ROOT:
+                e = mstest.pagemap(fx.pid, va, 1)[0]
+                assert int(items[2 * i]["paddr"], 16) == (e & mstest.PFN_MASK) * PAGE
+            gap = items[2 * i + 1]
+            assert gap["state"] == "not_mapped" and int(gap["vaddr"], 16) == va + PAGE
+            assert gap["pages"] == (64 << 30) // PAGE - 1
+        s = memscope_json("vm", "--summary", fx.pid)
+        m = next(m for m in s["mappings"] if int(m["start"], 16) == base)
+        assert m["pages"]["size"] == size // PAGE
+        assert m["pages"]["present"] == len(touched)
+        assert m["pages"]["untouched"] == size // PAGE - len(touched)
+        out = memscope("vm", "-p", fx.pid).stdout
+        assert out.count("\n") < 5000, "one line per run of untouched pages"
+
+
 def test_vm_at_the_prompt():
     with Fixture("memfix") as fx:
         p = memscope("-p", fx.pid, input="vm\nvm --summary\nquit\n")
