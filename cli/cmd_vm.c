@@ -570,15 +570,35 @@ static void print_swap(struct vm_job *job, uint64_t vaddr, uint64_t entry, size_
 static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t entry, uint8_t mark)
 {
 	if (job->j) {
+		/*
+		 * The members are written in one piece: a million pages would
+		 * otherwise cost a million rounds of fprintf. The writer only
+		 * needs to know where the object begins and ends.
+		 */
 		struct json *j = job->j;
 		json_begin_object(j);
-		json_kv_hex(j, "vaddr", vaddr);
-		json_kv_string(j, "state", "present");
-		if (job->root)
-			json_kv_hex(j, "paddr", ms_pm_pfn(entry) * job->page);
-		else
-			json_kv_null(j, "paddr");
-		json_marks(j, mark);
+		char buf[160], *p = buf;
+		memcpy(p, "\"vaddr\":\"0x", 11);
+		p += 11;
+		p += put_hex(p, vaddr);
+		static const char state[] = "\",\"state\":\"present\",\"paddr\":";
+		memcpy(p, state, sizeof(state) - 1);
+		p += sizeof(state) - 1;
+		if (job->root) {
+			*p++ = '"';
+			*p++ = '0';
+			*p++ = 'x';
+			p += put_hex(p, ms_pm_pfn(entry) * job->page);
+			*p++ = '"';
+		} else {
+			memcpy(p, "null", 4);
+			p += 4;
+		}
+		fwrite(buf, 1, (size_t)(p - buf), j->f);
+		if (mark & ~(MS_PAGE_PRESENT | MS_PAGE_SWAPPED)) {
+			j->first[j->depth] = false; /* members were written: a comma comes next */
+			json_marks(j, mark);
+		}
 		json_end_object(j);
 		return;
 	}
@@ -1050,8 +1070,9 @@ static void job_cleanup(struct vm_job *job)
 
 static const char *summary_note =
     "PRESENT: pages in memory; ZERO: of them, mapped to the shared zero page (no memory of\n"
-    "their own); THP, KSM, SHARED: present pages in transparent huge pages, merged by KSM,\n"
-    "mapped more than once. SWAP: in swap. CACHED: file pages in the page cache that this\n"
+    "their own); THP, KSM, SHARED: present pages in transparent (or hugetlbfs) huge pages,\n"
+    "merged by KSM, mapped more than once. SWAP: in swap. CACHED: file pages in the page cache "
+    "that this\n"
     "process does not map. UNTOUCHED: the rest (never touched, dropped, or not cached).\n";
 
 /*
@@ -1250,7 +1271,6 @@ int cmd_vm(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { OPT_RANGES = 256, OPT_SUMMARY, OPT_ALL_PAGES };
 	static const struct option options[] = {
-	    {"physical", no_argument, NULL, 'p'},
 	    {"ranges", no_argument, NULL, OPT_RANGES},
 	    {"summary", no_argument, NULL, OPT_SUMMARY},
 	    {"all-pages", no_argument, NULL, OPT_ALL_PAGES},

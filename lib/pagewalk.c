@@ -126,6 +126,15 @@ static inline uint8_t marks_of_entry(uint64_t e, uint8_t cat)
 	return 0;
 }
 
+/*
+ * Whether an entry stands for a page (or a guard). Holes may carry bits too:
+ * soft-dirty in a VM_SOFTDIRTY mapping, uffd-wp markers.
+ */
+static inline bool is_page(uint64_t e)
+{
+	return e & (MS_PM_PRESENT | MS_PM_SWAP | MS_PM_GUARD);
+}
+
 static void set_hole(struct ms_page_run *run, uint64_t start, uint64_t end)
 {
 	size_t page = ms_page_size();
@@ -188,10 +197,10 @@ static struct ms_error *next_direct(struct ms_page_walk *w, struct ms_page_run *
 		uint64_t zero = w->zero_pfn ? MS_PM_PRESENT | w->zero_pfn : 0;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t e = w->entries[i];
-			w->marks[i] = (e & (MS_PM_PRESENT | MS_PM_PFN_MASK)) == zero
+			w->marks[i] = zero && (e & (MS_PM_PRESENT | MS_PM_PFN_MASK)) == zero
 					  ? MS_PAGE_PRESENT | MS_PAGE_ZERO
 					  : marks_of_entry(e, 0);
-			used += e != 0;
+			used += is_page(e);
 		}
 		if (w->zero_pfn) {
 			err = mark_direct(w, w->cur, n);
@@ -207,12 +216,12 @@ static struct ms_error *next_direct(struct ms_page_walk *w, struct ms_page_run *
 	}
 	size_t i = w->batch_pos, j = i;
 	uint64_t start = w->batch_start + i * page;
-	if (w->entries[i] == 0) {
-		while (j < w->batch_len && w->entries[j] == 0)
+	if (!is_page(w->entries[i])) {
+		while (j < w->batch_len && !is_page(w->entries[j]))
 			j++;
 		set_hole(run, start, start + (j - i) * page);
 	} else {
-		while (j < w->batch_len && w->entries[j] != 0)
+		while (j < w->batch_len && is_page(w->entries[j]))
 			j++;
 		run->start = start;
 		run->npages = j - i;
