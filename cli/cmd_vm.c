@@ -425,7 +425,7 @@ static void print_mapping_line(struct vm_job *job, const struct ms_vma *vma, con
 /* ---- vm -p: one line per page ---- */
 
 static const char *const mark_names[] = {
-    "present", "swapped", "zero", "thp", "hugetlb", "ksm", "shared", "guard",
+	"present", "swapped", "zero", "thp", "hugetlb", "ksm", "shared", "guard",
 };
 
 static char *put_mark_list(char *p, uint8_t m)
@@ -671,14 +671,14 @@ static void range_flush(struct vm_job *job, const struct ms_vma *vma, struct ran
 				json_kv_hex(j, "paddr", ms_pm_pfn(r->entry) * job->page);
 				json_kv_hex(j, "pend",
 					    (ms_pm_pfn(r->entry) + (r->same_pfn ? 1 : r->npages)) *
-						job->page);
+						    job->page);
 			} else {
 				json_kv_null(j, "paddr");
 			}
 			json_marks(j, r->mark);
 		} else if (r->st == ST_SWAP) {
 			const struct ms_swap_area *a = ms_swaps_find(
-			    job->swaps, ms_pm_swap_type(r->entry), ms_pm_swap_offset(r->entry));
+				job->swaps, ms_pm_swap_type(r->entry), ms_pm_swap_offset(r->entry));
 			if (a)
 				json_kv_string(j, "device", a->path);
 			else
@@ -708,7 +708,7 @@ static void range_flush(struct vm_job *job, const struct ms_vma *vma, struct ran
 			p += out_hex(p, ms_pm_pfn(r->entry) * job->page);
 			*p++ = '-';
 			p += out_hex(p, (ms_pm_pfn(r->entry) + (r->same_pfn ? 1 : r->npages)) *
-					    job->page);
+						job->page);
 			if (r->same_pfn) {
 				memcpy(p, " (one page)", 11);
 				p += 11;
@@ -756,8 +756,12 @@ static void range_add(struct vm_job *job, const struct ms_vma *vma, struct range
 		return;
 	}
 	range_flush(job, vma, r);
-	*r = (struct range){
-	    .open = true, .st = st, .vaddr = vaddr, .npages = npages, .entry = entry, .mark = mark};
+	*r = (struct range){.open = true,
+			    .st = st,
+			    .vaddr = vaddr,
+			    .npages = npages,
+			    .entry = entry,
+			    .mark = mark};
 }
 
 /* ---- per-mapping page walk, shared by -p, --ranges and --summary ---- */
@@ -1069,11 +1073,11 @@ static void job_cleanup(struct vm_job *job)
 }
 
 static const char *summary_note =
-    "PRESENT: pages in memory; ZERO: of them, mapped to the shared zero page (no memory of\n"
-    "their own); THP, KSM, SHARED: present pages in transparent (or hugetlbfs) huge pages,\n"
-    "merged by KSM, mapped more than once. SWAP: in swap. CACHED: file pages in the page cache "
-    "that this\n"
-    "process does not map. UNTOUCHED: the rest (never touched, dropped, or not cached).\n";
+	"PRESENT: pages in memory; ZERO: of them, mapped to the shared zero page (no memory of\n"
+	"their own); THP, KSM, SHARED: present pages in transparent (or hugetlbfs) huge pages,\n"
+	"merged by KSM, mapped more than once. SWAP: in swap. CACHED: file pages in the page cache "
+	"that this\n"
+	"process does not map. UNTOUCHED: the rest (never touched, dropped, or not cached).\n";
 
 /*
  * Whether a CPU is free for the smaps thread: runnable tasks (the fourth
@@ -1271,10 +1275,10 @@ int cmd_vm(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { OPT_RANGES = 256, OPT_SUMMARY, OPT_ALL_PAGES };
 	static const struct option options[] = {
-	    {"ranges", no_argument, NULL, OPT_RANGES},
-	    {"summary", no_argument, NULL, OPT_SUMMARY},
-	    {"all-pages", no_argument, NULL, OPT_ALL_PAGES},
-	    {NULL, 0, NULL, 0},
+		{"ranges", no_argument, NULL, OPT_RANGES},
+		{"summary", no_argument, NULL, OPT_SUMMARY},
+		{"all-pages", no_argument, NULL, OPT_ALL_PAGES},
+		{NULL, 0, NULL, 0},
 	};
 	struct vm_opts o = {0};
 	int c;

@@ -45,10 +45,10 @@ static const struct {
 	uint64_t bit;
 	const char *name;
 } pm_bits[] = {
-    {MS_PM_PRESENT, "present"},	      {MS_PM_SWAP, "swapped"},
-    {MS_PM_FILE, "file/shared-anon"}, {MS_PM_EXCLUSIVE, "exclusive"},
-    {MS_PM_SOFT_DIRTY, "soft-dirty"}, {MS_PM_UFFD_WP, "uffd-wp"},
-    {MS_PM_GUARD, "guard"},
+	{MS_PM_PRESENT, "present"},	  {MS_PM_SWAP, "swapped"},
+	{MS_PM_FILE, "file/shared-anon"}, {MS_PM_EXCLUSIVE, "exclusive"},
+	{MS_PM_SOFT_DIRTY, "soft-dirty"}, {MS_PM_UFFD_WP, "uffd-wp"},
+	{MS_PM_GUARD, "guard"},
 };
 
 static const char *pm_json_name(uint64_t bit)
@@ -440,8 +440,8 @@ int cmd_vtop(struct cli_ctx *ctx, int argc, char **argv)
 	int status = CLI_OK;
 	struct ms_error *err = cli_target(ctx, pid, &job.t);
 	if (!err && ms_target_kind(job.t) != MS_TARGET_LIVE)
-		err =
-		    ms_error_create(MS_ERROR_UNSUPPORTED, "needs a live process, not a core file");
+		err = ms_error_create(MS_ERROR_UNSUPPORTED,
+				      "needs a live process, not a core file");
 	if (!err) {
 		job.pid = ms_target_pid(job.t);
 		err = ms_pagemap_open(job.pid, &job.pm);

@@ -10,109 +10,231 @@
 #include <string.h>
 
 const struct command cli_commands[] = {
-    /* process memory */
-    {
-	.name = "vm",
-	.fn = cmd_vm,
-	.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
-	.usage = "vm [-p] [--ranges] [--summary] [--all-pages] [PID]",
-	.summary = "a process's mappings, and the physical page behind each virtual page",
-	.help = "As crash's vm: a header with the process's PID, COMMAND, RSS and TOTAL_VM\n"
-		"(from /proc/PID/status), then one line per mapping: START END FLAGS FILE.\n"
-		"FLAGS are the kernel's VM_* bits in hex, recovered from the VmFlags line of\n"
-		"/proc/PID/smaps. Unlike crash, there are no kernel addresses (task, mm,\n"
-		"pgd, vma): memscope reads /proc, not kernel memory, and does not make\n"
-		"them up.\n"
-		"\n"
-		"  -p           after each mapping, crash's VIRTUAL PHYSICAL lines: the\n"
-		"               physical address of each present page; \"FILE: path  OFFSET:\n"
-		"               hex\" for a file page not mapped in; \"SWAP: device  OFFSET:\n"
-		"               n\" for a swapped page (device from /proc/swaps); \"(not\n"
-		"               mapped)\" for a page never touched. A run of such pages is\n"
-		"               one line with its count. Marks after the address: thp (part\n"
-		"               of a transparent huge page), hugetlb, zero (the shared zero\n"
-		"               page: no memory of its own), ksm (merged by KSM), shared\n"
-		"               (mapped more than once, by another process usually), guard.\n"
-		"  --all-pages  with -p, every page on its own line, as crash prints them.\n"
-		"  --ranges     with -p, runs of pages contiguous in virtual and physical\n"
-		"               memory with the same marks, as the kernel's page-types -l.\n"
-		"  --summary    per mapping and in total, how much is present, zero page,\n"
-		"               THP, KSM, shared, swapped, cached (file pages in the page\n"
-		"               cache but not mapped by this process, from mincore) and\n"
-		"               untouched: how much of a mapping is real memory.\n"
-		"\n"
-		"PID defaults to the target (-p PID before the command). --json gives one\n"
-		"document, streamed page by page. Holes are skipped with the PAGEMAP_SCAN\n"
-		"ioctl (Linux 6.7+), which also tells the zero page and PMD-mapped THP\n"
-		"apart without privileges; where most pages exist, pagemap is read\n"
-		"straight in large batches, and root tells the zero page by its PFN and a\n"
-		"THP by 512 aligned, contiguous PFNs that kpageflags confirms. Without\n"
-		"CAP_SYS_ADMIN the kernel hides physical addresses: present pages show as\n"
-		"\"present\", and KSM counts come from smaps. As root, kpageflags is also\n"
-		"read where THP mapped by PTEs or KSM pages can be (THP-eligible and\n"
-		"mergeable mappings): big ordinary mappings cost one pagemap read.\n"
-		"Swap devices are named by the row of /proc/swaps with the swap type's\n"
-		"index; if an earlier swap area was switched off while later ones stayed\n"
-		"on, the kernel's numbering has a gap /proc/swaps does not show, and a\n"
-		"page whose offset does not fit is shown as \"SWAP: type N\".\n"
-		"If the process exits during the walk, what was read is printed, then an\n"
-		"error; the exit status is 1.\n",
-    },
-    {
-	.name = "vtop",
-	.fn = cmd_vtop,
-	.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
-	.usage = "vtop [-c PID] [-u] ADDR...",
-	.summary =
-	    "translate a user virtual address to its physical page, with everything known about it",
-	.help = "As crash's vtop for a user address: VIRTUAL and PHYSICAL (with the offset\n"
-		"within the page kept for unaligned addresses), then the page's pagemap bits\n"
-		"(present, swapped, file or shared-anonymous, exclusive, soft-dirty, uffd-wp,\n"
-		"guard), its kpageflags by name (all the KPF_* bits of the kernel's\n"
-		"pagemap.rst), its map count (kpagecount), whether it is the head or a tail\n"
-		"of a THP and the 2 MiB frame it lies in, and the mapping that holds it,\n"
-		"with the file offset. A page never touched prints crash's \"(not mapped)\",\n"
-		"a page of an inaccessible mapping (PROT_NONE, guard) \"(not accessible)\",\n"
-		"a file page not mapped in \"FILE: path  OFFSET: hex\" and a swapped page\n"
-		"\"SWAP: device  OFFSET: n\".\n"
-		"\n"
-		"  -c PID   the process (crash's spelling); else the target or -p PID.\n"
-		"  -u       the address is a user address (the only kind: accepted for crash\n"
-		"           habits).\n"
-		"\n"
-		"An address in no mapping, a kernel address or one beyond the user address\n"
-		"space is an error. Without CAP_SYS_ADMIN the physical address, kpageflags\n"
-		"and map count are hidden by the kernel: memscope says so and shows the\n"
-		"rest (PAGEMAP_SCAN still tells THP and the zero page).\n",
-    },
-    /* the session */
-    {
-	.name = "sys",
-	.fn = cmd_sys,
-	.usage = "sys",
-	.summary = "the machine at a glance, as crash's banner",
-	.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
-		"average and task count, as crash prints them when it starts. With a\n"
-		"target, also its PID and command.\n",
-    },
-    {
-	.name = "help",
-	.aliases = "h",
-	.fn = cmd_help,
-	.usage = "help [COMMAND]",
-	.summary = "list the commands, or explain one",
-	.help = "Without an argument, list every command with a one-line summary.\n"
-		"With a command name, print its usage and description.\n",
-    },
-    {
-	.name = "quit",
-	.aliases = "q exit",
-	.fn = cmd_quit,
-	.flags = CMD_PROMPT,
-	.usage = "quit",
-	.summary = "leave the interactive prompt",
-	.help = "Leave the prompt (Ctrl-D does the same).\n",
-    },
+	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
+	{
+		.name = "vm",
+		.fn = cmd_vm,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "vm [-p] [--ranges] [--summary] [--all-pages] [PID]",
+		.summary = "a process's mappings, and the physical page behind each virtual page",
+		.help = "As crash's vm: a header with the process's PID, COMMAND, RSS and "
+			"TOTAL_VM\n"
+			"(from /proc/PID/status), then one line per mapping: START END FLAGS "
+			"FILE.\n"
+			"FLAGS are the kernel's VM_* bits in hex, recovered from the VmFlags line "
+			"of\n"
+			"/proc/PID/smaps. Unlike crash, there are no kernel addresses (task, mm,\n"
+			"pgd, vma): memscope reads /proc, not kernel memory, and does not make\n"
+			"them up.\n"
+			"\n"
+			"  -p           after each mapping, crash's VIRTUAL PHYSICAL lines: the\n"
+			"               physical address of each present page; \"FILE: path  "
+			"OFFSET:\n"
+			"               hex\" for a file page not mapped in; \"SWAP: device  "
+			"OFFSET:\n"
+			"               n\" for a swapped page (device from /proc/swaps); \"(not\n"
+			"               mapped)\" for a page never touched. A run of such pages "
+			"is\n"
+			"               one line with its count. Marks after the address: thp "
+			"(part\n"
+			"               of a transparent huge page), hugetlb, zero (the shared "
+			"zero\n"
+			"               page: no memory of its own), ksm (merged by KSM), shared\n"
+			"               (mapped more than once, by another process usually), "
+			"guard.\n"
+			"  --all-pages  with -p, every page on its own line, as crash prints "
+			"them.\n"
+			"  --ranges     with -p, runs of pages contiguous in virtual and physical\n"
+			"               memory with the same marks, as the kernel's page-types "
+			"-l.\n"
+			"  --summary    per mapping and in total, how much is present, zero page,\n"
+			"               THP, KSM, shared, swapped, cached (file pages in the page\n"
+			"               cache but not mapped by this process, from mincore) and\n"
+			"               untouched: how much of a mapping is real memory.\n"
+			"\n"
+			"PID defaults to the target (-p PID before the command). --json gives one\n"
+			"document, streamed page by page. Holes are skipped with the PAGEMAP_SCAN\n"
+			"ioctl (Linux 6.7+), which also tells the zero page and PMD-mapped THP\n"
+			"apart without privileges; where most pages exist, pagemap is read\n"
+			"straight in large batches, and root tells the zero page by its PFN and a\n"
+			"THP by 512 aligned, contiguous PFNs that kpageflags confirms. Without\n"
+			"CAP_SYS_ADMIN the kernel hides physical addresses: present pages show as\n"
+			"\"present\", and KSM counts come from smaps. As root, kpageflags is also\n"
+			"read where THP mapped by PTEs or KSM pages can be (THP-eligible and\n"
+			"mergeable mappings): big ordinary mappings cost one pagemap read.\n"
+			"Swap devices are named by the row of /proc/swaps with the swap type's\n"
+			"index; if an earlier swap area was switched off while later ones stayed\n"
+			"on, the kernel's numbering has a gap /proc/swaps does not show, and a\n"
+			"page whose offset does not fit is shown as \"SWAP: type N\".\n"
+			"If the process exits during the walk, what was read is printed, then an\n"
+			"error; the exit status is 1.\n",
+	},
+	{
+		.name = "vtop",
+		.fn = cmd_vtop,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "vtop [-c PID] [-u] ADDR...",
+		.summary = "translate a user virtual address to its physical page, with everything "
+			   "known about it",
+		.help = "As crash's vtop for a user address: VIRTUAL and PHYSICAL (with the "
+			"offset\n"
+			"within the page kept for unaligned addresses), then the page's pagemap "
+			"bits\n"
+			"(present, swapped, file or shared-anonymous, exclusive, soft-dirty, "
+			"uffd-wp,\n"
+			"guard), its kpageflags by name (all the KPF_* bits of the kernel's\n"
+			"pagemap.rst), its map count (kpagecount), whether it is the head or a "
+			"tail\n"
+			"of a THP and the 2 MiB frame it lies in, and the mapping that holds it,\n"
+			"with the file offset. A page never touched prints crash's \"(not "
+			"mapped)\",\n"
+			"a page of an inaccessible mapping (PROT_NONE, guard) \"(not "
+			"accessible)\",\n"
+			"a file page not mapped in \"FILE: path  OFFSET: hex\" and a swapped page\n"
+			"\"SWAP: device  OFFSET: n\".\n"
+			"\n"
+			"  -c PID   the process (crash's spelling); else the target or -p PID.\n"
+			"  -u       the address is a user address (the only kind: accepted for "
+			"crash\n"
+			"           habits).\n"
+			"\n"
+			"An address in no mapping, a kernel address or one beyond the user "
+			"address\n"
+			"space is an error. Without CAP_SYS_ADMIN the physical address, "
+			"kpageflags\n"
+			"and map count are hidden by the kernel: memscope says so and shows the\n"
+			"rest (PAGEMAP_SCAN still tells THP and the zero page).\n",
+	},
+
+	/* ---- system memory: overcommit, frag, compact, thp, kmem, physmap, export ---- */
+	/* frag, compact, physmap */
+	{
+		.name = "frag",
+		.fn = cmd_frag,
+		.usage = "frag [--order N] [--node N]",
+		.summary = "free lists, fragmentation indices, and whether an order-N allocation "
+			   "succeeds",
+		.help = "Per node and zone: free blocks of each order (/proc/buddyinfo), the free\n"
+			"memory they hold, the kernel's unusable-free index and fragmentation "
+			"index\n"
+			"for every order computed as mm/vmstat.c does (integer arithmetic, "
+			"printed\n"
+			"as /sys/kernel/debug/extfrag prints them: -1.000 means an allocation of\n"
+			"that order would not fail), free blocks per migrate type and pageblocks "
+			"per\n"
+			"type (/proc/pagetypeinfo, root only), the zone watermarks and lowmem\n"
+			"reserves (/proc/zoneinfo). The free memory on the buddy lists is shown "
+			"next\n"
+			"to the zones' counters and MemFree, with the difference: per-CPU lists,\n"
+			"CMA, HighAtomic reserves and memory not yet given to the page allocator\n"
+			"make them differ. When debugfs is mounted and readable, the indices are\n"
+			"checked against the kernel's own, digit for digit; otherwise the output\n"
+			"says why that cross-check is impossible.\n"
+			"\n"
+			"The verdict is for a movable allocation (user memory, THP) of order N:\n"
+			"it succeeds now when a zone it may use keeps its min watermark plus the\n"
+			"lowmem reserve after the allocation and has a free block of order N or\n"
+			"more on a list it may take from; otherwise it fails for lack of memory\n"
+			"(reclaim is needed: the watermark fails, too little is free for\n"
+			"compaction, or the fragmentation index is at most vm.extfrag_threshold)\n"
+			"or for fragmentation (compaction would help).\n"
+			"\n"
+			"--order N   the verdict for order N (0 to the kernel's largest order); "
+			"the\n"
+			"            exit status is then 0 if it would succeed now and 1 if not.\n"
+			"            Without it, the verdict is for the pageblock (huge page) "
+			"order.\n"
+			"--node N    only node N.\n",
+	},
+	{
+		.name = "compact",
+		.fn = cmd_compact,
+		.flags = CMD_ROOT,
+		.usage = "compact [--node N] [--svg-before FILE] [--svg-after FILE]",
+		.summary = "run memory compaction and show what it changed",
+		.help = "Compact all nodes (writes 1 to /proc/sys/vm/compact_memory) or one\n"
+			"(/sys/devices/system/node/nodeN/compact), time it, and print, per zone,\n"
+			"the free blocks of each order and the unusable-free and fragmentation\n"
+			"indices before and after, how many free huge-page-sized (order-9 on\n"
+			"x86-64) blocks were gained, and how the compact_* and pgmigrate_*\n"
+			"counters of /proc/vmstat moved. Then whether kcompactd would compact the\n"
+			"node on its own: the node's fragmentation score against the watermarks\n"
+			"derived from vm.compaction_proactiveness, as mm/compaction.c computes\n"
+			"them. Compaction is machine-wide and needs root.\n"
+			"\n"
+			"--node N            compact node N only.\n"
+			"--svg-before FILE   draw physical memory (as physmap) before compacting.\n"
+			"--svg-after FILE    and after.\n",
+	},
+	{
+		.name = "physmap",
+		.fn = cmd_physmap,
+		.flags = CMD_ROOT,
+		.usage = "physmap [--svg FILE] [--png FILE] [--pages-per-cell N] [--node N]",
+		.summary = "a map of physical memory: what fills each pageblock",
+		.help = "Walk /proc/kpageflags over all of physical memory (or one node) and\n"
+			"count, per cell of one pageblock (2 MiB on x86-64) or N pages, what "
+			"fills\n"
+			"its pages, first match wins: hole (outside every System RAM range of\n"
+			"/proc/iomem, or no struct page), free (KPF_BUDDY), reserved, page table\n"
+			"(KPF_PGTABLE), slab, hugetlb (KPF_HUGE), thp (KPF_THP), anon (KPF_ANON),\n"
+			"cache (KPF_LRU or KPF_MMAP: page cache and shmem), other (no telling\n"
+			"flag: kernel allocations, memory not yet initialised). Each cell is\n"
+			"coloured by what fills most of it; a wholly free cell (a free huge page)\n"
+			"is bright green, a mostly free one pale. Zones start on their own line\n"
+			"with their node, name and PFN range; a legend gives the totals. On a\n"
+			"terminal the map uses 256 colours and its full width; otherwise one\n"
+			"letter per cell. --json gives per-cell counts for runs of equal cells.\n"
+			"Needs root.\n"
+			"\n"
+			"--svg FILE            also write the picture as SVG.\n"
+			"--png FILE            and as PNG.\n"
+			"--pages-per-cell N    N pages per cell instead of a pageblock.\n"
+			"--node N              only node N.\n",
+	},
+
+	/* ---- core dumps: gcore ---- */
+
+	/* ---- backtraces and debugging: bt ---- */
+
+	/* ---- the session ---- */
+	{
+		.name = "set",
+		.fn = cmd_set,
+		.usage = "set [PID | -c CORE [-e EXE]]",
+		.summary = "show or change the target (crash's context)",
+		.help = "Without arguments, show the current target. With a PID, look at that\n"
+			"process from now on; with -c CORE (and -e EXE), at a core file. The\n"
+			"global options -p and -c set the first target; this changes it at\n"
+			"the prompt, as crash's `set PID` changes its context.\n",
+	},
+	{
+		.name = "sys",
+		.fn = cmd_sys,
+		.usage = "sys",
+		.summary = "the machine at a glance, as crash's banner",
+		.help = "Kernel release and version, machine, CPUs, memory, uptime, load\n"
+			"average and task count, as crash prints them when it starts. With a\n"
+			"target, also its PID and command.\n",
+	},
+	{
+		.name = "help",
+		.aliases = "h",
+		.fn = cmd_help,
+		.usage = "help [COMMAND]",
+		.summary = "list the commands, or explain one",
+		.help = "Without an argument, list every command with a one-line summary.\n"
+			"With a command name, print its usage and description.\n",
+	},
+	{
+		.name = "quit",
+		.aliases = "q exit",
+		.fn = cmd_quit,
+		.flags = CMD_PROMPT,
+		.usage = "quit",
+		.summary = "leave the interactive prompt",
+		.help = "Leave the prompt (Ctrl-D does the same).\n",
+	},
 };
 
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);

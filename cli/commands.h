@@ -107,6 +107,9 @@ cli_fn cmd_vm;
 cli_fn cmd_vtop;
 
 /* system memory */
+cli_fn cmd_compact;
+cli_fn cmd_frag;
+cli_fn cmd_physmap;
 
 /* core dumps */
 
@@ -115,6 +118,7 @@ cli_fn cmd_vtop;
 /* the session */
 cli_fn cmd_help;
 cli_fn cmd_quit;
+cli_fn cmd_set;
 cli_fn cmd_sys;
 
 #endif

@@ -28,7 +28,7 @@ bool cli_is_root(void)
 			const char *cap = strstr(status, "\nCapEff:");
 			if (cap)
 				cached =
-				    (strtoull(cap + 8, NULL, 16) >> 21) & 1; /* CAP_SYS_ADMIN */
+					(strtoull(cap + 8, NULL, 16) >> 21) & 1; /* CAP_SYS_ADMIN */
 			free(status);
 		}
 	}
@@ -150,6 +150,7 @@ static int strip_json(int argc, char **argv, bool *json)
 int cli_dispatch(struct cli_session *session, int argc, char **argv)
 {
 	const struct command *cmd = cli_find_command(argv[0]);
+	fflush(stdout); /* keep stdout and stderr in order when both are piped */
 	if (!cmd) {
 		fprintf(stderr, "memscope: unknown command '%s' (try 'help')\n", argv[0]);
 		return CLI_USAGE;
@@ -176,8 +177,12 @@ int cli_dispatch(struct cli_session *session, int argc, char **argv)
 		goto out;
 	}
 	if ((cmd->flags & CMD_ROOT) && !cli_is_root()) {
-		fprintf(stderr, "memscope: %s: needs root (CAP_SYS_ADMIN); run it as root\n",
+		fprintf(stderr,
+			"memscope: %s: needs root (CAP_SYS_ADMIN); run it as root: sudo memscope",
 			cmd->name);
+		for (int i = 0; i < argc; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "%s\n", session->json ? " --json" : "");
 		status = CLI_FAILED;
 		goto out;
 	}

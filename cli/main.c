@@ -48,10 +48,10 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 
 	static const struct option options[] = {
-	    {"pid", required_argument, NULL, 'p'}, {"core", required_argument, NULL, 'c'},
-	    {"exe", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'},
-	    {"verbose", no_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
+		{"pid", required_argument, NULL, 'p'}, {"core", required_argument, NULL, 'c'},
+		{"exe", required_argument, NULL, 'e'}, {"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
 	};
 	struct cli_session session = {0};
 	const char *pid_arg = NULL, *core = NULL, *exe = NULL;

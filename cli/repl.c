@@ -98,8 +98,10 @@ int cli_repl(struct cli_session *session)
 	if (!tty) {
 		char *line = NULL;
 		size_t cap = 0;
-		while (!session->quit && getline(&line, &cap, stdin) >= 0)
+		while (!session->quit && getline(&line, &cap, stdin) >= 0) {
 			status = run_line(session, line);
+			fflush(stdout);
+		}
 		free(line);
 		return status;
 	}
@@ -109,7 +111,13 @@ int cli_repl(struct cli_session *session)
 	using_history();
 	char *last = NULL;
 	while (!session->quit) {
+		cli_interrupted = 0;
 		char *line = readline("memscope> ");
+		if (!line && cli_interrupted) {
+			/* Ctrl-C drops the line being typed, as in gdb; Ctrl-D leaves. */
+			putchar('\n');
+			continue;
+		}
 		if (!line) {
 			putchar('\n');
 			break;

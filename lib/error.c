@@ -8,9 +8,9 @@
 #include <string.h>
 
 struct ms_error ms_error_no_memory = {
-    .code = MS_ERROR_NO_MEMORY,
-    .errnum = ENOMEM,
-    .message = "out of memory",
+	.code = MS_ERROR_NO_MEMORY,
+	.errnum = ENOMEM,
+	.message = "out of memory",
 };
 
 struct ms_error *ms_error_vcreate(enum ms_error_code code, const char *fmt, va_list ap)
@@ -69,8 +69,8 @@ struct ms_error *ms_error_fault(uint64_t address, const char *reason)
 		err = ms_error_create(MS_ERROR_FAULT, "could not read memory at 0x%" PRIx64 ": %s",
 				      address, reason);
 	else
-		err =
-		    ms_error_create(MS_ERROR_FAULT, "could not read memory at 0x%" PRIx64, address);
+		err = ms_error_create(MS_ERROR_FAULT, "could not read memory at 0x%" PRIx64,
+				      address);
 	if (err != &ms_error_no_memory)
 		err->address = address;
 	return err;

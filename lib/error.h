@@ -38,17 +38,17 @@ struct ms_error {
 extern struct ms_error ms_error_no_memory;
 
 struct ms_error *ms_error_create(enum ms_error_code code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 struct ms_error *ms_error_vcreate(enum ms_error_code code, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
+	__attribute__((format(printf, 2, 0)));
 /* "<what>: <strerror(errnum)>"; what usually names the path or call. */
 struct ms_error *ms_error_errno(int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 /* "could not read memory at 0x<address>" plus an optional reason. */
 struct ms_error *ms_error_fault(uint64_t address, const char *reason);
 /* Prefix an error's message with context ("vm: ..."); returns err. */
 struct ms_error *ms_error_prefix(struct ms_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 void ms_error_destroy(struct ms_error *err);
 
 #endif

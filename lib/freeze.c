@@ -137,9 +137,9 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 				}
 				if (tracer)
 					err = ms_error_create(
-					    MS_ERROR_PERMISSION,
-					    "process %d is already traced by process %llu",
-					    (int)f->pid, (unsigned long long)tracer);
+						MS_ERROR_PERMISSION,
+						"process %d is already traced by process %llu",
+						(int)f->pid, (unsigned long long)tracer);
 				else
 					err = ms_error_create(MS_ERROR_PERMISSION,
 							      "cannot trace process %d: %s",

@@ -108,17 +108,17 @@ static const struct {
 	char name[3];
 	uint64_t bit;
 } vm_flag_names[] = {
-    {"rd", MS_VM_READ},	      {"wr", MS_VM_WRITE},	 {"ex", MS_VM_EXEC},
-    {"sh", MS_VM_SHARED},     {"mr", MS_VM_MAYREAD},	 {"mw", MS_VM_MAYWRITE},
-    {"me", MS_VM_MAYEXEC},    {"ms", MS_VM_MAYSHARE},	 {"gd", MS_VM_GROWSDOWN},
-    {"pf", MS_VM_PFNMAP},     {"lo", MS_VM_LOCKED},	 {"io", MS_VM_IO},
-    {"sr", MS_VM_SEQ_READ},   {"rr", MS_VM_RAND_READ},	 {"dc", MS_VM_DONTCOPY},
-    {"de", MS_VM_DONTEXPAND}, {"lf", MS_VM_LOCKONFAULT}, {"ac", MS_VM_ACCOUNT},
-    {"nr", MS_VM_NORESERVE},  {"ht", MS_VM_HUGETLB},	 {"sf", MS_VM_SYNC},
-    {"ar", MS_VM_ARCH_1},     {"wf", MS_VM_WIPEONFORK},	 {"dd", MS_VM_DONTDUMP},
-    {"sd", MS_VM_SOFTDIRTY},  {"mm", MS_VM_MIXEDMAP},	 {"hg", MS_VM_HUGEPAGE},
-    {"nh", MS_VM_NOHUGEPAGE}, {"mg", MS_VM_MERGEABLE},	 {"um", MS_VM_UFFD_MISSING},
-    {"uw", MS_VM_UFFD_WP},
+	{"rd", MS_VM_READ},	  {"wr", MS_VM_WRITE},	     {"ex", MS_VM_EXEC},
+	{"sh", MS_VM_SHARED},	  {"mr", MS_VM_MAYREAD},     {"mw", MS_VM_MAYWRITE},
+	{"me", MS_VM_MAYEXEC},	  {"ms", MS_VM_MAYSHARE},    {"gd", MS_VM_GROWSDOWN},
+	{"pf", MS_VM_PFNMAP},	  {"lo", MS_VM_LOCKED},	     {"io", MS_VM_IO},
+	{"sr", MS_VM_SEQ_READ},	  {"rr", MS_VM_RAND_READ},   {"dc", MS_VM_DONTCOPY},
+	{"de", MS_VM_DONTEXPAND}, {"lf", MS_VM_LOCKONFAULT}, {"ac", MS_VM_ACCOUNT},
+	{"nr", MS_VM_NORESERVE},  {"ht", MS_VM_HUGETLB},     {"sf", MS_VM_SYNC},
+	{"ar", MS_VM_ARCH_1},	  {"wf", MS_VM_WIPEONFORK},  {"dd", MS_VM_DONTDUMP},
+	{"sd", MS_VM_SOFTDIRTY},  {"mm", MS_VM_MIXEDMAP},    {"hg", MS_VM_HUGEPAGE},
+	{"nh", MS_VM_NOHUGEPAGE}, {"mg", MS_VM_MERGEABLE},   {"um", MS_VM_UFFD_MISSING},
+	{"uw", MS_VM_UFFD_WP},
 };
 
 uint64_t ms_vm_flags_from_text(const char *text)
@@ -191,24 +191,24 @@ static void parse_smaps_field(struct ms_vma *vma, const char *line)
 		size_t off;
 	} fields[] = {
 #define F(k, m) {k, offsetof(struct ms_vma_usage, m)}
-	    F("Rss", rss),
-	    F("Pss", pss),
-	    F("Shared_Clean", shared_clean),
-	    F("Shared_Dirty", shared_dirty),
-	    F("Private_Clean", private_clean),
-	    F("Private_Dirty", private_dirty),
-	    F("Referenced", referenced),
-	    F("Anonymous", anonymous),
-	    F("KSM", ksm),
-	    F("LazyFree", lazyfree),
-	    F("AnonHugePages", anon_huge),
-	    F("ShmemPmdMapped", shmem_pmd),
-	    F("FilePmdMapped", file_pmd),
-	    F("Shared_Hugetlb", shared_hugetlb),
-	    F("Private_Hugetlb", private_hugetlb),
-	    F("Swap", swap),
-	    F("SwapPss", swap_pss),
-	    F("Locked", locked),
+		F("Rss", rss),
+		F("Pss", pss),
+		F("Shared_Clean", shared_clean),
+		F("Shared_Dirty", shared_dirty),
+		F("Private_Clean", private_clean),
+		F("Private_Dirty", private_dirty),
+		F("Referenced", referenced),
+		F("Anonymous", anonymous),
+		F("KSM", ksm),
+		F("LazyFree", lazyfree),
+		F("AnonHugePages", anon_huge),
+		F("ShmemPmdMapped", shmem_pmd),
+		F("FilePmdMapped", file_pmd),
+		F("Shared_Hugetlb", shared_hugetlb),
+		F("Private_Hugetlb", private_hugetlb),
+		F("Swap", swap),
+		F("SwapPss", swap_pss),
+		F("Locked", locked),
 #undef F
 	};
 	const char *colon = strchr(line, ':');
@@ -290,7 +290,7 @@ struct ms_error *ms_maps_read_pid(pid_t pid, enum ms_maps_detail detail, struct 
 {
 	char *text;
 	struct ms_error *err =
-	    ms_procfs_read_pid(pid, detail == MS_MAPS_SMAPS ? "smaps" : "maps", &text, NULL);
+		ms_procfs_read_pid(pid, detail == MS_MAPS_SMAPS ? "smaps" : "maps", &text, NULL);
 	if (err)
 		return err;
 	err = ms_maps_parse(text, maps_ret);

@@ -22,8 +22,8 @@
 _Static_assert(sizeof(struct ms_page_region) == sizeof(struct page_region),
 	       "ms_page_region mirrors the kernel's page_region");
 _Static_assert(MS_PC_PRESENT == PAGE_IS_PRESENT && MS_PC_SWAPPED == PAGE_IS_SWAPPED &&
-		   MS_PC_PFNZERO == PAGE_IS_PFNZERO && MS_PC_HUGE == PAGE_IS_HUGE &&
-		   MS_PC_FILE == PAGE_IS_FILE && MS_PC_SOFT_DIRTY == PAGE_IS_SOFT_DIRTY,
+		       MS_PC_PFNZERO == PAGE_IS_PFNZERO && MS_PC_HUGE == PAGE_IS_HUGE &&
+		       MS_PC_FILE == PAGE_IS_FILE && MS_PC_SOFT_DIRTY == PAGE_IS_SOFT_DIRTY,
 	       "categories are the kernel's PAGE_IS_* bits");
 
 size_t ms_page_size(void)
@@ -69,7 +69,7 @@ uint64_t ms_zero_pfn(void)
 	uint64_t e = 0;
 	if (fd >= 0) {
 		if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)p / page * sizeof(e))) ==
-			(ssize_t)sizeof(e) &&
+			    (ssize_t)sizeof(e) &&
 		    (e & MS_PM_PRESENT))
 			pfn = ms_pm_pfn(e);
 		close(fd);
@@ -194,13 +194,13 @@ struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t
 	if (pm->scan == 0)
 		return ms_error_create(MS_ERROR_UNSUPPORTED, "PAGEMAP_SCAN is not available");
 	struct pm_scan_arg arg = {
-	    .size = sizeof(arg),
-	    .start = start,
-	    .end = end,
-	    .vec = (uint64_t)(uintptr_t)regions,
-	    .vec_len = max,
-	    .category_anyof_mask = anyof,
-	    .return_mask = return_mask,
+		.size = sizeof(arg),
+		.start = start,
+		.end = end,
+		.vec = (uint64_t)(uintptr_t)regions,
+		.vec_len = max,
+		.category_anyof_mask = anyof,
+		.return_mask = return_mask,
 	};
 	long n;
 	do
@@ -253,44 +253,44 @@ bool ms_pagemap_has_scan(struct ms_pagemap *pm)
 /* ---- kpageflags, kpagecount ---- */
 
 static const char *const kpf_names[] = {
-    [MS_KPF_LOCKED] = "LOCKED",
-    [MS_KPF_ERROR] = "ERROR",
-    [MS_KPF_REFERENCED] = "REFERENCED",
-    [MS_KPF_UPTODATE] = "UPTODATE",
-    [MS_KPF_DIRTY] = "DIRTY",
-    [MS_KPF_LRU] = "LRU",
-    [MS_KPF_ACTIVE] = "ACTIVE",
-    [MS_KPF_SLAB] = "SLAB",
-    [MS_KPF_WRITEBACK] = "WRITEBACK",
-    [MS_KPF_RECLAIM] = "RECLAIM",
-    [MS_KPF_BUDDY] = "BUDDY",
-    [MS_KPF_MMAP] = "MMAP",
-    [MS_KPF_ANON] = "ANON",
-    [MS_KPF_SWAPCACHE] = "SWAPCACHE",
-    [MS_KPF_SWAPBACKED] = "SWAPBACKED",
-    [MS_KPF_COMPOUND_HEAD] = "COMPOUND_HEAD",
-    [MS_KPF_COMPOUND_TAIL] = "COMPOUND_TAIL",
-    [MS_KPF_HUGE] = "HUGE",
-    [MS_KPF_UNEVICTABLE] = "UNEVICTABLE",
-    [MS_KPF_HWPOISON] = "HWPOISON",
-    [MS_KPF_NOPAGE] = "NOPAGE",
-    [MS_KPF_KSM] = "KSM",
-    [MS_KPF_THP] = "THP",
-    [MS_KPF_OFFLINE] = "OFFLINE",
-    [MS_KPF_ZERO_PAGE] = "ZERO_PAGE",
-    [MS_KPF_IDLE] = "IDLE",
-    [MS_KPF_PGTABLE] = "PGTABLE",
-    [MS_KPF_RESERVED] = "RESERVED",
-    [MS_KPF_MLOCKED] = "MLOCKED",
-    [MS_KPF_OWNER_2] = "OWNER_2",
-    [MS_KPF_PRIVATE] = "PRIVATE",
-    [MS_KPF_PRIVATE_2] = "PRIVATE_2",
-    [MS_KPF_OWNER_PRIVATE] = "OWNER_PRIVATE",
-    [MS_KPF_ARCH] = "ARCH",
-    [MS_KPF_UNCACHED] = "UNCACHED",
-    [MS_KPF_SOFTDIRTY] = "SOFTDIRTY",
-    [MS_KPF_ARCH_2] = "ARCH_2",
-    [MS_KPF_ARCH_3] = "ARCH_3",
+	[MS_KPF_LOCKED] = "LOCKED",
+	[MS_KPF_ERROR] = "ERROR",
+	[MS_KPF_REFERENCED] = "REFERENCED",
+	[MS_KPF_UPTODATE] = "UPTODATE",
+	[MS_KPF_DIRTY] = "DIRTY",
+	[MS_KPF_LRU] = "LRU",
+	[MS_KPF_ACTIVE] = "ACTIVE",
+	[MS_KPF_SLAB] = "SLAB",
+	[MS_KPF_WRITEBACK] = "WRITEBACK",
+	[MS_KPF_RECLAIM] = "RECLAIM",
+	[MS_KPF_BUDDY] = "BUDDY",
+	[MS_KPF_MMAP] = "MMAP",
+	[MS_KPF_ANON] = "ANON",
+	[MS_KPF_SWAPCACHE] = "SWAPCACHE",
+	[MS_KPF_SWAPBACKED] = "SWAPBACKED",
+	[MS_KPF_COMPOUND_HEAD] = "COMPOUND_HEAD",
+	[MS_KPF_COMPOUND_TAIL] = "COMPOUND_TAIL",
+	[MS_KPF_HUGE] = "HUGE",
+	[MS_KPF_UNEVICTABLE] = "UNEVICTABLE",
+	[MS_KPF_HWPOISON] = "HWPOISON",
+	[MS_KPF_NOPAGE] = "NOPAGE",
+	[MS_KPF_KSM] = "KSM",
+	[MS_KPF_THP] = "THP",
+	[MS_KPF_OFFLINE] = "OFFLINE",
+	[MS_KPF_ZERO_PAGE] = "ZERO_PAGE",
+	[MS_KPF_IDLE] = "IDLE",
+	[MS_KPF_PGTABLE] = "PGTABLE",
+	[MS_KPF_RESERVED] = "RESERVED",
+	[MS_KPF_MLOCKED] = "MLOCKED",
+	[MS_KPF_OWNER_2] = "OWNER_2",
+	[MS_KPF_PRIVATE] = "PRIVATE",
+	[MS_KPF_PRIVATE_2] = "PRIVATE_2",
+	[MS_KPF_OWNER_PRIVATE] = "OWNER_PRIVATE",
+	[MS_KPF_ARCH] = "ARCH",
+	[MS_KPF_UNCACHED] = "UNCACHED",
+	[MS_KPF_SOFTDIRTY] = "SOFTDIRTY",
+	[MS_KPF_ARCH_2] = "ARCH_2",
+	[MS_KPF_ARCH_3] = "ARCH_3",
 };
 
 const char *ms_kpf_name(unsigned bit)
@@ -567,7 +567,7 @@ struct ms_error *ms_page_info_get(struct ms_pagemap *pm, struct ms_kpage *kp, ui
 		uint64_t walk_end;
 		err = ms_pagemap_scan(pm, base, base + page, MS_PC_PRESENT | MS_PC_SWAPPED,
 				      MS_PC_PRESENT | MS_PC_SWAPPED | MS_PC_PFNZERO | MS_PC_HUGE |
-					  MS_PC_FILE,
+					      MS_PC_FILE,
 				      &r, 1, &n, &walk_end);
 		if (err)
 			return err;

@@ -198,8 +198,8 @@ static struct ms_error *next_direct(struct ms_page_walk *w, struct ms_page_run *
 		for (size_t i = 0; i < n; i++) {
 			uint64_t e = w->entries[i];
 			w->marks[i] = zero && (e & (MS_PM_PRESENT | MS_PM_PFN_MASK)) == zero
-					  ? MS_PAGE_PRESENT | MS_PAGE_ZERO
-					  : marks_of_entry(e, 0);
+					      ? MS_PAGE_PRESENT | MS_PAGE_ZERO
+					      : marks_of_entry(e, 0);
 			used += is_page(e);
 		}
 		if (w->zero_pfn) {
@@ -246,8 +246,8 @@ static struct ms_error *next_scanned(struct ms_page_walk *w, struct ms_page_run 
 		size_t n;
 		uint64_t walk_end;
 		struct ms_error *err =
-		    ms_pagemap_scan(w->pm, w->cur, w->end, SCAN_ANYOF, SCAN_RETURN, w->regions,
-				    WALK_REGIONS, &n, &walk_end);
+			ms_pagemap_scan(w->pm, w->cur, w->end, SCAN_ANYOF, SCAN_RETURN, w->regions,
+					WALK_REGIONS, &n, &walk_end);
 		if (err)
 			return err;
 		/*

@@ -148,8 +148,8 @@ static struct ms_error *list_threads(pid_t pid, struct ms_thread_list **threads_
 	DIR *dir = opendir(path);
 	if (!dir)
 		return errno == ENOENT
-			   ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
-			   : ms_error_errno(errno, "%s", path);
+			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
+			       : ms_error_errno(errno, "%s", path);
 	struct ms_thread_list *list = calloc(1, sizeof(*list));
 	size_t cap = 0;
 	struct ms_error *err = list ? NULL : &ms_error_no_memory;
@@ -225,11 +225,11 @@ static struct ms_error *live_auxv(struct ms_target *t, void **auxv_ret, size_t *
 }
 
 static const struct ms_target_ops live_ops = {
-    .destroy = live_destroy,
-    .read = live_read,
-    .load_maps = live_load_maps,
-    .threads = live_threads,
-    .auxv = live_auxv,
+	.destroy = live_destroy,
+	.read = live_read,
+	.load_maps = live_load_maps,
+	.threads = live_threads,
+	.auxv = live_auxv,
 };
 
 struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)

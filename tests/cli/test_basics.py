@@ -59,6 +59,14 @@ def test_prompt_from_pipe():
         assert "unknown command 'bogus'" in p.stderr
 
 
+def test_set_switches_target():
+    with Fixture("memfix") as a, Fixture("memfix") as b:
+        p = memscope("-p", a.pid, input=f"set\nset {b.pid}\nsys\nset 0\nset\n", check=False)
+        assert f"PID: {a.pid}" in p.stdout
+        assert p.stdout.count(f"PID: {b.pid}") == 3, p.stdout
+        assert "invalid process id '0'" in p.stderr
+
+
 def test_json_anywhere():
     a = memscope_json("sys")
     b = json.loads(memscope("sys", "--json").stdout)

@@ -6,7 +6,7 @@ import mstest
 import pagetruth as pt
 from mstest import PAGE, PFN_MASK, Fixture, memscope, memscope_json
 
-NOBODY = "65534"
+NOBODY = "nobody"
 
 
 def vtop_json(pid, *addrs, **kw):

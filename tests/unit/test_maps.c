@@ -6,20 +6,20 @@
 #include "maps.h"
 
 static const char smaps_text[] =
-    "55a7fcc7b000-55a7fcd4c000 r-xp 00000000 fd:00 1234   /usr/sbin/sshd\n"
-    "Size:                836 kB\n"
-    "Rss:                 600 kB\n"
-    "AnonHugePages:         0 kB\n"
-    "THPeligible:    0\n"
-    "VmFlags: rd ex mr mw me sd \n"
-    "7f0000000000-7f0000200000 rw-p 00000000 00:00 0 \n"
-    "Size:               2048 kB\n"
-    "Rss:                2048 kB\n"
-    "AnonHugePages:      2048 kB\n"
-    "VmFlags: rd wr mr mw me ac sd hg \n"
-    "7f0000400000-7f0000401000 rw-s 00001000 00:05 99   /memfd:x (deleted)\n"
-    "VmFlags: rd wr sh mr mw me ms sd \n"
-    "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0    [stack]\n";
+	"55a7fcc7b000-55a7fcd4c000 r-xp 00000000 fd:00 1234   /usr/sbin/sshd\n"
+	"Size:                836 kB\n"
+	"Rss:                 600 kB\n"
+	"AnonHugePages:         0 kB\n"
+	"THPeligible:    0\n"
+	"VmFlags: rd ex mr mw me sd \n"
+	"7f0000000000-7f0000200000 rw-p 00000000 00:00 0 \n"
+	"Size:               2048 kB\n"
+	"Rss:                2048 kB\n"
+	"AnonHugePages:      2048 kB\n"
+	"VmFlags: rd wr mr mw me ac sd hg \n"
+	"7f0000400000-7f0000401000 rw-s 00001000 00:05 99   /memfd:x (deleted)\n"
+	"VmFlags: rd wr sh mr mw me ms sd \n"
+	"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0    [stack]\n";
 
 START_TEST(test_parse_smaps)
 {

@@ -17,9 +17,9 @@
 #include "pagemap.h"
 
 static const char swaps_text[] =
-    "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
-    "/dev/vdb2                               partition\t8388604\t\t1024\t\t-2\n"
-    "/var/lib/swap\\040file                   file\t\t1048572\t\t0\t\t-3\n";
+	"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+	"/dev/vdb2                               partition\t8388604\t\t1024\t\t-2\n"
+	"/var/lib/swap\\040file                   file\t\t1048572\t\t0\t\t-3\n";
 
 START_TEST(test_swaps_parse)
 {
@@ -222,13 +222,13 @@ START_TEST(test_filecache)
 	struct stat st;
 	ck_assert_int_eq(fstat(fd, &st), 0);
 	struct ms_vma vma = {
-	    .start = 0x100000,
-	    .end = 0x100000 + 8 * page,
-	    .name = path,
-	    .kind = MS_VMA_FILE,
-	    .inode = st.st_ino,
-	    .dev_major = major(st.st_dev),
-	    .dev_minor = minor(st.st_dev),
+		.start = 0x100000,
+		.end = 0x100000 + 8 * page,
+		.name = path,
+		.kind = MS_VMA_FILE,
+		.inode = st.st_ino,
+		.dev_major = major(st.st_dev),
+		.dev_minor = minor(st.st_dev),
 	};
 	struct ms_filecache fc;
 	ck_assert_ptr_null(ms_filecache_open(getpid(), &vma, &fc));
