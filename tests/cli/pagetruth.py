@@ -182,7 +182,13 @@ def page_truth(pid, vma, entries=None):
                 marks.add("thp")
             if kpf_has(kf, "KSM"):
                 marks.add("ksm")
-            if not (e & PM_EXCLUSIVE) and not zero:
+            # mapped more than once: kpagecount for a small page; for a piece
+            # of a large folio the count is per folio, so the exclusive bit
+            if kpf_has(kf, "COMPOUND_HEAD") or kpf_has(kf, "COMPOUND_TAIL"):
+                shared = not (e & PM_EXCLUSIVE)
+            else:
+                shared = kpagecount(pfn)[0] > 1
+            if shared and not zero:
                 marks.add("shared")
             out.append(("present", pfn * PAGE, marks))
         elif e & PM_SWAP:
