@@ -473,10 +473,11 @@ static enum page_state state_of(const struct ms_vma *vma, uint64_t entry, uint8_
 {
 	if (entry & MS_PM_PRESENT || (mark & MS_PAGE_PRESENT))
 		return ST_PRESENT;
-	if (entry & MS_PM_SWAP)
-		return ST_SWAP;
+	/* guard markers carry the swap bit too */
 	if ((entry & MS_PM_GUARD) || (mark & MS_PAGE_GUARD))
 		return ST_GUARD;
+	if (entry & MS_PM_SWAP)
+		return ST_SWAP;
 	if (vma->name && ms_vma_is_file(vma))
 		return ST_FILE;
 	return ST_NOT_MAPPED;
@@ -1264,9 +1265,13 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 			ms_pagemap_has_scan(&job->pm) ? "yes" : "no",
 			job->root ? "readable" : "hidden");
 	}
-	if (walk_err)
+	if (walk_err) {
+		/* what was read is printed: the result is partial */
+		bool partial = walk_err->code == MS_ERROR_INTERRUPTED;
 		status = cli_error(ctx, walk_err);
-	else if (job->out.error)
+		if (partial)
+			status = CLI_PARTIAL;
+	} else if (job->out.error)
 		status = cli_error(ctx, ms_error_errno(job->out.error, "writing the output"));
 	return status;
 }

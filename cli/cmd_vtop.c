@@ -113,7 +113,7 @@ static enum vtop_state state_of(const struct ms_vma *vma, uint64_t entry)
 {
 	if (entry & MS_PM_PRESENT)
 		return VT_PRESENT;
-	if (entry & MS_PM_SWAP)
+	if (!(entry & MS_PM_GUARD) && (entry & MS_PM_SWAP))
 		return VT_SWAP;
 	if ((entry & MS_PM_GUARD) || !(vma->prot & (MS_PROT_READ | MS_PROT_WRITE | MS_PROT_EXEC)))
 		return VT_NOT_ACCESSIBLE;
@@ -282,6 +282,8 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 	} else if (st == VT_SWAP) {
 		printf("        SWAP: type %u offset %" PRIu64 "\n", ms_pm_swap_type(e),
 		       ms_pm_swap_offset(e));
+	} else if (e & MS_PM_GUARD) {
+		printf("       GUARD: a guard region (MADV_GUARD_INSTALL): any access faults\n");
 	}
 	char perms[5];
 	ms_vma_perms(vma, perms);

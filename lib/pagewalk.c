@@ -119,10 +119,11 @@ static inline uint8_t marks_of_entry(uint64_t e, uint8_t cat)
 			m |= MS_PAGE_SHARED;
 		return m;
 	}
-	if (e & MS_PM_SWAP)
-		return MS_PAGE_SWAPPED;
+	/* the kernel sets the swap bit on guard markers too */
 	if (e & MS_PM_GUARD)
 		return MS_PAGE_GUARD;
+	if (e & MS_PM_SWAP)
+		return MS_PAGE_SWAPPED;
 	return 0;
 }
 

@@ -191,10 +191,10 @@ def page_truth(pid, vma, entries=None):
             if shared and not zero:
                 marks.add("shared")
             out.append(("present", pfn * PAGE, marks))
+        elif e & PM_GUARD:  # guard markers have the swap bit too
+            out.append(("guard", None, set()))
         elif e & PM_SWAP:
             out.append(("swap", None, set()))
-        elif e & PM_GUARD:
-            out.append(("guard", None, set()))
         elif not anon:
             out.append(("file", None, set()))
         else:

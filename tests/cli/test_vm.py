@@ -79,6 +79,9 @@ def test_vm_p_every_page_matches_kernel():
         for p in range(32, 64):
             assert byaddr[fx["file"] + p * PAGE][0] == "file"
         assert byaddr[fx["prot_none"]][0] == "not_mapped"
+        if fx["guard_ok"]:
+            assert [byaddr[fx["guard"] + i * PAGE][0] for i in range(4)] == \
+                ["present", "guard", "present", "present"]
         mstest.assert_running_untraced(fx.pid)
 
 
@@ -145,6 +148,8 @@ def test_vm_p_text_is_crash_format():
             if not bad:
                 break
         assert not bad, bad[:2]
+        if fx["guard_ok"]:
+            assert f"{fx['guard'] + PAGE:x}  (guard page)\n" in out
         # the untouched region is one line with its count (it lies in a bigger mapping)
         assert re.search(rf"^{fx['anon_untouched']:x}  \(not mapped\)  \[64 pages, to ", out,
                          re.M), out[:2000]

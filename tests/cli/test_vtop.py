@@ -136,6 +136,12 @@ def test_vtop_absent_pages_as_crash_says():
         assert f"{f:x}  FILE: {fx['file_path']}  OFFSET: {40 * PAGE + 0x10:x}\n" in out
         assert f"{u:x}  (not mapped)\n" in out
         assert f"{n:x}  (not accessible)\n" in out
+        if fx["guard_ok"]:
+            g = fx["guard"] + PAGE + 8
+            d = vtop_json(fx.pid, g)[0]
+            assert d["state"] == "not_accessible" and d["pagemap_bits"]["guard"]
+            assert int(d["pagemap"], 16) == entry_of(fx.pid, g)
+            assert f"{g:x}  (not accessible)\n" in memscope("vtop", "-c", fx.pid, f"{g:x}").stdout
         mstest.assert_running_untraced(fx.pid)
 
 
