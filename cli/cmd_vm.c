@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../lib/maps.h"
+#include "../lib/maps_stream.h"
 #include "../lib/pagemap.h"
 #include "../lib/procfs.h"
 #include "../lib/target.h"
@@ -114,8 +115,7 @@ static void hex_pairs_init(void)
 	}
 }
 
-/* hex digits of v written straight into place, two at a time (vm -p prints two numbers
- * per page) */
+/* The hex digits of v, written in place two at a time: vm -p prints two numbers a page. */
 static inline size_t put_hex(char *p, uint64_t v)
 {
 	size_t n = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
@@ -139,6 +139,206 @@ static inline char *put_hex_ljust(char *p, uint64_t v, size_t width)
 	return p + n;
 }
 
+/*
+ * What vm keeps of each mapping: a process may have 65530 of them, and the
+ * full records (and smaps' text, 45 MB for so many) would not fit the
+ * memory memscope allows itself. Names and VmFlags texts live in pools.
+ */
+struct pool {
+	char *buf;
+	size_t len, cap;
+	uint32_t recent[8]; /* offsets of recent strings, to share repeats */
+	unsigned next;
+};
+
+struct vm_map {
+	uint64_t start, end, offset, inode;
+	uint32_t prot, dev_major, dev_minor;
+	uint32_t name; /* offset in the pool + 1; 0: none */
+	uint8_t kind;
+	bool deleted;
+};
+
+struct vm_maps {
+	struct vm_map *v;
+	size_t count, cap;
+	struct pool names;
+};
+
+/* smaps' part: the VM_* flags and the counters vm uses */
+struct vm_smap {
+	uint64_t start, end, vm_flags, ksm, shared, anonymous;
+	uint32_t vmflags; /* offset of the VmFlags text in the pool */
+	bool thp_eligible;
+};
+
+struct vm_smaps {
+	struct vm_smap *v;
+	size_t count, cap;
+	struct pool texts;
+};
+
+static struct ms_error *pool_add(struct pool *p, const char *s, uint32_t *off_ret)
+{
+	size_t n = strlen(s) + 1;
+	for (unsigned i = 0; i < 8; i++) {
+		uint32_t off = p->recent[i];
+		if (off < p->len && strcmp(p->buf + off, s) == 0) {
+			*off_ret = off;
+			return NULL;
+		}
+	}
+	if (p->len + n > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 4096;
+		while (cap < p->len + n)
+			cap *= 2;
+		char *buf = realloc(p->buf, cap);
+		if (!buf)
+			return &ms_error_no_memory;
+		p->buf = buf;
+		p->cap = cap;
+	}
+	if (p->len + n > UINT32_MAX)
+		return &ms_error_no_memory;
+	memcpy(p->buf + p->len, s, n);
+	*off_ret = (uint32_t)p->len;
+	p->recent[p->next++ % 8] = (uint32_t)p->len;
+	p->len += n;
+	return NULL;
+}
+
+static void pool_free(struct pool *p)
+{
+	free(p->buf);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Grow an array of elements of size sz to hold one more. */
+static struct ms_error *grow(void **v, size_t *cap, size_t count, size_t sz)
+{
+	if (count < *cap)
+		return NULL;
+	size_t n = *cap ? *cap * 2 : 256;
+	void *p = realloc(*v, n * sz);
+	if (!p)
+		return &ms_error_no_memory;
+	*v = p;
+	*cap = n;
+	return NULL;
+}
+
+static struct ms_error *load_maps(pid_t pid, struct vm_maps *m)
+{
+	struct ms_maps_stream *stream;
+	struct ms_error *err = ms_maps_stream_open(pid, MS_MAPS_BASIC, &stream);
+	if (err)
+		return err;
+	const struct ms_maps *batch;
+	while (!(err = ms_maps_stream_next(stream, &batch)) && batch) {
+		for (size_t i = 0; i < batch->count && !err; i++) {
+			const struct ms_vma *vma = &batch->vmas[i];
+			err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
+			if (err)
+				break;
+			struct vm_map *r = &m->v[m->count];
+			*r = (struct vm_map){.start = vma->start,
+					     .end = vma->end,
+					     .offset = vma->offset,
+					     .inode = vma->inode,
+					     .prot = vma->prot,
+					     .dev_major = vma->dev_major,
+					     .dev_minor = vma->dev_minor,
+					     .kind = (uint8_t)vma->kind,
+					     .deleted = vma->deleted};
+			if (vma->name) {
+				uint32_t off;
+				err = pool_add(&m->names, vma->name, &off);
+				r->name = off + 1;
+			}
+			m->count++;
+		}
+		if (err)
+			break;
+	}
+	ms_maps_stream_close(stream);
+	return err;
+}
+
+static struct ms_error *load_smaps(pid_t pid, struct vm_smaps *m)
+{
+	struct ms_maps_stream *stream;
+	struct ms_error *err = ms_maps_stream_open(pid, MS_MAPS_SMAPS, &stream);
+	if (err)
+		return err;
+	const struct ms_maps *batch;
+	while (!(err = ms_maps_stream_next(stream, &batch)) && batch) {
+		for (size_t i = 0; i < batch->count && !err; i++) {
+			const struct ms_vma *vma = &batch->vmas[i];
+			err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
+			if (err)
+				break;
+			struct vm_smap *r = &m->v[m->count];
+			*r = (struct vm_smap){
+				.start = vma->start,
+				.end = vma->end,
+				.vm_flags = vma->vm_flags,
+				.ksm = vma->usage.ksm,
+				.shared = vma->usage.shared_clean + vma->usage.shared_dirty,
+				.anonymous = vma->usage.anonymous,
+				.thp_eligible = vma->usage.thp_eligible,
+			};
+			err = pool_add(&m->texts, vma->vmflags_text, &r->vmflags);
+			m->count++;
+		}
+		if (err)
+			break;
+	}
+	ms_maps_stream_close(stream);
+	return err;
+}
+
+/* Mapping i as the library's struct (its name points into the pool). */
+static void vma_of(const struct vm_maps *m, size_t i, struct ms_vma *vma)
+{
+	const struct vm_map *r = &m->v[i];
+	memset(vma, 0, sizeof(*vma));
+	vma->start = r->start;
+	vma->end = r->end;
+	vma->offset = r->offset;
+	vma->inode = r->inode;
+	vma->prot = r->prot;
+	vma->dev_major = r->dev_major;
+	vma->dev_minor = r->dev_minor;
+	vma->kind = (enum ms_vma_kind)r->kind;
+	vma->deleted = r->deleted;
+	vma->name = r->name ? m->names.buf + r->name - 1 : NULL;
+}
+
+/* The mapping with smaps' flags and counters, if smaps has it unchanged. */
+static bool vma_with_smaps(const struct vm_smaps *m, const struct ms_vma *vma, struct ms_vma *out)
+{
+	size_t lo = 0, hi = m->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->v[mid].start < vma->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == m->count || m->v[lo].start != vma->start || m->v[lo].end != vma->end)
+		return false;
+	const struct vm_smap *r = &m->v[lo];
+	*out = *vma;
+	out->has_smaps = true;
+	out->vm_flags = r->vm_flags;
+	out->usage.ksm = r->ksm;
+	out->usage.shared_clean = r->shared;
+	out->usage.anonymous = r->anonymous;
+	out->usage.thp_eligible = r->thp_eligible;
+	snprintf(out->vmflags_text, sizeof(out->vmflags_text), "%s", m->texts.buf + r->vmflags);
+	return true;
+}
+
 struct vm_counts {
 	uint64_t size, present, zero, thp, ksm, shared, swap, cached, untouched;
 	bool cached_unknown, ksm_unknown;
@@ -149,7 +349,7 @@ struct vm_job {
 	struct json *j; /* NULL for text */
 	struct vm_opts o;
 	pid_t pid;
-	const struct ms_maps *maps; /* from /proc/PID/maps; the target owns it */
+	struct vm_maps maps; /* from /proc/PID/maps */
 	size_t page;
 	bool root;
 
@@ -157,7 +357,7 @@ struct vm_job {
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool smaps_done;
-	struct ms_maps *smaps;
+	struct vm_smaps smaps;
 	struct ms_error *smaps_err;
 
 	struct ms_pagemap pm;
@@ -184,7 +384,7 @@ static void *smaps_thread(void *arg)
 {
 	struct vm_job *job = arg;
 	double start = out_now();
-	job->smaps_err = ms_maps_read_pid(job->pid, MS_MAPS_SMAPS, &job->smaps);
+	job->smaps_err = load_smaps(job->pid, &job->smaps);
 	job->t_smaps = out_now() - start;
 	atomic_store(&job->smaps_done, true);
 	return NULL;
@@ -210,19 +410,17 @@ static struct ms_error *join_smaps(struct vm_job *job)
 	return err;
 }
 
-/* The smaps record of mapping i, or NULL if the mapping changed meanwhile. */
-static const struct ms_vma *smaps_of(const struct vm_job *job, const struct ms_vma *vma)
+/* The mapping with smaps' part in *buf, or NULL if smaps has no such mapping. */
+static const struct ms_vma *smaps_of(const struct vm_job *job, const struct ms_vma *vma,
+				     struct ms_vma *buf)
 {
-	if (!job->smaps)
-		return NULL;
-	const struct ms_vma *s = ms_maps_find(job->smaps, vma->start);
-	return s && s->start == vma->start && s->end == vma->end ? s : NULL;
+	return vma_with_smaps(&job->smaps, vma, buf) ? buf : NULL;
 }
 
-static bool skip_walk(const struct ms_vma *vma)
+static bool skip_walk(enum ms_vma_kind kind)
 {
 	/* The vsyscall page is the kernel's, outside the process's page tables. */
-	return vma->kind == MS_VMA_VSYSCALL;
+	return kind == MS_VMA_VSYSCALL;
 }
 
 /*
@@ -234,7 +432,8 @@ static unsigned walk_flags(const struct vm_job *job, const struct ms_vma *vma)
 {
 	if (!job->o.summary)
 		return MS_WALK_ENTRIES;
-	const struct ms_vma *s = smaps_of(job, vma);
+	struct ms_vma buf;
+	const struct ms_vma *s = smaps_of(job, vma, &buf);
 	if (!s || (job->root && ms_page_kpf_marks_for(s, job->ksm_active)))
 		return MS_WALK_ENTRIES;
 	return 0;
@@ -248,14 +447,15 @@ static struct ms_error *produce(struct vm_job *job, size_t *tag_ret, struct ms_p
 				bool *eof_ret)
 {
 	*eof_ret = false;
-	while (job->wv < job->maps->count) {
-		const struct ms_vma *vma = &job->maps->vmas[job->wv];
+	while (job->wv < job->maps.count) {
 		if (!job->wbusy) {
-			if (skip_walk(vma)) {
+			struct ms_vma vma;
+			vma_of(&job->maps, job->wv, &vma);
+			if (skip_walk(vma.kind)) {
 				job->wv++;
 				continue;
 			}
-			ms_page_walk_start(job->walk, vma->start, vma->end, walk_flags(job, vma));
+			ms_page_walk_start(job->walk, vma.start, vma.end, walk_flags(job, &vma));
 			job->wbusy = true;
 		}
 		bool done;
@@ -921,10 +1121,9 @@ static void add_counts(struct vm_counts *t, const struct vm_counts *c)
 }
 
 /* Walk mapping i: print its pages (-p, --ranges) or count them (--summary). */
-static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct ms_vma *s,
-				     struct vm_counts *c)
+static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct ms_vma *vma,
+				     const struct ms_vma *s, struct vm_counts *c)
 {
-	const struct ms_vma *vma = &job->maps->vmas[i];
 	size_t page = job->page;
 	bool summary = job->o.summary;
 	unsigned kpf_what = 0;
@@ -952,7 +1151,7 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 	if (ksm_from_smaps && !(s && s->has_smaps))
 		c->ksm_unknown = true;
 
-	if (skip_walk(vma)) {
+	if (skip_walk(vma->kind)) {
 		if (summary) {
 			c->untouched = c->size;
 		} else if (job->j) {
@@ -1063,7 +1262,10 @@ static void job_cleanup(struct vm_job *job)
 {
 	struct ms_error *err = join_smaps(job);
 	ms_error_destroy(err);
-	ms_maps_destroy(job->smaps);
+	free(job->smaps.v);
+	pool_free(&job->smaps.texts);
+	free(job->maps.v);
+	pool_free(&job->maps.names);
 	ms_error_destroy(job->walk_err);
 	ms_page_queue_destroy(job->queue);
 	ms_page_walk_destroy(job->walk);
@@ -1118,7 +1320,7 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 	struct ms_error *err = read_status(job->pid, &st);
 	if (err)
 		return fail(ctx, err);
-	err = ms_target_maps(t, MS_MAPS_BASIC, &job->maps);
+	err = load_maps(job->pid, &job->maps);
 	if (err)
 		return fail(ctx, err);
 	bool walk = job->o.pages || job->o.summary;
@@ -1156,11 +1358,11 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 			err = join_smaps(job);
 		} else {
 			double start = out_now();
-			err = ms_maps_read_pid(job->pid, MS_MAPS_SMAPS, &job->smaps);
+			err = load_smaps(job->pid, &job->smaps);
 			job->t_smaps = out_now() - start;
 		}
 	} else {
-		err = ms_maps_read_pid(job->pid, MS_MAPS_SMAPS, &job->smaps);
+		err = load_smaps(job->pid, &job->smaps);
 	}
 	if (err)
 		return fail(ctx, err);
@@ -1182,9 +1384,11 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 
 	int status = CLI_OK;
 	struct ms_error *walk_err = NULL;
-	for (size_t i = 0; i < job->maps->count && !walk_err; i++) {
-		const struct ms_vma *vma = &job->maps->vmas[i];
-		const struct ms_vma *s = smaps_of(job, vma);
+	for (size_t i = 0; i < job->maps.count && !walk_err; i++) {
+		struct ms_vma vma_buf, s_buf;
+		vma_of(&job->maps, i, &vma_buf);
+		const struct ms_vma *vma = &vma_buf;
+		const struct ms_vma *s = smaps_of(job, vma, &s_buf);
 		if (j) {
 			json_begin_object(j);
 			json_mapping_fields(j, vma, s);
@@ -1206,7 +1410,7 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 				json_key(j, "pages");
 				json_begin_array(j);
 			}
-			walk_err = walk_mapping(job, i, s, &c);
+			walk_err = walk_mapping(job, i, vma, s, &c);
 			if (j && job->o.pages)
 				json_end_array(j);
 			if (job->o.summary && !walk_err) {

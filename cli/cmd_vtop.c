@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../lib/maps.h"
+#include "../lib/maps_stream.h"
 #include "../lib/pagemap.h"
 #include "../lib/target.h"
 #include "commands.h"
@@ -28,6 +29,8 @@ struct vtop_job {
 	struct ms_swaps *swaps;
 	bool swaps_read;
 	size_t printed;
+	struct ms_vma vma; /* the mapping of the address at hand */
+	char vma_name[4096 + 16];
 };
 
 enum vtop_state {
@@ -74,14 +77,47 @@ static const struct ms_swap_area *find_swap(struct vtop_job *job, uint64_t entry
 }
 
 /* Why an address cannot be translated, as an error (or NULL if it can). */
+/*
+ * The mapping holding addr, from smaps read a piece at a time (a process
+ * may have tens of thousands of mappings): copied into *vma, its name into
+ * name[]. *found_ret false if none holds it.
+ */
+static struct ms_error *find_mapping(pid_t pid, uint64_t addr, struct ms_vma *vma, char *name,
+				     size_t name_len, bool *found_ret)
+{
+	*found_ret = false;
+	struct ms_maps_stream *stream;
+	struct ms_error *err = ms_maps_stream_open(pid, MS_MAPS_SMAPS, &stream);
+	if (err)
+		return err;
+	const struct ms_maps *batch;
+	while (!(err = ms_maps_stream_next(stream, &batch)) && batch) {
+		const struct ms_vma *v = ms_maps_find(batch, addr);
+		if (v) {
+			*vma = *v;
+			if (v->name) {
+				snprintf(name, name_len, "%s", v->name);
+				vma->name = name;
+			}
+			*found_ret = true;
+			break;
+		}
+		if (batch->count && batch->vmas[0].start > addr)
+			break;
+	}
+	ms_maps_stream_close(stream);
+	return err;
+}
+
 static struct ms_error *check_address(struct vtop_job *job, uint64_t addr,
 				      const struct ms_vma **vma_ret)
 {
-	const struct ms_maps *maps;
-	struct ms_error *err = ms_target_maps(job->t, MS_MAPS_SMAPS, &maps);
+	bool found;
+	struct ms_error *err = find_mapping(job->pid, addr, &job->vma, job->vma_name,
+					    sizeof(job->vma_name), &found);
 	if (err)
 		return err;
-	const struct ms_vma *vma = ms_maps_find(maps, addr);
+	const struct ms_vma *vma = found ? &job->vma : NULL;
 	if (vma && vma->kind == MS_VMA_VSYSCALL)
 		return ms_error_create(MS_ERROR_INVALID,
 				       "0x%" PRIx64

@@ -361,18 +361,29 @@ def test_vm_target_exits_during_walk():
     assert len(doc["mappings"]) < 20000
 
 
+def max_rss_kib(*args):
+    proc = subprocess.Popen([mstest.MEMSCOPE, *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read()
+    return usage.ru_maxrss
+
+
 def test_vm_memory_stays_bounded():
-    """A big target, streamed: memscope's own RSS stays small."""
+    """A big target, and one with 60000 mappings: streamed, memscope's own RSS
+    stays small."""
     if asan():
         raise mstest.Skip("ASan's shadow memory is not memscope's")
     with Fixture("memfix", "--big", 1024, timeout=120) as fx:
         for args in (["vm", "-p"], ["--json", "vm", "-p"], ["vm", "--summary"]):
-            proc = subprocess.Popen([mstest.MEMSCOPE, *args, str(fx.pid)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            assert proc.returncode == 0, proc.stderr.read()
-            assert usage.ru_maxrss < 64 * 1024, f"{args}: {usage.ru_maxrss} KiB"
+            rss = max_rss_kib(*args, fx.pid)
+            assert rss < 64 * 1024, f"{args}: {rss} KiB"
+    with Fixture("memfix", "--maps", 30000, timeout=120) as fx:
+        assert len(mstest.maps(fx.pid)) > 60000
+        addr = f"{fx['anon_written']:x}"
+        for args in (["vm"], ["vm", "-p"], ["vm", "--summary"], ["vtop", "-c", fx.pid, addr]):
+            rss = max_rss_kib(*args, *([] if args[0] == "vtop" else [fx.pid]))
+            assert rss < 64 * 1024, f"{args}: {rss} KiB"
 
 
 def test_vm_terabytes_reserved():
