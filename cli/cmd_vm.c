@@ -575,9 +575,9 @@ static void print_header(struct vm_job *job, struct ms_target *t, const struct v
 	ob_printf(&job->out, "%8s  %10s\n", "RSS", "TOTAL_VM");
 	ob_printf(&job->out, "%7" PRIu64 "k  %9" PRIu64 "k\n", st->rss / 1024, st->total_vm / 1024);
 	if ((job->o.pages || job->o.summary) && !job->root)
-		ob_puts(&job->out,
-			"NOTE: physical addresses need CAP_SYS_ADMIN (run as root): present "
-			"pages show as \"present\"\n");
+		ob_puts(&job->out, "NOTE: physical addresses need CAP_SYS_ADMIN (root, outside "
+				   "containers): present "
+				   "pages show as \"present\"\n");
 }
 
 static const char *vma_file(const struct ms_vma *vma)
