@@ -342,6 +342,7 @@ def exits_during_walk(json_mode, ahead):
         os.kill(fx["shared_child"], signal.SIGKILL)
         fx.proc.kill()
         fx.proc.wait()
+        os.unlink(fx["file_path"])  # the fixture had no chance to
         rest, err = proc.communicate(timeout=120)
         out = (first + rest).decode()
         return fx, proc.returncode, out, err.decode()
