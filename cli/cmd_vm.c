@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1283,27 +1284,20 @@ static const char *summary_note =
 	"process does not map. UNTOUCHED: the rest (never touched, dropped, or not cached).\n";
 
 /*
- * Whether a CPU is free for the smaps thread: runnable tasks (the fourth
- * field of /proc/loadavg counts this one) fewer than CPUs. On a busy
- * machine both walks would only take turns on one CPU, slower than one
- * after the other. MEMSCOPE_READ_AHEAD=0/1 decides instead (tests).
+ * Whether to read smaps on a second thread while the pages are read ahead:
+ * with two CPUs or more. (On a loaded machine the two walks take turns, a
+ * little slower than one after the other; with a CPU to spare, smaps' cost
+ * disappears.) MEMSCOPE_READ_AHEAD=0/1 decides instead (tests).
  */
-static bool cpu_free(void)
+static bool read_ahead_pays(void)
 {
 	const char *force = getenv("MEMSCOPE_READ_AHEAD");
 	if (force)
 		return strcmp(force, "0") != 0;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus < 2)
-		return false;
-	FILE *f = fopen("/proc/loadavg", "re");
-	if (!f)
-		return false;
-	double l1, l5, l15;
-	long running = 0, total = 0;
-	int n = fscanf(f, "%lf %lf %lf %ld/%ld", &l1, &l5, &l15, &running, &total);
-	fclose(f);
-	return n == 5 && running < cpus;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return CPU_COUNT(&set) >= 2;
+	return sysconf(_SC_NPROCESSORS_ONLN) >= 2;
 }
 
 /* An error before anything was printed: nothing was shown, so it failed. */
@@ -1333,10 +1327,10 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		if (!err)
 			err = ms_page_queue_create(AHEAD_RUNS, AHEAD_PAGES, &job->queue);
 		/*
-		 * vm -p reads pages ahead while smaps is read, if a CPU is
-		 * free; the summary needs smaps first, to know what to read.
+		 * vm -p reads pages ahead while smaps is read; the summary
+		 * needs smaps first, to know what to read.
 		 */
-		bool ahead = job->o.pages && cpu_free();
+		bool ahead = job->o.pages && read_ahead_pays();
 		if (!err && ahead)
 			err = start_smaps(job);
 		if (err)
