@@ -1138,7 +1138,7 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 	bool fc_ok = false;
 	uint8_t *vec = NULL;
 	if (file) {
-		struct ms_error *e = ms_filecache_open(job->pid, vma, &fc);
+		struct ms_error *e = ms_filecache_open(job->pid, s ? s : vma, &fc);
 		if (e)
 			ms_error_destroy(e);
 		else

@@ -1,5 +1,5 @@
-# exclusive: these tests add a swap file and switch KSM on, machine-wide, and
-# put both back as they were.
+# exclusive: these tests add a swap file, switch KSM on and reserve a huge
+# page, machine-wide, and put everything back as it was.
 """vm and vtop on swapped and KSM-merged pages, against pagemap, kpageflags,
 /proc/swaps and smaps read here."""
 import os
@@ -129,6 +129,37 @@ def test_ksm_pages():
         write(KSM + "run", saved["run"])
         write(KSM + "sleep_millisecs", saved["sleep_millisecs"])
         write(KSM + "pages_to_scan", saved["pages_to_scan"])
+
+
+def test_hugetlb_pages():
+    mstest.require_root()
+    knob = "/proc/sys/vm/nr_hugepages"
+    saved = read(knob)
+    try:
+        write(knob, int(saved) + 1)
+        with Fixture("memfix", "--hugetlb", 1) as fx:
+            base = fx["hugetlb"]
+            if not base:
+                raise mstest.Skip("no 2 MiB huge page could be reserved")
+            e = mstest.pagemap(fx.pid, base, 1)[0]
+            assert pt.kpf_has(pt.kpageflags(e & PFN_MASK)[0], "HUGE")
+            for env in ({}, {"MEMSCOPE_NO_PAGEMAP_SCAN": "1"}):
+                doc = pt.check_pages(fx.pid, env=env)
+                marks = {va: mk for m in doc["mappings"] for va, st, pa, mk, it, k in
+                         pt.expand(m)}
+                assert all(marks[base + i * PAGE] == {"hugetlb"} for i in range(512)), \
+                    marks[base]
+            text = memscope("vm", "-p", "--ranges", fx.pid).stdout
+            head = (e & PFN_MASK) * PAGE
+            assert f"{base:x}-{base + (2 << 20):x}       512  {head:x}-{head + (2 << 20):x}" \
+                "  hugetlb\n" in text, text
+            d = memscope_json("vtop", "-c", fx.pid, f"{base + 5 * PAGE:x}")[0]
+            assert d["compound"]["pages"] == 512 and d["compound"]["index"] == 5
+            out = memscope("vtop", "-c", fx.pid, f"{base + 5 * PAGE:x}").stdout
+            assert "tail page of a 2.0 MiB hugetlb page" in out, out
+            mstest.assert_running_untraced(fx.pid)
+    finally:
+        write(knob, saved)
 
 
 if __name__ == "__main__":
