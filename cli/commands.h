@@ -107,6 +107,11 @@ cli_fn cmd_vm;
 cli_fn cmd_vtop;
 
 /* system memory */
+cli_fn cmd_overcommit;
+cli_fn cmd_kmem;
+cli_fn cmd_thp;
+cli_fn cmd_export;
+cli_fn cmd_demo;
 cli_fn cmd_compact;
 cli_fn cmd_frag;
 cli_fn cmd_physmap;
