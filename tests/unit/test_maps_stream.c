@@ -21,8 +21,11 @@ static void compare(enum ms_maps_detail detail)
 	for (size_t i = 0; i < N; i++)
 		ck_assert_int_eq(mprotect(base + 2 * i * page, page, PROT_READ | PROT_WRITE), 0);
 
-	/* the readers' own buffers may add mappings: compare the test's 2N */
-	uint64_t lo = (uint64_t)(uintptr_t)base, hi = lo + 2 * N * page;
+	/*
+	 * The readers' own buffers may add mappings, and merge with the ends of
+	 * the test's: compare the test's mappings away from the ends.
+	 */
+	uint64_t lo = (uint64_t)(uintptr_t)base + 4 * page, hi = lo + (2 * N - 8) * page;
 	struct ms_maps *whole;
 	ck_assert_ptr_null(ms_maps_read_pid(getpid(), detail, &whole));
 	size_t w = 0;
@@ -39,7 +42,7 @@ static void compare(enum ms_maps_detail detail)
 		batches++;
 		for (size_t i = 0; i < batch->count; i++) {
 			const struct ms_vma *a = &batch->vmas[i];
-			if (a->start < lo || a->start >= hi)
+			if (a->start < lo || a->end > hi)
 				continue;
 			ck_assert_uint_lt(w + n, whole->count);
 			const struct ms_vma *b = &whole->vmas[w + n];
@@ -52,7 +55,7 @@ static void compare(enum ms_maps_detail detail)
 			n++;
 		}
 	}
-	ck_assert_uint_eq(n, 2 * N);
+	ck_assert_uint_eq(n, 2 * N - 8);
 	ck_assert_uint_gt(batches, 1);
 	ms_maps_stream_close(s);
 	ms_maps_destroy(whole);
