@@ -821,6 +821,61 @@ static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t en
 	o->len = (size_t)(p - o->buf);
 }
 
+/*
+ * Text lines for the present pages at the start of entries[0..n), as
+ * print_present() writes them; returns how many. Consecutive virtual
+ * addresses differ by a page: their hex is carried forward by incrementing
+ * digits instead of being converted afresh for each line.
+ */
+static size_t print_present_run(struct vm_job *job, uint64_t vaddr, const uint64_t *entries,
+				const uint8_t *marks, size_t n)
+{
+	struct obuf *o = &job->out;
+	size_t page = job->page;
+	char vtext[24];
+	size_t vlen = put_hex(vtext, vaddr);
+	/* the digit a page adds to: page sizes are powers of 16 or of 2 */
+	unsigned shift = (unsigned)__builtin_ctzll(page);
+	size_t step_digit = shift / 4;
+	unsigned step = 1u << (shift % 4);
+	size_t k = 0;
+	for (; k < n && (entries[k] & MS_PM_PRESENT); k++) {
+		if (o->len + 128 > sizeof(o->buf))
+			ob_flush(o);
+		char *p = o->buf + o->len;
+		memcpy(p, vtext, 16);
+		p += vlen;
+		for (size_t w = vlen; w < 10; w++)
+			*p++ = ' ';
+		*p++ = ' ';
+		*p++ = ' ';
+		if (job->root) {
+			p += put_hex(p, ms_pm_pfn(entries[k]) * page);
+		} else {
+			memcpy(p, "present", 7);
+			p += 7;
+		}
+		if (marks[k] & ~(MS_PAGE_PRESENT | MS_PAGE_SWAPPED))
+			p = put_mark_list(p, marks[k]);
+		*p++ = '\n';
+		o->len = (size_t)(p - o->buf);
+		/* the next page's address */
+		vaddr += page;
+		bool carry = vlen <= step_digit;
+		for (size_t i = vlen - step_digit, add = step; !carry && add;) {
+			char c = vtext[--i];
+			unsigned d = (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10) + (unsigned)add;
+			vtext[i] = "0123456789abcdef"[d & 15];
+			add = d >> 4;
+			if (add && i == 0)
+				carry = true;
+		}
+		if (carry)
+			vlen = put_hex(vtext, vaddr);
+	}
+	return k;
+}
+
 /* ---- vm -p --ranges: runs of contiguous pages ---- */
 
 struct range {
@@ -1220,7 +1275,10 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 			if ((e & MS_PM_PRESENT) && !job->j && !job->o.ranges) {
 				if (a.open)
 					absent_flush(job, vma, &a);
-				print_present(job, va, e, m);
+				/* the common case, a line per present page: in one go */
+				k += print_present_run(job, va, run.entries + k, run.marks + k,
+						       run.npages - k) -
+				     1;
 				continue;
 			}
 			enum page_state st = state_of(vma, e, m);
