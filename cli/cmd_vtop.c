@@ -163,7 +163,7 @@ static void print_kpf_names(FILE *f, uint64_t kpf)
 	for (unsigned b = 0; b < 64; b++) {
 		if (!(kpf & MS_KPF(b)))
 			continue;
-		const char *name = ms_kpf_name(b);
+		const char *name = ms_kpageflag_name(b);
 		if (name)
 			fprintf(f, " %s", name);
 		else
@@ -171,7 +171,7 @@ static void print_kpf_names(FILE *f, uint64_t kpf)
 	}
 }
 
-static bool is_thp(const struct ms_page_info *info)
+static bool is_thp(const struct ms_page_detail *info)
 {
 	if (info->have_kpf)
 		return (info->kpf & MS_KPF(MS_KPF_THP)) && !(info->kpf & MS_KPF(MS_KPF_ZERO_PAGE));
@@ -179,13 +179,13 @@ static bool is_thp(const struct ms_page_info *info)
 	       !(info->categories & MS_PC_PFNZERO);
 }
 
-static bool is_zero(const struct ms_page_info *info)
+static bool is_zero(const struct ms_page_detail *info)
 {
 	return (info->have_kpf && (info->kpf & MS_KPF(MS_KPF_ZERO_PAGE))) ||
 	       (info->have_categories && (info->categories & MS_PC_PFNZERO));
 }
 
-static void text_compound(struct vtop_job *job, const struct ms_page_info *info,
+static void text_compound(struct vtop_job *job, const struct ms_page_detail *info,
 			  const struct ms_vma *s)
 {
 	size_t page = job->page;
@@ -220,7 +220,7 @@ static void text_compound(struct vtop_job *job, const struct ms_page_info *info,
 	}
 }
 
-static void json_compound(struct vtop_job *job, const struct ms_page_info *info)
+static void json_compound(struct vtop_job *job, const struct ms_page_detail *info)
 {
 	struct json *j = job->j;
 	uint64_t pfn = ms_pm_pfn(info->entry);
@@ -246,7 +246,7 @@ static void json_compound(struct vtop_job *job, const struct ms_page_info *info)
 }
 
 static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_vma *vma,
-			   const struct ms_page_info *info)
+			   const struct ms_page_detail *info)
 {
 	size_t page = job->page;
 	uint64_t in_page = addr % page;
@@ -332,7 +332,7 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 }
 
 static void print_one_json(struct vtop_job *job, uint64_t addr, const struct ms_vma *vma,
-			   const struct ms_page_info *info)
+			   const struct ms_page_detail *info)
 {
 	struct json *j = job->j;
 	size_t page = job->page;
@@ -362,7 +362,7 @@ static void print_one_json(struct vtop_job *job, uint64_t addr, const struct ms_
 		for (unsigned b = 0; b < 64; b++) {
 			if (!(info->kpf & MS_KPF(b)))
 				continue;
-			const char *name = ms_kpf_name(b);
+			const char *name = ms_kpageflag_name(b);
 			char buf[16];
 			if (!name) {
 				snprintf(buf, sizeof(buf), "BIT%u", b);
@@ -420,8 +420,8 @@ static struct ms_error *vtop_one(struct vtop_job *job, uint64_t addr)
 	struct ms_error *err = check_address(job, addr, &vma);
 	if (err)
 		return err;
-	struct ms_page_info info;
-	err = ms_page_info_get(&job->pm, &job->kp, addr, &info);
+	struct ms_page_detail info;
+	err = ms_page_detail_get(&job->pm, &job->kp, addr, &info);
 	if (err)
 		return err;
 	if (job->j) {

@@ -19,8 +19,8 @@
 #include "pagemap_compat.h"
 #include "procfs.h"
 
-_Static_assert(sizeof(struct ms_page_region) == sizeof(struct page_region),
-	       "ms_page_region mirrors the kernel's page_region");
+_Static_assert(sizeof(struct ms_pm_region) == sizeof(struct page_region),
+	       "ms_pm_region mirrors the kernel's page_region");
 _Static_assert(MS_PC_PRESENT == PAGE_IS_PRESENT && MS_PC_SWAPPED == PAGE_IS_SWAPPED &&
 		       MS_PC_PFNZERO == PAGE_IS_PFNZERO && MS_PC_HUGE == PAGE_IS_HUGE &&
 		       MS_PC_FILE == PAGE_IS_FILE && MS_PC_SOFT_DIRTY == PAGE_IS_SOFT_DIRTY,
@@ -122,6 +122,7 @@ struct ms_error *ms_pagemap_open(pid_t pid, struct ms_pagemap *pm)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	pm->pidfd = -1;
 	pm->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pm->fd < 0) {
 		if (errno == ENOENT || errno == ESRCH)
@@ -204,9 +205,8 @@ struct ms_error *ms_pagemap_read(struct ms_pagemap *pm, uint64_t vaddr, size_t n
 }
 
 struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t end,
-				 uint64_t anyof, uint64_t return_mask,
-				 struct ms_page_region *regions, size_t max, size_t *count_ret,
-				 uint64_t *walk_end_ret)
+				 uint64_t anyof, uint64_t return_mask, struct ms_pm_region *regions,
+				 size_t max, size_t *count_ret, uint64_t *walk_end_ret)
 {
 	if (pm->scan == 0)
 		return ms_error_create(MS_ERROR_UNSUPPORTED, "PAGEMAP_SCAN is not available");
@@ -252,7 +252,7 @@ bool ms_pagemap_has_scan(struct ms_pagemap *pm)
 {
 	if (pm->scan < 0) {
 		/* An empty range tells whether the ioctl exists. */
-		struct ms_page_region r;
+		struct ms_pm_region r;
 		size_t n;
 		uint64_t walk_end;
 		uint64_t page = ms_page_size();
@@ -310,7 +310,7 @@ static const char *const kpf_names[] = {
 	[MS_KPF_ARCH_3] = "ARCH_3",
 };
 
-const char *ms_kpf_name(unsigned bit)
+const char *ms_kpageflag_name(unsigned bit)
 {
 	if (bit >= sizeof(kpf_names) / sizeof(kpf_names[0]))
 		return NULL;
@@ -568,8 +568,8 @@ bool ms_pid_ksm_active(pid_t pid)
 	return active;
 }
 
-struct ms_error *ms_page_info_get(struct ms_pagemap *pm, struct ms_kpage *kp, uint64_t vaddr,
-				  struct ms_page_info *info)
+struct ms_error *ms_page_detail_get(struct ms_pagemap *pm, struct ms_kpage *kp, uint64_t vaddr,
+				    struct ms_page_detail *info)
 {
 	size_t page = ms_page_size();
 	memset(info, 0, sizeof(*info));
@@ -579,7 +579,7 @@ struct ms_error *ms_page_info_get(struct ms_pagemap *pm, struct ms_kpage *kp, ui
 		return err;
 	uint64_t base = vaddr / page * page;
 	if (ms_pagemap_has_scan(pm)) {
-		struct ms_page_region r;
+		struct ms_pm_region r;
 		size_t n;
 		uint64_t walk_end;
 		err = ms_pagemap_scan(pm, base, base + page, MS_PC_PRESENT | MS_PC_SWAPPED,

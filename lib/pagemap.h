@@ -88,7 +88,7 @@ enum ms_kpf {
 };
 #define MS_KPF(bit) (UINT64_C(1) << (bit))
 /* The name of a kpageflags bit as pagemap.rst spells it ("COMPOUND_HEAD"), or NULL. */
-const char *ms_kpf_name(unsigned bit);
+const char *ms_kpageflag_name(unsigned bit);
 
 /* An open /proc/PID/pagemap. */
 struct ms_pagemap {
@@ -119,7 +119,7 @@ enum ms_page_category {
 	MS_PC_SOFT_DIRTY = 1 << 7,
 };
 
-struct ms_page_region {
+struct ms_pm_region {
 	uint64_t start, end, categories;
 };
 
@@ -130,9 +130,8 @@ struct ms_page_region {
  * MS_ERROR_UNSUPPORTED (and pm->scan becomes 0).
  */
 struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t end,
-				 uint64_t anyof, uint64_t return_mask,
-				 struct ms_page_region *regions, size_t max, size_t *count_ret,
-				 uint64_t *walk_end_ret);
+				 uint64_t anyof, uint64_t return_mask, struct ms_pm_region *regions,
+				 size_t max, size_t *count_ret, uint64_t *walk_end_ret);
 /* Whether PAGEMAP_SCAN works on this pagemap (tried once, then remembered). */
 bool ms_pagemap_has_scan(struct ms_pagemap *pm);
 
@@ -313,7 +312,7 @@ void ms_page_queue_drop(struct ms_page_queue *queue);
 bool ms_pid_ksm_active(pid_t pid);
 
 /* Everything about one page, for vtop. */
-struct ms_page_info {
+struct ms_page_detail {
 	uint64_t vaddr;
 	uint64_t entry;		     /* pagemap entry */
 	bool have_categories;	     /* PAGEMAP_SCAN answered */
@@ -324,7 +323,7 @@ struct ms_page_info {
 	uint64_t head_pfn, nr_pages; /* the compound page */
 };
 
-struct ms_error *ms_page_info_get(struct ms_pagemap *pm, struct ms_kpage *kp, uint64_t vaddr,
-				  struct ms_page_info *info);
+struct ms_error *ms_page_detail_get(struct ms_pagemap *pm, struct ms_kpage *kp, uint64_t vaddr,
+				    struct ms_page_detail *info);
 
 #endif

@@ -35,7 +35,7 @@ struct ms_page_walk {
 	bool can_scan; /* PAGEMAP_SCAN works and is allowed */
 	bool direct;   /* reading pagemap straight rather than scanning first */
 	/* PAGEMAP_SCAN results covering [.., scanned_to) */
-	struct ms_page_region *regions;
+	struct ms_pm_region *regions;
 	size_t nregions, ridx;
 	uint64_t scanned_to;
 	/* reading straight: a batch, handed out run by run */
@@ -264,7 +264,7 @@ static struct ms_error *next_scanned(struct ms_page_walk *w, struct ms_page_run 
 		w->ridx = 0;
 		w->scanned_to = walk_end;
 	}
-	const struct ms_page_region *r = &w->regions[w->ridx];
+	const struct ms_pm_region *r = &w->regions[w->ridx];
 	if (w->cur < r->start) {
 		set_hole(run, w->cur, r->start);
 		w->cur = r->start;

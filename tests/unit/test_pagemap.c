@@ -68,15 +68,15 @@ END_TEST
 
 START_TEST(test_kpf_names)
 {
-	ck_assert_str_eq(ms_kpf_name(MS_KPF_LOCKED), "LOCKED");
-	ck_assert_str_eq(ms_kpf_name(MS_KPF_COMPOUND_TAIL), "COMPOUND_TAIL");
-	ck_assert_str_eq(ms_kpf_name(MS_KPF_ZERO_PAGE), "ZERO_PAGE");
-	ck_assert_str_eq(ms_kpf_name(MS_KPF_PGTABLE), "PGTABLE");
-	ck_assert_str_eq(ms_kpf_name(MS_KPF_ARCH_3), "ARCH_3");
+	ck_assert_str_eq(ms_kpageflag_name(MS_KPF_LOCKED), "LOCKED");
+	ck_assert_str_eq(ms_kpageflag_name(MS_KPF_COMPOUND_TAIL), "COMPOUND_TAIL");
+	ck_assert_str_eq(ms_kpageflag_name(MS_KPF_ZERO_PAGE), "ZERO_PAGE");
+	ck_assert_str_eq(ms_kpageflag_name(MS_KPF_PGTABLE), "PGTABLE");
+	ck_assert_str_eq(ms_kpageflag_name(MS_KPF_ARCH_3), "ARCH_3");
 	for (unsigned b = 0; b <= MS_KPF_PGTABLE; b++)
-		ck_assert_ptr_nonnull(ms_kpf_name(b));
-	ck_assert_ptr_null(ms_kpf_name(27));
-	ck_assert_ptr_null(ms_kpf_name(63));
+		ck_assert_ptr_nonnull(ms_kpageflag_name(b));
+	ck_assert_ptr_null(ms_kpageflag_name(27));
+	ck_assert_ptr_null(ms_kpageflag_name(63));
 }
 END_TEST
 
