@@ -1371,15 +1371,15 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 	struct vm_status st;
 	struct ms_error *err = read_status(job->pid, &st);
 	if (err)
-		return fail(ctx, err);
+		return fail(ctx, cli_explain_denied(t, err));
 	err = load_maps(job->pid, &job->maps);
 	if (err)
-		return fail(ctx, err);
+		return fail(ctx, cli_explain_denied(t, err));
 	bool walk = job->o.pages || job->o.summary;
 	if (walk) {
 		err = ms_pagemap_open(job->pid, &job->pm);
 		if (err)
-			return fail(ctx, err);
+			return fail(ctx, cli_explain_denied(t, err));
 		job->pm_open = true;
 		err = ms_page_walk_create(&job->pm, &job->walk);
 		if (!err)
@@ -1392,7 +1392,7 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		if (!err && ahead)
 			err = start_smaps(job);
 		if (err)
-			return fail(ctx, err);
+			return fail(ctx, cli_explain_denied(t, err));
 		job->root = job->pm.pfn_visible;
 		job->zero_known = ms_page_walk_marks_known(job->walk);
 		job->ksm_active = ms_pid_ksm_active(job->pid);
@@ -1417,7 +1417,7 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		err = load_smaps(job->pid, &job->smaps);
 	}
 	if (err)
-		return fail(ctx, err);
+		return fail(ctx, cli_explain_denied(t, err));
 
 	struct json *j = job->j;
 	if (j)

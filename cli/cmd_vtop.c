@@ -487,6 +487,8 @@ int cmd_vtop(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (err) {
 		free(addrs);
+		if (job.t)
+			err = cli_explain_denied(job.t, err);
 		int s = cli_error(ctx, err);
 		return s == CLI_PARTIAL ? CLI_FAILED : s;
 	}

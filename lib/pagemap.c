@@ -127,11 +127,6 @@ struct ms_error *ms_pagemap_open(pid_t pid, struct ms_pagemap *pm)
 	if (pm->fd < 0) {
 		if (errno == ENOENT || errno == ESRCH)
 			return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
-		if (errno == EACCES || errno == EPERM)
-			return ms_error_create(MS_ERROR_PERMISSION,
-					       "%s: permission denied (the process belongs to "
-					       "another user, or ptrace is restricted)",
-					       path);
 		return ms_error_errno(errno, "%s", path);
 	}
 	pm->pid = pid;
