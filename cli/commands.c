@@ -11,6 +11,101 @@
 
 const struct command cli_commands[] = {
 	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
+	/* vm, vtop */
+	{
+		.name = "vm",
+		.fn = cmd_vm,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "vm [-p] [--ranges] [--summary] [--all-pages] [PID]",
+		.summary = "a process's mappings, and the physical page behind each virtual page",
+		.help = "As crash's vm: a header with the process's PID, COMMAND, RSS and "
+			"TOTAL_VM\n"
+			"(from /proc/PID/status), then one line per mapping: START END FLAGS "
+			"FILE.\n"
+			"FLAGS are the kernel's VM_* bits in hex, recovered from the VmFlags line "
+			"of\n"
+			"/proc/PID/smaps. Unlike crash, there are no kernel addresses (task, mm,\n"
+			"pgd, vma): memscope reads /proc, not kernel memory, and does not make\n"
+			"them up.\n"
+			"\n"
+			"  -p           after each mapping, crash's VIRTUAL PHYSICAL lines: the\n"
+			"               physical address of each present page; \"FILE: path  "
+			"OFFSET:\n"
+			"               hex\" for a file page not mapped in; \"SWAP: device  "
+			"OFFSET:\n"
+			"               n\" for a swapped page (device from /proc/swaps); \"(not\n"
+			"               mapped)\" for a page never touched. A run of such pages "
+			"is\n"
+			"               one line with its count. Marks after the address: thp "
+			"(part\n"
+			"               of a transparent huge page), hugetlb, zero (the shared "
+			"zero\n"
+			"               page: no memory of its own), ksm (merged by KSM), shared\n"
+			"               (mapped more than once, by another process usually), "
+			"guard.\n"
+			"  --all-pages  with -p, every page on its own line, as crash prints "
+			"them.\n"
+			"  --ranges     with -p, runs of pages contiguous in virtual and physical\n"
+			"               memory with the same marks, as the kernel's page-types "
+			"-l.\n"
+			"  --summary    per mapping and in total, how much is present, zero page,\n"
+			"               THP, KSM, shared, swapped, cached (file pages in the page\n"
+			"               cache but not mapped by this process, from mincore) and\n"
+			"               untouched: how much of a mapping is real memory.\n"
+			"\n"
+			"PID defaults to the target (-p PID before the command). --json gives one\n"
+			"document, streamed page by page. Holes are skipped with the PAGEMAP_SCAN\n"
+			"ioctl (Linux 6.7+), which also tells the zero page and PMD-mapped THP\n"
+			"apart without privileges; where most pages exist, pagemap is read\n"
+			"straight in large batches, and root tells the zero page by its PFN and a\n"
+			"THP by 512 aligned, contiguous PFNs that kpageflags confirms. Without\n"
+			"CAP_SYS_ADMIN the kernel hides physical addresses: present pages show as\n"
+			"\"present\", and KSM counts come from smaps. As root, kpageflags is also\n"
+			"read where THP mapped by PTEs or KSM pages can be (THP-eligible and\n"
+			"mergeable mappings): big ordinary mappings cost one pagemap read.\n"
+			"Swap devices are named by the row of /proc/swaps with the swap type's\n"
+			"index; if an earlier swap area was switched off while later ones stayed\n"
+			"on, the kernel's numbering has a gap /proc/swaps does not show, and a\n"
+			"page whose offset does not fit is shown as \"SWAP: type N\".\n"
+			"If the process exits during the walk, what was read is printed, then an\n"
+			"error; the exit status is 1.\n",
+	},
+	{
+		.name = "vtop",
+		.fn = cmd_vtop,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "vtop [-c PID] [-u] ADDR...",
+		.summary = "translate a user virtual address to its physical page, with everything "
+			   "known about it",
+		.help = "As crash's vtop for a user address: VIRTUAL and PHYSICAL (with the "
+			"offset\n"
+			"within the page kept for unaligned addresses), then the page's pagemap "
+			"bits\n"
+			"(present, swapped, file or shared-anonymous, exclusive, soft-dirty, "
+			"uffd-wp,\n"
+			"guard), its kpageflags by name (all the KPF_* bits of the kernel's\n"
+			"pagemap.rst), its map count (kpagecount), whether it is the head or a "
+			"tail\n"
+			"of a THP and the 2 MiB frame it lies in, and the mapping that holds it,\n"
+			"with the file offset. A page never touched prints crash's \"(not "
+			"mapped)\",\n"
+			"a page of an inaccessible mapping (PROT_NONE, guard) \"(not "
+			"accessible)\",\n"
+			"a file page not mapped in \"FILE: path  OFFSET: hex\" and a swapped page\n"
+			"\"SWAP: device  OFFSET: n\".\n"
+			"\n"
+			"  -c PID   the process (crash's spelling); else the target or -p PID.\n"
+			"  -u       the address is a user address (the only kind: accepted for "
+			"crash\n"
+			"           habits).\n"
+			"\n"
+			"An address in no mapping, a kernel address or one beyond the user "
+			"address\n"
+			"space is an error. Without CAP_SYS_ADMIN the physical address, "
+			"kpageflags\n"
+			"and map count are hidden by the kernel: memscope says so and shows the\n"
+			"rest (PAGEMAP_SCAN still tells THP and the zero page).\n",
+	},
 	/* rd, find, ps, ptov */
 	{
 		.name = "rd",

@@ -104,6 +104,9 @@ int cli_repl(struct cli_session *session);
 /* Commands (one cmd_<name>.c each), grouped as in the table. */
 
 /* process memory */
+/* vm, vtop */
+cli_fn cmd_vm;
+cli_fn cmd_vtop;
 /* rd, find, ps, ptov */
 cli_fn cmd_rd;
 cli_fn cmd_find;
