@@ -199,20 +199,24 @@ struct ms_error *ms_pagemap_read(struct ms_pagemap *pm, uint64_t vaddr, size_t n
 	return NULL;
 }
 
-struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t end,
-				 uint64_t anyof, uint64_t return_mask, struct ms_pm_region *regions,
-				 size_t max, size_t *count_ret, uint64_t *walk_end_ret)
+struct ms_error *ms_pagemap_query(struct ms_pagemap *pm, const struct ms_pm_query *query,
+				  struct ms_pm_region *regions, size_t max, size_t *count_ret,
+				  uint64_t *walk_end_ret)
 {
 	if (pm->scan == 0)
 		return ms_error_create(MS_ERROR_UNSUPPORTED, "PAGEMAP_SCAN is not available");
+	uint64_t start = query->start;
 	struct pm_scan_arg arg = {
 		.size = sizeof(arg),
-		.start = start,
-		.end = end,
+		.start = query->start,
+		.end = query->end,
 		.vec = (uint64_t)(uintptr_t)regions,
 		.vec_len = max,
-		.category_anyof_mask = anyof,
-		.return_mask = return_mask,
+		.max_pages = query->max_pages,
+		.category_inverted = query->category_inverted,
+		.category_mask = query->category_mask,
+		.category_anyof_mask = query->category_anyof_mask,
+		.return_mask = query->return_mask,
 	};
 	long n;
 	do
@@ -241,6 +245,19 @@ struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t
 	*count_ret = (size_t)n;
 	*walk_end_ret = arg.walk_end;
 	return NULL;
+}
+
+struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t end,
+				 uint64_t anyof, uint64_t return_mask, struct ms_pm_region *regions,
+				 size_t max, size_t *count_ret, uint64_t *walk_end_ret)
+{
+	struct ms_pm_query query = {
+		.start = start,
+		.end = end,
+		.category_anyof_mask = anyof,
+		.return_mask = return_mask,
+	};
+	return ms_pagemap_query(pm, &query, regions, max, count_ret, walk_end_ret);
 }
 
 bool ms_pagemap_has_scan(struct ms_pagemap *pm)

@@ -123,12 +123,26 @@ struct ms_pm_region {
 	uint64_t start, end, categories;
 };
 
+/* What a PAGEMAP_SCAN asks: the kernel's pm_scan_arg less the buffers. */
+struct ms_pm_query {
+	uint64_t start, end;
+	uint64_t category_mask;	      /* pages must have all of these ... */
+	uint64_t category_inverted;   /* ... with these bits inverted first */
+	uint64_t category_anyof_mask; /* and at least one of these */
+	uint64_t return_mask;	      /* categories reported per region */
+	uint64_t max_pages;	      /* stop after this many pages; 0: no limit */
+};
+
 /*
- * PAGEMAP_SCAN over [start, end): the runs of pages having any of anyof,
- * with the categories of return_mask. *walk_end_ret is where the kernel
- * stopped (end, unless regions filled up). A kernel without the ioctl gives
- * MS_ERROR_UNSUPPORTED (and pm->scan becomes 0).
+ * PAGEMAP_SCAN for query: the matching runs into regions (at most max).
+ * *walk_end_ret is where the kernel stopped (query->end, unless regions or
+ * max_pages ran out). A kernel without the ioctl gives MS_ERROR_UNSUPPORTED
+ * (and pm->scan becomes 0).
  */
+struct ms_error *ms_pagemap_query(struct ms_pagemap *pm, const struct ms_pm_query *query,
+				  struct ms_pm_region *regions, size_t max, size_t *count_ret,
+				  uint64_t *walk_end_ret);
+/* The common case: runs in [start, end) having any of anyof, reporting return_mask. */
 struct ms_error *ms_pagemap_scan(struct ms_pagemap *pm, uint64_t start, uint64_t end,
 				 uint64_t anyof, uint64_t return_mask, struct ms_pm_region *regions,
 				 size_t max, size_t *count_ret, uint64_t *walk_end_ret);

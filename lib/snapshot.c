@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -21,19 +20,6 @@
 #include "inject.h"
 #include "pagemap.h"
 #include "procfs.h"
-
-/* PAGEMAP_SCAN (Linux 6.7), newer than the C library's headers. */
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-struct page_region {
-	uint64_t start, end, categories;
-};
-#define MS_PAGEMAP_SCAN	   _IOWR('f', 16, struct pm_scan_arg)
-#define MS_PAGE_IS_PRESENT (1 << 3)
-#define MS_PAGE_IS_SWAPPED (1 << 4)
-#define MS_PAGE_IS_PFNZERO (1 << 5)
 
 /* How much is copied per system call, and held by memscope at once. */
 enum { SNAP_BUF_SIZE = 4 << 20, SNAP_SCAN_REGIONS = 512 };
@@ -302,6 +288,22 @@ static int open_pagemap(pid_t pid)
  * Runs of pages present or swapped (and, with no_zero, not the shared zero
  * page) in [start, end), from an open pagemap.
  */
+/* A struct ms_pagemap over an already open pagemap file (not owned). */
+static struct ms_pagemap pagemap_of(int fd, pid_t pid)
+{
+	return (struct ms_pagemap){
+		.fd = fd,
+		.pid = pid,
+		.pfn_visible = ms_pagemap_pfn_visible(),
+		.scan = scan_works,
+		.pidfd = -1,
+	};
+}
+
+/*
+ * Runs of pages present or swapped (and, with no_zero, not the shared zero
+ * page) in [start, end), from an open pagemap.
+ */
 static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t end, bool no_zero,
 				     struct ms_snapshot_range *out, size_t max, size_t *count_ret,
 				     uint64_t *next_ret)
@@ -309,44 +311,39 @@ static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t
 	size_t page = ms_page_size();
 	if (max > SNAP_SCAN_REGIONS)
 		max = SNAP_SCAN_REGIONS;
-	if (scan_works != 0) {
-		struct page_region regions[SNAP_SCAN_REGIONS];
-		struct pm_scan_arg arg = {
-			.size = sizeof(arg),
+	struct ms_pagemap pm = pagemap_of(fd, pid);
+	if (ms_pagemap_has_scan(&pm)) {
+		scan_works = 1;
+		struct ms_pm_region regions[SNAP_SCAN_REGIONS];
+		struct ms_pm_query q = {
 			.start = start,
 			.end = end,
-			.vec = (uint64_t)(uintptr_t)regions,
-			.vec_len = max,
-			.category_inverted = no_zero ? MS_PAGE_IS_PFNZERO : 0,
-			.category_mask = no_zero ? MS_PAGE_IS_PFNZERO : 0,
-			.category_anyof_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
-			.return_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
+			.category_inverted = no_zero ? MS_PC_PFNZERO : 0,
+			.category_mask = no_zero ? MS_PC_PFNZERO : 0,
+			.category_anyof_mask = MS_PC_PRESENT | MS_PC_SWAPPED,
+			.return_mask = MS_PC_PRESENT | MS_PC_SWAPPED,
 		};
-		int n = ioctl(fd, MS_PAGEMAP_SCAN, &arg);
-		if (n >= 0) {
-			scan_works = 1;
-			size_t count = 0;
-			for (int i = 0; i < n; i++) {
-				/* merge what only differs in present/swapped */
-				if (count && out[count - 1].end == regions[i].start) {
-					out[count - 1].end = regions[i].end;
-					continue;
-				}
-				out[count].start = regions[i].start;
-				out[count].end = regions[i].end;
-				count++;
+		size_t n;
+		uint64_t walk_end;
+		struct ms_error *err = ms_pagemap_query(&pm, &q, regions, max, &n, &walk_end);
+		if (err)
+			return err;
+		size_t count = 0;
+		for (size_t i = 0; i < n; i++) {
+			/* merge what only differs in present/swapped */
+			if (count && out[count - 1].end == regions[i].start) {
+				out[count - 1].end = regions[i].end;
+				continue;
 			}
-			*count_ret = count;
-			*next_ret = arg.walk_end > start ? arg.walk_end : end;
-			return NULL;
+			out[count].start = regions[i].start;
+			out[count].end = regions[i].end;
+			count++;
 		}
-		if (errno == ESRCH)
-			return ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid);
-		if (errno != ENOTTY && errno != EINVAL && errno != EOPNOTSUPP)
-			return ms_error_errno(errno, "ioctl(PAGEMAP_SCAN) on /proc/%d/pagemap",
-					      (int)pid);
-		scan_works = 0;
+		*count_ret = count;
+		*next_ret = walk_end > start ? walk_end : end;
+		return NULL;
 	}
+	scan_works = 0;
 	/* Older kernels: the entries themselves (the zero page cannot be told apart). */
 	uint64_t entries[SNAP_SCAN_REGIONS];
 	size_t count = 0;
@@ -355,12 +352,9 @@ static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t
 		size_t npages = (size_t)((end - a) / page);
 		if (npages > SNAP_SCAN_REGIONS)
 			npages = SNAP_SCAN_REGIONS;
-		ssize_t r = pread(fd, entries, npages * 8, (off_t)(a / page * 8));
-		if (r <= 0)
-			return r == 0 ? ms_error_create(MS_ERROR_EXITED, "process %d exited",
-							(int)pid)
-				      : ms_error_errno(errno, "/proc/%d/pagemap", (int)pid);
-		npages = (size_t)r / 8;
+		struct ms_error *err = ms_pagemap_read(&pm, a, npages, entries);
+		if (err)
+			return err;
 		for (size_t i = 0; i < npages; i++) {
 			uint64_t addr = a + i * page;
 			if (!(entries[i] & (MS_PM_PRESENT | MS_PM_SWAP)))
