@@ -109,6 +109,8 @@ int cli_repl(struct cli_session *session);
 /* core dumps */
 
 /* backtraces and debugging */
+cli_fn cmd_bt;
+cli_fn cmd_thread;
 
 /* the session */
 cli_fn cmd_help;

@@ -394,6 +394,10 @@ struct ms_error *ms_freeze_capture(struct ms_freeze *f, size_t i, unsigned what,
 			return ms_error_errno(errno, "ptrace(PTRACE_GETREGS, %d)", (int)t->tid);
 		thread->has_regs = true;
 	}
+	if ((what & MS_CAPTURE_FPREGS) && !(what & MS_CAPTURE_FPU)) {
+		if (ptrace(PTRACE_GETFPREGS, t->tid, 0, &thread->fpregs) == 0)
+			thread->has_fpregs = true;
+	}
 	if (what & MS_CAPTURE_FPU) {
 		if (ptrace(PTRACE_GETFPREGS, t->tid, 0, &thread->fpregs) == 0)
 			thread->has_fpregs = true;

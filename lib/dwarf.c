@@ -1,0 +1,1174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DWARF layer's session, modules, symbols, lines, frames and variables.
+ * Values and location expressions are in dwarf_loc.c.
+ */
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libiberty/demangle.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dwarf_impl.h"
+
+struct ms_error *ms_dwarf_error(const char *call)
+{
+	return ms_error_create(MS_ERROR_DWARF, "%s: %s", call, dwfl_errmsg(-1));
+}
+
+static size_t string_slot(const void *key)
+{
+	uintptr_t k = (uintptr_t)key;
+	return (size_t)((k >> 3) ^ (k >> 12)) % 512;
+}
+
+const char *ms_dwarf_interned(struct ms_dwarf_session *s, const void *key)
+{
+	for (struct ms_dwarf_string *e = s->strings[string_slot(key)]; e; e = e->next)
+		if (e->key == key)
+			return e->text;
+	return NULL;
+}
+
+const char *ms_dwarf_intern(struct ms_dwarf_session *s, const void *key, const char *text)
+{
+	size_t len = strlen(text);
+	struct ms_dwarf_string *e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return NULL;
+	e->key = key;
+	memcpy(e->text, text, len + 1);
+	size_t slot = string_slot(key);
+	e->next = s->strings[slot];
+	s->strings[slot] = e;
+	return e->text;
+}
+
+/* ---- sessions ---- */
+
+static struct ms_error *session_alloc(const struct ms_dwarf_options *opts,
+				      const struct ms_dwarf_memory *mem,
+				      struct ms_dwarf_session **s_ret)
+{
+	struct ms_dwarf_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &ms_error_no_memory;
+	s->core_fd = -1;
+	if (mem)
+		s->mem = *mem;
+	/*
+	 * libdwfl's search path: the empty first entry is the module's own
+	 * directory, then .debug beside it, then the debug directories (each
+	 * also searched by build-id under .build-id/).
+	 */
+	const char *dirs = opts && opts->debug_dirs ? opts->debug_dirs : "";
+	size_t len = strlen(dirs) + 64;
+	s->debuginfo_path = malloc(len);
+	if (!s->debuginfo_path) {
+		free(s);
+		return &ms_error_no_memory;
+	}
+	snprintf(s->debuginfo_path, len, ":.debug:%s%s/usr/lib/debug", dirs, *dirs ? ":" : "");
+	*s_ret = s;
+	return NULL;
+}
+
+struct ms_error *ms_dwarf_session_create_pid(pid_t pid, const struct ms_dwarf_options *opts,
+					     const struct ms_dwarf_memory *mem,
+					     struct ms_dwarf_session **session_ret)
+{
+	struct ms_dwarf_session *s;
+	struct ms_error *err = session_alloc(opts, mem, &s);
+	if (err)
+		return err;
+	s->callbacks.find_elf = dwfl_linux_proc_find_elf;
+	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl) {
+		err = ms_dwarf_error("dwfl_begin");
+		goto fail;
+	}
+	dwfl_report_begin(s->dwfl);
+	int r = dwfl_linux_proc_report(s->dwfl, pid);
+	if (r != 0) {
+		if (r > 0)
+			err = r == ENOENT
+				      ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d",
+							(int)pid)
+				      : ms_error_errno(r, "dwfl_linux_proc_report(%d)", (int)pid);
+		else
+			err = ms_dwarf_error("dwfl_linux_proc_report");
+		goto fail;
+	}
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+		err = ms_dwarf_error("dwfl_report_end");
+		goto fail;
+	}
+	*session_ret = s;
+	return NULL;
+fail:
+	ms_dwarf_session_destroy(s);
+	return err;
+}
+
+struct ms_error *ms_dwarf_session_create_core(const char *core_path, const char *exe,
+					      const struct ms_dwarf_options *opts,
+					      const struct ms_dwarf_memory *mem,
+					      struct ms_dwarf_session **session_ret)
+{
+	struct ms_dwarf_session *s;
+	struct ms_error *err = session_alloc(opts, mem, &s);
+	if (err)
+		return err;
+	elf_version(EV_CURRENT);
+	s->core_fd = open(core_path, O_RDONLY | O_CLOEXEC);
+	if (s->core_fd < 0) {
+		err = ms_error_errno(errno, "%s", core_path);
+		goto fail;
+	}
+	s->core_elf = elf_begin(s->core_fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr ehdr;
+	if (!s->core_elf || !gelf_getehdr(s->core_elf, &ehdr) || ehdr.e_type != ET_CORE) {
+		err = ms_error_create(MS_ERROR_FORMAT, "%s is not a core file", core_path);
+		goto fail;
+	}
+	s->callbacks.find_elf = dwfl_build_id_find_elf;
+	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl) {
+		err = ms_dwarf_error("dwfl_begin");
+		goto fail;
+	}
+	dwfl_report_begin(s->dwfl);
+	if (dwfl_core_file_report(s->dwfl, s->core_elf, exe) < 0) {
+		err = ms_dwarf_error("dwfl_core_file_report");
+		goto fail;
+	}
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+		err = ms_dwarf_error("dwfl_report_end");
+		goto fail;
+	}
+	*session_ret = s;
+	return NULL;
+fail:
+	ms_dwarf_session_destroy(s);
+	return err;
+}
+
+void ms_dwarf_session_destroy(struct ms_dwarf_session *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	if (s->core_elf)
+		elf_end(s->core_elf);
+	if (s->core_fd >= 0)
+		close(s->core_fd);
+	for (size_t i = 0; i < 512; i++) {
+		struct ms_dwarf_string *e = s->strings[i];
+		while (e) {
+			struct ms_dwarf_string *next = e->next;
+			free(e);
+			e = next;
+		}
+	}
+	for (size_t i = 0; i < s->nsymidx; i++)
+		free(s->symidx[i].e);
+	free(s->symidx);
+	free(s->debuginfo_path);
+	free(s);
+}
+
+Dwfl *ms_dwarf_session_dwfl(struct ms_dwarf_session *s)
+{
+	return s->dwfl;
+}
+
+Elf *ms_dwarf_session_core_elf(struct ms_dwarf_session *s)
+{
+	return s->core_elf;
+}
+
+/* ---- memory ---- */
+
+/* Read what the module's file holds at addr (read-only data a core omits). */
+static size_t read_from_module_file(struct ms_dwarf_session *s, uint64_t addr, void *buf,
+				    size_t len)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return 0;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	if (!elf)
+		return 0;
+	size_t nphdr;
+	if (elf_getphdrnum(elf, &nphdr) != 0)
+		return 0;
+	size_t rawsize;
+	char *raw = elf_rawfile(elf, &rawsize);
+	if (!raw)
+		return 0;
+	uint64_t vaddr = addr - bias;
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr < ph.p_vaddr || vaddr >= ph.p_vaddr + ph.p_filesz)
+			continue;
+		/* Writable segments change at run time: their file bytes are not the truth. */
+		if (ph.p_flags & PF_W)
+			return 0;
+		uint64_t off = ph.p_offset + (vaddr - ph.p_vaddr);
+		size_t n = len;
+		if (n > ph.p_vaddr + ph.p_filesz - vaddr)
+			n = (size_t)(ph.p_vaddr + ph.p_filesz - vaddr);
+		if (off >= rawsize)
+			return 0;
+		if (n > rawsize - off)
+			n = (size_t)(rawsize - off);
+		memcpy(buf, raw + off, n);
+		return n;
+	}
+	return 0;
+}
+
+struct ms_error *ms_dwarf_read(struct ms_dwarf_session *s, uint64_t addr, void *buf, size_t len)
+{
+	if (!len)
+		return NULL;
+	struct ms_error *err =
+		s->mem.read ? s->mem.read(s->mem.arg, addr, buf, len) : ms_error_fault(addr, NULL);
+	if (!err)
+		return NULL;
+	/* Byte ranges the reader lacks may still be in a module's file. */
+	size_t done = 0;
+	while (done < len) {
+		size_t n = read_from_module_file(s, addr + done, (char *)buf + done, len - done);
+		if (!n)
+			break;
+		done += n;
+	}
+	if (done == len) {
+		ms_error_destroy(err);
+		return NULL;
+	}
+	return err;
+}
+
+/* ---- modules, symbols, demangling ---- */
+
+bool ms_dwarf_module_at(struct ms_dwarf_session *s, uint64_t addr,
+			struct ms_dwarf_module *module_ret)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return false;
+	memset(module_ret, 0, sizeof(*module_ret));
+	module_ret->mod = mod;
+	Dwarf_Addr start, end;
+	const char *mainfile = NULL, *debugfile = NULL;
+	module_ret->name =
+		dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, &mainfile, &debugfile);
+	module_ret->start = start;
+	module_ret->end = end;
+	Dwarf_Addr bias;
+	module_ret->has_dwarf = dwfl_module_getdwarf(mod, &bias) != NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	module_ret->debug_file = debugfile;
+	module_ret->has_symtab = dwfl_module_getsymtab(mod) > 0;
+	return true;
+}
+
+char *ms_dwarf_demangle(const char *name)
+{
+	if (!name || (strncmp(name, "_Z", 2) != 0 && strncmp(name, "_R", 2) != 0))
+		return NULL;
+	return cplus_demangle(name, DMGL_ANSI | DMGL_AUTO);
+}
+
+static const char *demangled(struct ms_dwarf_session *s, const char *name)
+{
+	if (!name)
+		return NULL;
+	const char *cached = ms_dwarf_interned(s, name);
+	if (cached)
+		return cached;
+	char *d = ms_dwarf_demangle(name);
+	const char *r = ms_dwarf_intern(s, name, d ? d : name);
+	free(d);
+	return r ? r : name;
+}
+
+static int cmp_symentry(const void *a, const void *b)
+{
+	const struct ms_dwarf_symentry *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static struct ms_dwarf_symidx *symbol_index(struct ms_dwarf_session *s, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < s->nsymidx; i++)
+		if (s->symidx[i].mod == mod)
+			return &s->symidx[i];
+	struct ms_dwarf_symidx *grown = realloc(s->symidx, (s->nsymidx + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	s->symidx = grown;
+	struct ms_dwarf_symidx *idx = &s->symidx[s->nsymidx++];
+	memset(idx, 0, sizeof(*idx));
+	idx->mod = mod;
+	int count = dwfl_module_getsymtab(mod);
+	if (count <= 1)
+		return idx;
+	idx->e = malloc((size_t)count * sizeof(*idx->e));
+	if (!idx->e)
+		return idx;
+	for (int i = 1; i < count; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION ||
+		    type == STT_FILE || type == STT_TLS)
+			continue;
+		idx->e[idx->n++] = (struct ms_dwarf_symentry){addr, sym.st_size, name};
+	}
+	qsort(idx->e, idx->n, sizeof(*idx->e), cmp_symentry);
+	return idx;
+}
+
+const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64_t *offset_ret)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return NULL;
+	struct ms_dwarf_symidx *idx = symbol_index(s, mod);
+	if (!idx || !idx->n)
+		return NULL;
+	/* The last symbol at or below addr; names at one address sort, the last wins. */
+	size_t lo = 0, hi = idx->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (idx->e[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	ptrdiff_t i = (ptrdiff_t)lo - 1, zero_sized = -1;
+	/* Prefer a symbol with a size; remember a sizeless one in case none holds addr. */
+	while (i >= 0 && idx->e[i].size == 0) {
+		if (zero_sized < 0)
+			zero_sized = i;
+		i--;
+	}
+	ptrdiff_t pick;
+	if (i >= 0 && addr < idx->e[i].addr + idx->e[i].size)
+		pick = i;
+	else if (zero_sized >= 0)
+		pick = zero_sized;
+	else
+		return NULL;
+	if (offset_ret)
+		*offset_ret = addr - idx->e[pick].addr;
+	return demangled(s, idx->e[pick].name);
+}
+
+/* ---- source lines ---- */
+
+/*
+ * A source file named as gdb names it: the line table's directory joined to
+ * the file name (what libdw gives), except that the CU's primary file keeps
+ * the CU's own name when that joins to the same absolute path.
+ */
+static const char *relative_file(struct ms_dwarf_session *s, Dwarf_Die *cu, const char *file)
+{
+	(void)s;
+	if (!file || file[0] != '/' || !cu)
+		return file;
+	Dwarf_Attribute attr;
+	const char *comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+	const char *name = dwarf_diename(cu);
+	if (!comp_dir || !name || name[0] == '/')
+		return file;
+	size_t n = strlen(comp_dir);
+	if (strncmp(file, comp_dir, n) == 0 && file[n] == '/' && strcmp(file + n + 1, name) == 0)
+		return name;
+	return file;
+}
+
+bool ms_dwarf_line_at(struct ms_dwarf_session *s, uint64_t addr, struct ms_dwarf_line *line_ret)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return false;
+	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+	if (!line)
+		return false;
+	Dwarf_Addr row;
+	int lineno = 0;
+	const char *file = dwfl_lineinfo(line, &row, &lineno, NULL, NULL, NULL);
+	if (!file || lineno <= 0)
+		return false;
+	line_ret->file = relative_file(s, dwfl_linecu(line), file);
+	line_ret->line = lineno;
+	line_ret->row_addr = row;
+	return true;
+}
+
+/* ---- function names ---- */
+
+static bool is_cplus(int lang)
+{
+	return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+	       lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14 ||
+	       lang == DW_LANG_Rust || lang == DW_LANG_D;
+}
+
+const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *die, int lang)
+{
+	Dwarf_Attribute attr;
+	const char *linkage =
+		dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!linkage)
+		linkage =
+			dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (is_cplus(lang)) {
+		if (linkage)
+			return demangled(s, linkage);
+		return dwarf_diename(die) ? dwarf_diename(die) : NULL;
+	}
+	/* C keeps the linkage form (the asm name, e.g. __GI___libc_read). */
+	if (linkage)
+		return linkage;
+	Dwarf_Attribute *name = dwarf_attr_integrate(die, DW_AT_name, &attr);
+	return name ? dwarf_formstring(name) : NULL;
+}
+
+/* ---- frames ---- */
+
+int ms_dwarf_physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes_ret)
+{
+	/*
+	 * dwarf_getscopes continues from an inlined call into the inlined
+	 * function's abstract definition (for name lookup); a backtrace wants
+	 * the concrete nesting, callers of inlined calls included.
+	 */
+	Dwarf_Die *first;
+	int n = dwarf_getscopes(cudie, pc, &first);
+	if (n <= 0) {
+		free(first);
+		*scopes_ret = NULL;
+		return n;
+	}
+	Dwarf_Die innermost = first[0];
+	/*
+	 * Sibling functions over the same addresses (assembler aliases): gdb's
+	 * block lookup settles on the last of them.
+	 */
+	if (n == 2 && dwarf_tag(&innermost) == DW_TAG_subprogram) {
+		Dwarf_Die sib = innermost;
+		while (dwarf_siblingof(&sib, &sib) == 0)
+			if (dwarf_tag(&sib) == DW_TAG_subprogram && dwarf_haspc(&sib, pc) == 1)
+				innermost = sib;
+	}
+	free(first);
+	return dwarf_getscopes_die(&innermost, scopes_ret);
+}
+
+static const char *call_site_file(struct ms_dwarf_session *s, Dwarf_Die *cu, Dwarf_Die *inl,
+				  int *line_ret)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word file_idx = 0, line = 0;
+	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &file_idx) != 0)
+		return NULL;
+	dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &line);
+	Dwarf_Files *files;
+	size_t nfiles;
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file_idx >= nfiles)
+		return NULL;
+	const char *name = dwarf_filesrc(files, file_idx, NULL, NULL);
+	*line_ret = (int)line;
+	return relative_file(s, cu, name);
+}
+
+void ms_dwarf_frame_deinit(struct ms_dwarf_frame *frame)
+{
+	free(frame->blocks);
+	frame->blocks = NULL;
+	frame->nblocks = 0;
+}
+
+struct ms_error *ms_dwarf_frames_at(struct ms_dwarf_session *s, uint64_t pc, bool activation,
+				    const struct ms_dwarf_regs *regs, int physical,
+				    struct ms_dwarf_frame *frames, size_t max, size_t *count_ret)
+{
+	if (!max) {
+		*count_ret = 0;
+		return NULL;
+	}
+	uint64_t lookup = activation ? pc : pc - 1;
+	struct ms_dwarf_frame base = {
+		.session = s,
+		.pc = pc,
+		.activation = activation,
+		.physical = physical,
+	};
+	if (regs)
+		base.regs = *regs;
+	base.mod = dwfl_addrmodule(s->dwfl, lookup);
+	Dwarf_Die *cudie = base.mod ? dwfl_module_addrdie(base.mod, lookup, &base.bias) : NULL;
+	Dwarf_Die *scopes = NULL;
+	int nscopes = cudie ? ms_dwarf_physical_scopes(cudie, lookup - base.bias, &scopes) : 0;
+	if (nscopes <= 0) {
+		/* No debug info for this pc: the ELF symbol names it. */
+		frames[0] = base;
+		frames[0].name = ms_dwarf_symbol_at(s, lookup, NULL);
+		free(scopes);
+		*count_ret = 1;
+		return NULL;
+	}
+	base.cu = *cudie;
+	base.lang = dwarf_srclang(cudie);
+	if (base.lang < 0)
+		base.lang = 0;
+
+	/* The physical frame's subprogram: the outermost function scope. */
+	Dwarf_Die function = {0};
+	bool has_function = false;
+	for (int i = nscopes - 1; i >= 0; i--) {
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+			function = scopes[i];
+			has_function = true;
+			break;
+		}
+	}
+
+	size_t n = 0;
+	int block_start = 0;
+	struct ms_error *err = NULL;
+	for (int i = 0; i < nscopes && n < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+			continue;
+		struct ms_dwarf_frame *f = &frames[n];
+		*f = base;
+		f->has_scope = true;
+		f->scope = scopes[i];
+		f->function = has_function ? function : scopes[i];
+		f->inlined = tag == DW_TAG_inlined_subroutine;
+		f->inline_callee = n > 0;
+		f->nblocks = i - block_start;
+		if (f->nblocks) {
+			f->blocks = malloc((size_t)f->nblocks * sizeof(*f->blocks));
+			if (!f->blocks) {
+				err = &ms_error_no_memory;
+				break;
+			}
+			memcpy(f->blocks, &scopes[block_start],
+			       (size_t)f->nblocks * sizeof(Dwarf_Die));
+		}
+		f->name = ms_dwarf_die_function_name(s, &scopes[i], f->lang);
+		if (n == 0) {
+			f->has_line = ms_dwarf_line_at(s, lookup, &f->line);
+		} else {
+			/* The call site of the frame inlined into this one. */
+			int line = 0;
+			const char *file = call_site_file(s, cudie, &frames[n - 1].scope, &line);
+			if (file) {
+				f->has_line = true;
+				f->line.file = file;
+				f->line.line = line;
+				f->line.row_addr = 0;
+			}
+		}
+		block_start = i + 1;
+		n++;
+		if (tag == DW_TAG_subprogram)
+			break;
+	}
+	free(scopes);
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			ms_dwarf_frame_deinit(&frames[i]);
+		return err;
+	}
+	if (n == 0) {
+		frames[0] = base;
+		frames[0].name = ms_dwarf_symbol_at(s, lookup, NULL);
+		n = 1;
+	}
+	*count_ret = n;
+	return NULL;
+}
+
+bool ms_dwarf_frame_show_address(const struct ms_dwarf_frame *f)
+{
+	if (!f->has_line)
+		return true;
+	/* The outer frame of an inlined call shares the pc: gdb shows no address. */
+	if (f->inline_callee)
+		return false;
+	if (!f->activation)
+		return true;
+	return f->pc != f->line.row_addr;
+}
+
+struct ms_error *ms_dwarf_frame_cfa(struct ms_dwarf_frame *f, uint64_t *cfa_ret);
+
+/* ---- variables ---- */
+
+static bool is_variable_die(Dwarf_Die *die, enum ms_dwarf_var_kind kind)
+{
+	int tag = dwarf_tag(die);
+	if (kind == MS_DWARF_PARAMS)
+		return tag == DW_TAG_formal_parameter;
+	/* A label the compiler removed is an optimized-out local to gdb. */
+	if (tag == DW_TAG_label)
+		return !dwarf_hasattr(die, DW_AT_low_pc);
+	return tag == DW_TAG_variable;
+}
+
+static struct ms_error *add_var(struct ms_dwarf_variables *v, size_t *cap, Dwarf_Die *die)
+{
+	if (v->count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct ms_dwarf_variable *grown = realloc(v->vars, ncap * sizeof(*grown));
+		if (!grown)
+			return &ms_error_no_memory;
+		v->vars = grown;
+		*cap = ncap;
+	}
+	struct ms_dwarf_variable *var = &v->vars[v->count++];
+	var->die = *die;
+	Dwarf_Attribute attr;
+	var->name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	var->is_param = dwarf_tag(die) == DW_TAG_formal_parameter;
+	return NULL;
+}
+
+/*
+ * gdb's symbol-name hash (its dictionary's search-name hash for C): the
+ * order of a lexical block's locals follows its hash buckets.
+ */
+static unsigned int hash_next(unsigned int h, char c)
+{
+	unsigned char u = (unsigned char)c;
+	if (u >= 'A' && u <= 'Z')
+		u = (unsigned char)(u - 'A' + 'a');
+	return h * 67 + u - 113;
+}
+
+static unsigned int hash_iw(const char *s)
+{
+	unsigned int h = 0;
+	while (*s && *s != '(') {
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		if (*s && *s != '(') {
+			h = hash_next(h, *s);
+			s++;
+		}
+	}
+	return h;
+}
+
+static unsigned int search_name_hash(const char *s0)
+{
+	const char *s = s0;
+	if (*s == '_') {
+		if (strncmp(s, "_ada_", 5) == 0)
+			s += 5;
+		else
+			return hash_iw(s0);
+	}
+	unsigned int h = 0;
+	while (*s) {
+		switch (*s) {
+		case '$':
+		case '.':
+		case 'X':
+			if (s == s0)
+				return hash_iw(s0);
+			break;
+		case ' ':
+		case '(':
+			return hash_iw(s0);
+		case '_':
+			if (s[1] == '_' && s != s0) {
+				int c = s[2];
+				if ((c < 'a' || c > 'z') && c != 'O')
+					return h;
+				h = 0;
+				s += 2;
+				continue;
+			}
+			break;
+		case 'T':
+			if (strcmp(s, "TKB") == 0)
+				return h;
+			break;
+		}
+		h = hash_next(h, *s);
+		s++;
+	}
+	return h;
+}
+
+struct hashed_var {
+	struct ms_dwarf_variable var;
+	unsigned bucket;
+	size_t order;
+};
+
+static int cmp_hashed(const void *a, const void *b)
+{
+	const struct hashed_var *x = a, *y = b;
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static bool has_pc_bounds(Dwarf_Die *die)
+{
+	return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges) ||
+	       dwarf_hasattr(die, DW_AT_entry_pc);
+}
+
+static bool is_named_type_symbol(Dwarf_Die *die)
+{
+	switch (dwarf_tag(die)) {
+	case DW_TAG_label:
+	case DW_TAG_typedef:
+	case DW_TAG_subprogram:
+		return dwarf_diename(die) != NULL;
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_class_type:
+	case DW_TAG_enumeration_type:
+		return dwarf_diename(die) && !dwarf_hasattr(die, DW_AT_declaration);
+	default:
+		return false;
+	}
+}
+
+struct collect {
+	enum ms_dwarf_var_kind kind;
+	struct ms_dwarf_variables *v;
+	size_t *cap;
+	int symbols; /* everything gdb makes a symbol of in this block (for its hash) */
+};
+
+static struct ms_error *collect_children(struct collect *c, Dwarf_Die *scope, int depth);
+
+/* Children of the abstract origin that the concrete DIE does not mention (gdb adds them). */
+static struct ms_error *collect_abstract(struct collect *c, Dwarf_Die *scope, int depth)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die origin;
+	if (!dwarf_formref_die(dwarf_attr(scope, DW_AT_abstract_origin, &attr), &origin))
+		return NULL;
+	Dwarf_Off referenced[256];
+	size_t nref = 0;
+	Dwarf_Die child;
+	if (dwarf_child(scope, &child) == 0) {
+		do {
+			int tag = dwarf_tag(&child);
+			if (tag == DW_TAG_call_site || tag == DW_TAG_GNU_call_site)
+				continue;
+			Dwarf_Die o;
+			if (dwarf_formref_die(dwarf_attr(&child, DW_AT_abstract_origin, &attr),
+					      &o) &&
+			    nref < 256)
+				referenced[nref++] = dwarf_dieoffset(&o);
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	if (dwarf_child(&origin, &child) != 0)
+		return NULL;
+	do {
+		Dwarf_Off off = dwarf_dieoffset(&child);
+		bool seen = false;
+		for (size_t i = 0; i < nref && !seen; i++)
+			seen = referenced[i] == off;
+		if (seen)
+			continue;
+		int tag = dwarf_tag(&child);
+		if (tag == DW_TAG_lexical_block) {
+			struct ms_error *err = collect_children(c, &child, depth + 1);
+			if (err)
+				return err;
+			continue;
+		}
+		if (is_named_type_symbol(&child))
+			c->symbols++;
+		if (!is_variable_die(&child, c->kind) || !dwarf_diename(&child) ||
+		    dwarf_hasattr(&child, DW_AT_declaration))
+			continue;
+		c->symbols++;
+		struct ms_error *err = add_var(c->v, c->cap, &child);
+		if (err)
+			return err;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
+static struct ms_error *collect_children(struct collect *c, Dwarf_Die *scope, int depth)
+{
+	if (depth > 16)
+		return NULL;
+	Dwarf_Die child;
+	struct ms_error *err;
+	if (dwarf_child(scope, &child) == 0) {
+		do {
+			int tag = dwarf_tag(&child);
+			/* A block without addresses: gdb reads its children into this block. */
+			if (tag == DW_TAG_lexical_block && !has_pc_bounds(&child)) {
+				err = collect_children(c, &child, depth + 1);
+				if (err)
+					return err;
+				continue;
+			}
+			if (is_named_type_symbol(&child))
+				c->symbols++;
+			if (tag == DW_TAG_enumeration_type) {
+				Dwarf_Die e;
+				if (dwarf_child(&child, &e) == 0)
+					do
+						c->symbols += dwarf_tag(&e) == DW_TAG_enumerator;
+					while (dwarf_siblingof(&e, &e) == 0);
+			}
+			if (tag == DW_TAG_variable || tag == DW_TAG_formal_parameter) {
+				Dwarf_Attribute attr;
+				if (dwarf_attr_integrate(&child, DW_AT_name, &attr))
+					c->symbols++;
+			}
+			if (!is_variable_die(&child, c->kind))
+				continue;
+			Dwarf_Attribute attr;
+			if (!dwarf_attr_integrate(&child, DW_AT_name, &attr))
+				continue;
+			/* A declaration inside a function (extern int x;) is not a local. */
+			if (dwarf_hasattr(&child, DW_AT_declaration))
+				continue;
+			err = add_var(c->v, c->cap, &child);
+			if (err)
+				return err;
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	return collect_abstract(c, scope, depth);
+}
+
+/* Append the variables of one scope; lexical blocks come out in gdb's hash order. */
+static struct ms_error *scope_variables(Dwarf_Die *scope, enum ms_dwarf_var_kind kind, bool hashed,
+					struct ms_dwarf_variables *v, size_t *cap)
+{
+	size_t first = v->count;
+	struct collect c = {.kind = kind, .v = v, .cap = cap};
+	struct ms_error *err = collect_children(&c, scope, 0);
+	if (err)
+		return err;
+	size_t n = v->count - first;
+	if (!hashed || n < 2)
+		return NULL;
+	unsigned nbuckets = (unsigned)(c.symbols / 5 + 1);
+	struct hashed_var *h = malloc(n * sizeof(*h));
+	if (!h)
+		return &ms_error_no_memory;
+	for (size_t i = 0; i < n; i++) {
+		h[i].var = v->vars[first + i];
+		h[i].bucket = search_name_hash(h[i].var.name) % nbuckets;
+		h[i].order = i;
+	}
+	qsort(h, n, sizeof(*h), cmp_hashed);
+	for (size_t i = 0; i < n; i++)
+		v->vars[first + i] = h[i].var;
+	free(h);
+	return NULL;
+}
+
+struct ms_error *ms_dwarf_frame_variables(struct ms_dwarf_frame *f, enum ms_dwarf_var_kind kind,
+					  struct ms_dwarf_variables *vars_ret)
+{
+	struct ms_dwarf_variables v = {0};
+	size_t cap = 0;
+	struct ms_error *err = NULL;
+	if (!f->has_scope)
+		goto out;
+	if (kind == MS_DWARF_LOCALS) {
+		for (int i = 0; i < f->nblocks && !err; i++)
+			err = scope_variables(&f->blocks[i], kind, true, &v, &cap);
+	}
+	if (!err)
+		err = scope_variables(&f->scope, kind, false, &v, &cap);
+out:
+	if (err) {
+		free(v.vars);
+		return err;
+	}
+	*vars_ret = v;
+	return NULL;
+}
+
+/* ---- types ---- */
+
+bool ms_dwarf_type_strip(Dwarf_Die *type, Dwarf_Die *ret)
+{
+	Dwarf_Die t = *type;
+	for (int depth = 0; depth < 64; depth++) {
+		int tag = dwarf_tag(&t);
+		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type &&
+		    tag != DW_TAG_volatile_type && tag != DW_TAG_restrict_type &&
+		    tag != DW_TAG_atomic_type) {
+			*ret = t;
+			return true;
+		}
+		Dwarf_Attribute attr;
+		if (!dwarf_formref_die(dwarf_attr_integrate(&t, DW_AT_type, &attr), &t))
+			return false; /* const void */
+	}
+	return false;
+}
+
+bool ms_dwarf_type_size(Dwarf_Die *type, uint64_t *size_ret)
+{
+	Dwarf_Word size;
+	Dwarf_Die t;
+	if (!ms_dwarf_type_strip(type, &t))
+		return false;
+	int tag = dwarf_tag(&t);
+	if (tag == DW_TAG_pointer_type || tag == DW_TAG_reference_type ||
+	    tag == DW_TAG_rvalue_reference_type || tag == DW_TAG_ptr_to_member_type) {
+		Dwarf_Attribute attr;
+		if (dwarf_formudata(dwarf_attr(&t, DW_AT_byte_size, &attr), &size) != 0)
+			size = 8;
+		*size_ret = size;
+		return true;
+	}
+	if (dwarf_aggregate_size(&t, &size) != 0)
+		return false;
+	*size_ret = size;
+	return true;
+}
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_add(struct strbuf *b, const char *text)
+{
+	size_t n = strlen(text);
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *s = realloc(b->s, cap);
+		if (!s)
+			return;
+		b->s = s;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, text, n + 1);
+	b->len += n;
+}
+
+static void sb_insert(struct strbuf *b, size_t at, const char *text)
+{
+	size_t n = strlen(text);
+	sb_add(b, text); /* grow */
+	if (b->len < n)
+		return;
+	memmove(b->s + at + n, b->s + at, b->len - n - at);
+	memcpy(b->s + at, text, n);
+}
+
+/*
+ * C declarator syntax: the base name on the left, the declarator (pointers,
+ * arrays, functions) wrapped around a hole. prefix/suffix build "int (*)[4]".
+ */
+static void type_name_rec(Dwarf_Die *type, struct strbuf *prefix, struct strbuf *suffix, int depth);
+
+static void params_text(Dwarf_Die *fn, struct strbuf *out)
+{
+	sb_add(out, "(");
+	Dwarf_Die child;
+	bool first = true, any = false;
+	if (dwarf_child(fn, &child) == 0) {
+		do {
+			int tag = dwarf_tag(&child);
+			if (tag == DW_TAG_unspecified_parameters) {
+				sb_add(out, first ? "..." : ", ...");
+				any = true;
+				continue;
+			}
+			if (tag != DW_TAG_formal_parameter)
+				continue;
+			Dwarf_Attribute attr;
+			Dwarf_Die pt;
+			if (!first)
+				sb_add(out, ", ");
+			first = false;
+			any = true;
+			if (dwarf_formref_die(dwarf_attr_integrate(&child, DW_AT_type, &attr),
+					      &pt)) {
+				char *n = ms_dwarf_type_name(&pt);
+				sb_add(out, n ? n : "?");
+				free(n);
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	if (!any && dwarf_hasattr(fn, DW_AT_prototyped))
+		sb_add(out, "void");
+	sb_add(out, ")");
+}
+
+static void type_name_rec(Dwarf_Die *type, struct strbuf *prefix, struct strbuf *suffix, int depth)
+{
+	if (depth > 32) {
+		sb_add(prefix, "?");
+		return;
+	}
+	Dwarf_Attribute attr;
+	Dwarf_Die inner;
+	bool has_inner = type && dwarf_formref_die(dwarf_attr(type, DW_AT_type, &attr), &inner);
+	if (!type) {
+		sb_add(prefix, "void");
+		return;
+	}
+	int tag = dwarf_tag(type);
+	const char *name = dwarf_diename(type);
+	switch (tag) {
+	case DW_TAG_base_type:
+	case DW_TAG_typedef:
+	case DW_TAG_unspecified_type:
+		sb_add(prefix, name ? name : "?");
+		return;
+	case DW_TAG_structure_type:
+	case DW_TAG_class_type:
+	case DW_TAG_union_type:
+	case DW_TAG_enumeration_type: {
+		Dwarf_Die cu;
+		int lang = dwarf_diecu(type, &cu, NULL, NULL) ? dwarf_srclang(&cu) : 0;
+		if (!is_cplus(lang))
+			sb_add(prefix, tag == DW_TAG_union_type		? "union "
+				       : tag == DW_TAG_enumeration_type ? "enum "
+									: "struct ");
+		sb_add(prefix, name ? name : "{...}");
+		return;
+	}
+	case DW_TAG_const_type:
+	case DW_TAG_volatile_type: {
+		const char *q = tag == DW_TAG_const_type ? "const" : "volatile";
+		Dwarf_Die stripped;
+		bool pointer_like = has_inner && ms_dwarf_type_strip(&inner, &stripped) &&
+				    dwarf_tag(&inner) == DW_TAG_pointer_type;
+		if (pointer_like) {
+			type_name_rec(&inner, prefix, suffix, depth + 1);
+			sb_add(prefix, " ");
+			sb_add(prefix, q);
+		} else {
+			sb_add(prefix, q);
+			sb_add(prefix, " ");
+			type_name_rec(has_inner ? &inner : NULL, prefix, suffix, depth + 1);
+		}
+		return;
+	}
+	case DW_TAG_pointer_type:
+	case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type: {
+		const char *op = tag == DW_TAG_pointer_type	? "*"
+				 : tag == DW_TAG_reference_type ? "&"
+								: "&&";
+		Dwarf_Die st;
+		bool wrap = has_inner && ms_dwarf_type_strip(&inner, &st) &&
+			    (dwarf_tag(&inner) == DW_TAG_array_type ||
+			     dwarf_tag(&inner) == DW_TAG_subroutine_type);
+		type_name_rec(has_inner ? &inner : NULL, prefix, suffix, depth + 1);
+		if (wrap) {
+			sb_add(prefix, " (");
+			sb_add(prefix, op);
+			sb_insert(suffix, 0, ")");
+		} else {
+			if (prefix->len && prefix->s[prefix->len - 1] != '*' &&
+			    prefix->s[prefix->len - 1] != '&')
+				sb_add(prefix, " ");
+			sb_add(prefix, op);
+		}
+		return;
+	}
+	case DW_TAG_array_type: {
+		struct strbuf dims = {0};
+		Dwarf_Die sub;
+		if (dwarf_child(type, &sub) == 0) {
+			do {
+				if (dwarf_tag(&sub) != DW_TAG_subrange_type)
+					continue;
+				Dwarf_Word count = 0, upper = 0;
+				char buf[32];
+				if (dwarf_formudata(dwarf_attr(&sub, DW_AT_count, &attr), &count) ==
+				    0)
+					snprintf(buf, sizeof(buf), "[%llu]",
+						 (unsigned long long)count);
+				else if (dwarf_formudata(dwarf_attr(&sub, DW_AT_upper_bound, &attr),
+							 &upper) == 0)
+					snprintf(buf, sizeof(buf), "[%llu]",
+						 (unsigned long long)upper + 1);
+				else
+					snprintf(buf, sizeof(buf), "[]");
+				sb_add(&dims, buf);
+			} while (dwarf_siblingof(&sub, &sub) == 0);
+		}
+		if (dims.s)
+			sb_insert(suffix, 0, dims.s);
+		free(dims.s);
+		type_name_rec(has_inner ? &inner : NULL, prefix, suffix, depth + 1);
+		return;
+	}
+	case DW_TAG_subroutine_type: {
+		struct strbuf params = {0};
+		params_text(type, &params);
+		if (params.s)
+			sb_insert(suffix, 0, params.s);
+		free(params.s);
+		type_name_rec(has_inner ? &inner : NULL, prefix, suffix, depth + 1);
+		return;
+	}
+	default:
+		sb_add(prefix, name ? name : "?");
+	}
+}
+
+char *ms_dwarf_type_name(Dwarf_Die *type)
+{
+	struct strbuf prefix = {0}, suffix = {0};
+	type_name_rec(type, &prefix, &suffix, 0);
+	if (suffix.s && suffix.len) {
+		if (suffix.s[0] == '[' || suffix.s[0] == '(')
+			sb_add(&prefix, " ");
+		sb_add(&prefix, suffix.s);
+	}
+	free(suffix.s);
+	if (!prefix.s)
+		return strdup("?");
+	return prefix.s;
+}
+
+char *ms_dwarf_variable_type_name(struct ms_dwarf_variable *var)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die type;
+	if (!dwarf_formref_die(dwarf_attr_integrate(&var->die, DW_AT_type, &attr), &type))
+		return strdup("void");
+	return ms_dwarf_type_name(&type);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the DWARF layer (dwarf.c, dwarf_loc.c): the session's inside
+ * and helpers the two halves share.
+ */
+#ifndef MEMSCOPE_DWARF_IMPL_H
+#define MEMSCOPE_DWARF_IMPL_H
+
+#include "dwarf.h"
+
+struct ms_dwarf_string {
+	struct ms_dwarf_string *next;
+	const void *key;
+	char text[];
+};
+
+struct ms_dwarf_symentry {
+	uint64_t addr, size;
+	const char *name;
+};
+
+/* A module's ELF symbols sorted by address, then name (gdb's minimal symbols). */
+struct ms_dwarf_symidx {
+	Dwfl_Module *mod;
+	struct ms_dwarf_symentry *e;
+	size_t n;
+};
+
+struct ms_dwarf_session {
+	Dwfl *dwfl;
+	Dwfl_Callbacks callbacks;
+	char *debuginfo_path;
+	struct ms_dwarf_memory mem;
+	int core_fd;
+	Elf *core_elf;
+	/* interned strings (demangled names, file names), keyed by their source */
+	struct ms_dwarf_string *strings[512];
+	struct ms_dwarf_symidx *symidx;
+	size_t nsymidx;
+};
+
+/* A string owned by the session, looked up by key (any stable pointer). */
+const char *ms_dwarf_intern(struct ms_dwarf_session *s, const void *key, const char *text);
+const char *ms_dwarf_interned(struct ms_dwarf_session *s, const void *key);
+
+/* An error from libdw/libdwfl, naming the call that failed. */
+struct ms_error *ms_dwarf_error(const char *call);
+
+/* The function's name as gdb prints it (C: linkage name, C++/Rust: demangled). */
+const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *die, int lang);
+
+/* The scopes holding pc, innermost first, following the concrete DIE tree
+ * (an inlined call's caller comes after it). */
+int ms_dwarf_physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes_ret);
+
+#endif
