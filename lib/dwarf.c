@@ -179,8 +179,19 @@ void ms_dwarf_session_destroy(struct ms_dwarf_session *s)
 			e = next;
 		}
 	}
-	for (size_t i = 0; i < s->nsymidx; i++)
+	for (size_t i = 0; i < 1024; i++) {
+		struct ms_dwarf_scopes *e = s->scopes[i];
+		while (e) {
+			struct ms_dwarf_scopes *next = e->next;
+			free(e->scopes);
+			free(e);
+			e = next;
+		}
+	}
+	for (size_t i = 0; i < s->nsymidx; i++) {
 		free(s->symidx[i].e);
+		free(s->symidx[i].sections);
+	}
 	free(s->symidx);
 	free(s->debuginfo_path);
 	free(s);
@@ -327,6 +338,20 @@ static struct ms_dwarf_symidx *symbol_index(struct ms_dwarf_session *s, Dwfl_Mod
 	struct ms_dwarf_symidx *idx = &s->symidx[s->nsymidx++];
 	memset(idx, 0, sizeof(*idx));
 	idx->mod = mod;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t nsec = 0;
+	if (elf && elf_getshdrnum(elf, &nsec) == 0 && nsec) {
+		idx->sections = malloc(nsec * sizeof(*idx->sections));
+		for (Elf_Scn *scn = NULL; idx->sections && (scn = elf_nextscn(elf, scn));) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || !sh.sh_size)
+				continue;
+			idx->sections[idx->nsections][0] = sh.sh_addr + bias;
+			idx->sections[idx->nsections][1] = sh.sh_addr + bias + sh.sh_size;
+			idx->nsections++;
+		}
+	}
 	int count = dwfl_module_getsymtab(mod);
 	if (count <= 1)
 		return idx;
@@ -356,6 +381,12 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64
 	struct ms_dwarf_symidx *idx = symbol_index(s, mod);
 	if (!idx || !idx->n)
 		return NULL;
+	/* Like gdb, name only addresses inside one of the module's sections. */
+	bool in_section = idx->nsections == 0;
+	for (size_t k = 0; k < idx->nsections && !in_section; k++)
+		in_section = addr >= idx->sections[k][0] && addr < idx->sections[k][1];
+	if (!in_section)
+		return NULL;
 	/* The last symbol at or below addr; names at one address sort, the last wins. */
 	size_t lo = 0, hi = idx->n;
 	while (lo < hi) {
@@ -384,6 +415,26 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64
 	if (offset_ret)
 		*offset_ret = addr - idx->e[pick].addr;
 	return demangled(s, idx->e[pick].name);
+}
+
+bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	struct ms_dwarf_symidx *idx = mod ? symbol_index(s, mod) : NULL;
+	if (!idx)
+		return false;
+	size_t lo = 0, hi = idx->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (idx->e[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < idx->n && idx->e[i].addr == addr; i++)
+		if (strcmp(idx->e[i].name, name) == 0)
+			return true;
+	return false;
 }
 
 /* ---- source lines ---- */
@@ -459,7 +510,7 @@ const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *di
 
 /* ---- frames ---- */
 
-int ms_dwarf_physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes_ret)
+static int physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes_ret)
 {
 	/*
 	 * dwarf_getscopes continues from an inlined call into the inlined
@@ -486,6 +537,28 @@ int ms_dwarf_physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes
 	}
 	free(first);
 	return dwarf_getscopes_die(&innermost, scopes_ret);
+}
+
+int ms_dwarf_physical_scopes(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Die *cudie,
+			     Dwarf_Addr pc, Dwarf_Die **scopes_ret)
+{
+	size_t slot = (size_t)((pc ^ ((uintptr_t)mod >> 4)) % 1024);
+	for (struct ms_dwarf_scopes *e = s->scopes[slot]; e; e = e->next) {
+		if (e->mod == mod && e->pc == pc) {
+			*scopes_ret = e->scopes;
+			return e->n;
+		}
+	}
+	struct ms_dwarf_scopes *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -1;
+	e->mod = mod;
+	e->pc = pc;
+	e->n = physical_scopes(cudie, pc, &e->scopes);
+	e->next = s->scopes[slot];
+	s->scopes[slot] = e;
+	*scopes_ret = e->scopes;
+	return e->n;
 }
 
 static const char *call_site_file(struct ms_dwarf_session *s, Dwarf_Die *cu, Dwarf_Die *inl,
@@ -532,12 +605,13 @@ struct ms_error *ms_dwarf_frames_at(struct ms_dwarf_session *s, uint64_t pc, boo
 	base.mod = dwfl_addrmodule(s->dwfl, lookup);
 	Dwarf_Die *cudie = base.mod ? dwfl_module_addrdie(base.mod, lookup, &base.bias) : NULL;
 	Dwarf_Die *scopes = NULL;
-	int nscopes = cudie ? ms_dwarf_physical_scopes(cudie, lookup - base.bias, &scopes) : 0;
+	int nscopes =
+		cudie ? ms_dwarf_physical_scopes(s, base.mod, cudie, lookup - base.bias, &scopes)
+		      : 0;
 	if (nscopes <= 0) {
 		/* No debug info for this pc: the ELF symbol names it. */
 		frames[0] = base;
 		frames[0].name = ms_dwarf_symbol_at(s, lookup, NULL);
-		free(scopes);
 		*count_ret = 1;
 		return NULL;
 	}
@@ -600,7 +674,8 @@ struct ms_error *ms_dwarf_frames_at(struct ms_dwarf_session *s, uint64_t pc, boo
 		if (tag == DW_TAG_subprogram)
 			break;
 	}
-	free(scopes);
+	for (size_t i = 0; i + 1 < n; i++)
+		frames[i].outer = &frames[i + 1];
 	if (err) {
 		for (size_t i = 0; i < n; i++)
 			ms_dwarf_frame_deinit(&frames[i]);
@@ -765,6 +840,17 @@ static bool is_named_type_symbol(Dwarf_Die *die)
 	}
 }
 
+static bool is_const_bytes(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	if (!dwarf_attr_integrate(die, DW_AT_const_value, &attr))
+		return false;
+	unsigned form = dwarf_whatform(&attr);
+	return form == DW_FORM_block || form == DW_FORM_block1 || form == DW_FORM_block2 ||
+	       form == DW_FORM_block4 || form == DW_FORM_exprloc || form == DW_FORM_string ||
+	       form == DW_FORM_strp || form == DW_FORM_line_strp;
+}
+
 struct collect {
 	enum ms_dwarf_var_kind kind;
 	struct ms_dwarf_variables *v;
@@ -860,8 +946,10 @@ static struct ms_error *collect_children(struct collect *c, Dwarf_Die *scope, in
 			Dwarf_Attribute attr;
 			if (!dwarf_attr_integrate(&child, DW_AT_name, &attr))
 				continue;
-			/* A declaration inside a function (extern int x;) is not a local. */
-			if (dwarf_hasattr(&child, DW_AT_declaration))
+			/* A declaration inside a function (extern int x;) is not a local;
+			 * nor, for gdb, is a constant folded into bytes (a float, say). */
+			if (dwarf_hasattr(&child, DW_AT_declaration) ||
+			    (c->kind == MS_DWARF_LOCALS && is_const_bytes(&child)))
 				continue;
 			err = add_var(c->v, c->cap, &child);
 			if (err)
@@ -1033,6 +1121,24 @@ static void params_text(Dwarf_Die *fn, struct strbuf *out)
 	sb_add(out, ")");
 }
 
+/* C++: the namespaces and classes a type is declared in ("app::detail::"). */
+static void add_scope_prefix(Dwarf_Die *type, struct strbuf *prefix)
+{
+	Dwarf_Die *scopes;
+	int n = dwarf_getscopes_die(type, &scopes);
+	for (int i = n - 1; i >= 1; i--) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag != DW_TAG_namespace && tag != DW_TAG_structure_type &&
+		    tag != DW_TAG_class_type && tag != DW_TAG_union_type)
+			continue;
+		const char *name = dwarf_diename(&scopes[i]);
+		sb_add(prefix, name ? name : "(anonymous namespace)");
+		sb_add(prefix, "::");
+	}
+	if (n > 0)
+		free(scopes);
+}
+
 static void type_name_rec(Dwarf_Die *type, struct strbuf *prefix, struct strbuf *suffix, int depth)
 {
 	if (depth > 32) {
@@ -1064,6 +1170,8 @@ static void type_name_rec(Dwarf_Die *type, struct strbuf *prefix, struct strbuf 
 			sb_add(prefix, tag == DW_TAG_union_type		? "union "
 				       : tag == DW_TAG_enumeration_type ? "enum "
 									: "struct ");
+		else if (name)
+			add_scope_prefix(type, prefix);
 		sb_add(prefix, name ? name : "{...}");
 		return;
 	}

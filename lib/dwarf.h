@@ -119,7 +119,8 @@ struct ms_dwarf_regs {
  * One frame as a debugger shows it: a function, or an inlined call inside
  * one (several logical frames share one physical frame, innermost first).
  * The frames of a thread form an array, innermost first; entry values are
- * found through the physical caller.
+ * found through the physical caller. The caller sets caller (and outer for
+ * the outermost logical frame of a physical frame) before asking for values.
  */
 struct ms_dwarf_frame {
 	struct ms_dwarf_session *session;
@@ -145,6 +146,7 @@ struct ms_dwarf_frame {
 	struct ms_dwarf_line line;
 
 	struct ms_dwarf_frame *caller; /* the next outer physical frame, or NULL */
+	struct ms_dwarf_frame *outer;  /* the next outer logical frame, or NULL */
 	/* private: */
 	bool cfa_done, has_cfa;
 	uint64_t cfa;
@@ -227,6 +229,11 @@ struct ms_dwarf_value {
 	bool in_memory;
 	uint64_t address;
 	int lang;
+	/* An implicit pointer (DW_OP_implicit_pointer) points at this variable,
+	 * read in frame (valid as long as the frame is). */
+	bool has_implicit_target;
+	Dwarf_Die implicit_target;
+	struct ms_dwarf_frame *frame;
 };
 
 struct ms_dwarf_value *ms_dwarf_value_create(struct ms_dwarf_session *session, Dwarf_Die *type);

@@ -24,6 +24,18 @@ struct ms_dwarf_symidx {
 	Dwfl_Module *mod;
 	struct ms_dwarf_symentry *e;
 	size_t n;
+	uint64_t (*sections)[2]; /* allocated sections: symbols only describe these */
+	size_t nsections;
+};
+
+/* The scopes at one pc of one module, kept: every thread parked in the same
+ * place asks for the same ones. */
+struct ms_dwarf_scopes {
+	struct ms_dwarf_scopes *next;
+	Dwfl_Module *mod;
+	Dwarf_Addr pc;
+	Dwarf_Die *scopes;
+	int n;
 };
 
 struct ms_dwarf_session {
@@ -37,6 +49,7 @@ struct ms_dwarf_session {
 	struct ms_dwarf_string *strings[512];
 	struct ms_dwarf_symidx *symidx;
 	size_t nsymidx;
+	struct ms_dwarf_scopes *scopes[1024];
 };
 
 /* A string owned by the session, looked up by key (any stable pointer). */
@@ -49,8 +62,15 @@ struct ms_error *ms_dwarf_error(const char *call);
 /* The function's name as gdb prints it (C: linkage name, C++/Rust: demangled). */
 const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *die, int lang);
 
-/* The scopes holding pc, innermost first, following the concrete DIE tree
- * (an inlined call's caller comes after it). */
-int ms_dwarf_physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes_ret);
+/*
+ * The scopes holding pc (module-relative), innermost first, following the
+ * concrete DIE tree (an inlined call's caller comes after it). The session
+ * owns the array.
+ */
+int ms_dwarf_physical_scopes(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Die *cudie,
+			     Dwarf_Addr pc, Dwarf_Die **scopes_ret);
+
+/* Whether one of the ELF symbols at addr is called name. */
+bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name);
 
 #endif

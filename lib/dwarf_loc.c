@@ -24,6 +24,8 @@ enum piece_kind {
 
 struct piece {
 	enum piece_kind kind;
+	bool has_target; /* PIECE_SYNTHETIC: the variable pointed to */
+	Dwarf_Die target;
 	uint64_t value; /* address, register number, or computed value */
 	const uint8_t *implicit;
 	uint64_t size_bits; /* 0: the whole value */
@@ -211,41 +213,18 @@ static bool call_site_target(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_
 	return false; /* a declaration: resolved by symbol name below */
 }
 
-struct sym_lookup {
-	const char *name;
-	uint64_t addr;
-	bool found;
-};
-
-static int find_symbol_cb(Dwfl_Module *m, void **ud, const char *n, Dwarf_Addr st, void *arg)
+/*
+ * Whether the call site calls entry: by address when the callee is defined
+ * here, else (a declaration: a call through the PLT into another module) by
+ * one of the names the symbol table gives entry. As gdb, a C++ declaration
+ * without a linkage name (extern "C") is not resolved.
+ */
+static bool call_site_calls(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_Addr bias,
+			    uint64_t entry)
 {
-	(void)ud;
-	(void)n;
-	(void)st;
-	struct sym_lookup *lk = arg;
-	int count = dwfl_module_getsymtab(m);
-	for (int i = 1; i < count; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		const char *name = dwfl_module_getsym_info(m, i, &sym, &addr, NULL, NULL, NULL);
-		if (!name || sym.st_shndx == SHN_UNDEF ||
-		    (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
-		     GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
-			continue;
-		if (strcmp(name, lk->name) == 0 && GELF_ST_BIND(sym.st_info) != STB_LOCAL) {
-			lk->addr = addr;
-			lk->found = true;
-			return DWARF_CB_ABORT;
-		}
-	}
-	return DWARF_CB_OK;
-}
-
-static bool call_site_target_addr(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_Addr bias,
-				  uint64_t *target)
-{
-	if (call_site_target(s, site, bias, target))
-		return true;
+	uint64_t target;
+	if (call_site_target(s, site, bias, &target))
+		return target == entry;
 	Dwarf_Attribute attr;
 	Dwarf_Die origin;
 	Dwarf_Attribute *a = dwarf_attr(site, DW_AT_call_origin, &attr);
@@ -255,16 +234,15 @@ static bool call_site_target_addr(struct ms_dwarf_session *s, Dwarf_Die *site, D
 		return false;
 	Dwarf_Attribute la;
 	const char *name = dwarf_formstring(dwarf_attr_integrate(&origin, DW_AT_linkage_name, &la));
-	if (!name)
+	if (!name) {
+		Dwarf_Die cu;
+		int lang = dwarf_diecu(&origin, &cu, NULL, NULL) ? dwarf_srclang(&cu) : 0;
+		if (lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+		    lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14)
+			return false;
 		name = dwarf_diename(&origin);
-	if (!name)
-		return false;
-	struct sym_lookup lk = {name, 0, false};
-	dwfl_getmodules(s->dwfl, find_symbol_cb, &lk, 0);
-	if (!lk.found)
-		return false;
-	*target = lk.addr;
-	return true;
+	}
+	return name && ms_dwarf_symbol_named_at(s, entry, name);
 }
 
 /*
@@ -288,18 +266,18 @@ static struct ms_error *entry_register_value(struct ms_dwarf_frame *f, bool by_f
 	if (!cudie)
 		return NULL;
 	Dwarf_Die *scopes;
-	int n = ms_dwarf_physical_scopes(cudie, lookup - bias, &scopes);
+	int n = ms_dwarf_physical_scopes(f->session, mod, cudie, lookup - bias, &scopes);
 	if (n <= 0)
 		return NULL;
 	Dwarf_Die site;
 	bool found = false;
-	for (int i = 0; i < n && !found; i++)
-		found = find_call_site(&scopes[i], caller->pc - bias, &site);
-	free(scopes);
+	for (int i = 0; i < n && !found; i++) {
+		Dwarf_Die scope = scopes[i];
+		found = find_call_site(&scope, caller->pc - bias, &site);
+	}
 	if (!found)
 		return NULL;
-	uint64_t target;
-	if (!call_site_target_addr(f->session, &site, bias, &target) || target != entry)
+	if (!call_site_calls(f->session, &site, bias, entry))
 		return NULL;
 	Dwarf_Die param;
 	if (dwarf_child(&site, &param) != 0)
@@ -327,8 +305,12 @@ static struct ms_error *entry_register_value(struct ms_dwarf_frame *f, bool by_f
 			v = dwarf_attr(&param, DW_AT_GNU_call_site_value, &va);
 		if (!v || dwarf_getlocation(v, &ops, &nops) != 0)
 			return ms_error_create(MS_ERROR_OTHER, "no DW_AT_call_value");
-		/* Evaluate in the caller's frame: its registers, its frame base. */
-		struct ms_dwarf_frame cf = *caller;
+		/*
+		 * Evaluate in the caller's frame: its registers, its frame base.
+		 * For a frame inlined into the callee, gdb evaluates in the frame
+		 * just outside the inlined one; so do we, to print what gdb prints.
+		 */
+		struct ms_dwarf_frame cf = f->inlined && f->outer ? *f->outer : *caller;
 		cf.cfa_done = false;
 		if (!cf.has_scope) {
 			cf.mod = mod;
@@ -338,11 +320,16 @@ static struct ms_error *entry_register_value(struct ms_dwarf_frame *f, bool by_f
 		struct location loc = {0};
 		bool is_value = false;
 		struct ms_error *err = eval_ops(&ev, ops, nops, &loc, NULL, &is_value);
-		if (err)
-			return err;
+		if (err) {
+			/* A register the caller did not keep: the value is just unknown. */
+			ms_error_destroy(err);
+			return NULL;
+		}
 		if (loc.npieces != 1)
 			return ms_error_create(MS_ERROR_OTHER, "unsupported call value");
 		struct piece *p = &loc.pieces[0];
+		if (p->kind == PIECE_OPTIMIZED)
+			return NULL;
 		/* DW_AT_call_value is a DWARF expression: the top of the stack is the value. */
 		if (p->kind == PIECE_VALUE || p->kind == PIECE_MEMORY) {
 			*value_ret = p->value;
@@ -391,6 +378,8 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 	struct ms_error *err = NULL;
 	/* What the top of the stack is once the expression ends. */
 	enum { TOP_MEMORY, TOP_REGISTER, TOP_VALUE, TOP_IMPLICIT, TOP_SYNTHETIC } top = TOP_MEMORY;
+	Dwarf_Die synthetic_target;
+	bool has_synthetic_target = false;
 	uint64_t reg = 0;
 	const uint8_t *implicit = NULL;
 	uint64_t implicit_size = 0;
@@ -654,6 +643,9 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 		case DW_OP_GNU_implicit_pointer:
 			top = TOP_SYNTHETIC;
 			piece_open = true;
+			has_synthetic_target =
+				ev->attr &&
+				dwarf_getlocation_die(ev->attr, op, &synthetic_target) == 0;
 			break;
 		case DW_OP_entry_value:
 		case DW_OP_GNU_entry_value: {
@@ -726,6 +718,8 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 				p->value = implicit_size;
 			} else if (top == TOP_SYNTHETIC) {
 				p->kind = PIECE_SYNTHETIC;
+				p->has_target = has_synthetic_target;
+				p->target = synthetic_target;
 			} else {
 				NEED(1);
 				p->kind = PIECE_MEMORY;
@@ -750,6 +744,8 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 			p->value = implicit_size;
 		} else if (top == TOP_SYNTHETIC) {
 			p->kind = PIECE_SYNTHETIC;
+			p->has_target = has_synthetic_target;
+			p->target = synthetic_target;
 		} else if (sp == 0) {
 			p->kind = PIECE_OPTIMIZED;
 		} else {
@@ -891,6 +887,9 @@ static void value_from_location(struct ms_dwarf_value *v, struct ms_dwarf_frame 
 			v->synthetic = calloc(1, v->size ? v->size : 1);
 			if (v->synthetic)
 				memset(v->synthetic, 1, v->size ? v->size : 1);
+			v->has_implicit_target = p->has_target;
+			v->implicit_target = p->target;
+			v->frame = f;
 			return;
 		case PIECE_OPTIMIZED:
 			v->state = MS_DWARF_VALUE_OPTIMIZED_OUT;
@@ -1021,7 +1020,8 @@ struct ms_dwarf_value *ms_dwarf_entry_value(struct ms_dwarf_frame *f, struct ms_
 {
 	*error_ret = NULL;
 	Dwarf_Attribute attr;
-	if (!var->is_param || !dwarf_attr(&var->die, DW_AT_location, &attr))
+	/* gdb shows no entry values for inlined calls. */
+	if (!var->is_param || f->inlined || !dwarf_attr(&var->die, DW_AT_location, &attr))
 		return NULL;
 	/* The location at the function's entry decides where the caller put it. */
 	Dwarf_Addr entry;

@@ -102,6 +102,7 @@ void ms_format_error(const struct ms_error *err, struct ms_strbuf *out)
 
 struct fmt {
 	struct ms_dwarf_session *session;
+	struct ms_dwarf_value *value; /* the value being printed */
 	const struct ms_format_options *o;
 	struct ms_strbuf *out;
 	int lang;
@@ -871,6 +872,18 @@ static void print_rec(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth
 	if (!aggregate) {
 		if (s->synthetic && any_known(s->synthetic, (size_t)s->size)) {
 			ms_strbuf_add(f->out, "<synthetic pointer>");
+			/* A reference shows what it refers to, as gdb does. */
+			bool ref =
+				tag == DW_TAG_reference_type || tag == DW_TAG_rvalue_reference_type;
+			if (ref && top && f->value && f->value->has_implicit_target &&
+			    f->value->frame) {
+				struct ms_dwarf_variable var = {.die = f->value->implicit_target};
+				struct ms_dwarf_value *target =
+					ms_dwarf_variable_value(f->value->frame, &var);
+				ms_strbuf_add(f->out, ": ");
+				ms_format_value(target, f->o, f->out);
+				ms_dwarf_value_destroy(target);
+			}
 			return;
 		}
 		if (!all_known(s->known, (size_t)s->size)) {
@@ -932,7 +945,7 @@ void ms_format_value(struct ms_dwarf_value *v, const struct ms_format_options *o
 		ms_strbuf_add(out, ">");
 		return;
 	}
-	struct fmt f = {.session = v->session, .o = o, .out = out, .lang = v->lang};
+	struct fmt f = {.session = v->session, .value = v, .o = o, .out = out, .lang = v->lang};
 	struct slice s = {
 		.bytes = v->bytes,
 		.known = v->known,
