@@ -13,6 +13,91 @@ const struct command cli_commands[] = {
 	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
 
 	/* ---- system memory: overcommit, frag, compact, thp, kmem, physmap, export ---- */
+	/* frag, compact, physmap */
+	{
+		.name = "frag",
+		.fn = cmd_frag,
+		.usage = "frag [--order N] [--node N]",
+		.summary = "free lists, fragmentation indices, and whether an order-N allocation "
+			   "succeeds",
+		.help = "Per node and zone: free blocks of each order (/proc/buddyinfo), the free\n"
+			"memory they hold, the kernel's unusable-free index and fragmentation "
+			"index\n"
+			"for every order computed as mm/vmstat.c does (integer arithmetic, "
+			"printed\n"
+			"as /sys/kernel/debug/extfrag prints them: -1.000 means an allocation of\n"
+			"that order would not fail), free blocks per migrate type and pageblocks "
+			"per\n"
+			"type (/proc/pagetypeinfo, root only), the zone watermarks and lowmem\n"
+			"reserves (/proc/zoneinfo). The free memory on the buddy lists is shown "
+			"next\n"
+			"to the zones' counters and MemFree, with the difference: per-CPU lists,\n"
+			"CMA, HighAtomic reserves and memory not yet given to the page allocator\n"
+			"make them differ. When debugfs is mounted and readable, the indices are\n"
+			"checked against the kernel's own, digit for digit; otherwise the output\n"
+			"says why that cross-check is impossible.\n"
+			"\n"
+			"The verdict is for a movable allocation (user memory, THP) of order N:\n"
+			"it succeeds now when a zone it may use keeps its min watermark plus the\n"
+			"lowmem reserve after the allocation and has a free block of order N or\n"
+			"more on a list it may take from; otherwise it fails for lack of memory\n"
+			"(reclaim is needed: the watermark fails, too little is free for\n"
+			"compaction, or the fragmentation index is at most vm.extfrag_threshold)\n"
+			"or for fragmentation (compaction would help).\n"
+			"\n"
+			"--order N   the verdict for order N (0 to the kernel's largest order); "
+			"the\n"
+			"            exit status is then 0 if it would succeed now and 1 if not.\n"
+			"            Without it, the verdict is for the pageblock (huge page) "
+			"order.\n"
+			"--node N    only node N.\n",
+	},
+	{
+		.name = "compact",
+		.fn = cmd_compact,
+		.flags = CMD_ROOT,
+		.usage = "compact [--node N] [--svg-before FILE] [--svg-after FILE]",
+		.summary = "run memory compaction and show what it changed",
+		.help = "Compact all nodes (writes 1 to /proc/sys/vm/compact_memory) or one\n"
+			"(/sys/devices/system/node/nodeN/compact), time it, and print, per zone,\n"
+			"the free blocks of each order and the unusable-free and fragmentation\n"
+			"indices before and after, how many free huge-page-sized (order-9 on\n"
+			"x86-64) blocks were gained, and how the compact_* and pgmigrate_*\n"
+			"counters of /proc/vmstat moved. Then whether kcompactd would compact the\n"
+			"node on its own: the node's fragmentation score against the watermarks\n"
+			"derived from vm.compaction_proactiveness, as mm/compaction.c computes\n"
+			"them. Compaction is machine-wide and needs root.\n"
+			"\n"
+			"--node N            compact node N only.\n"
+			"--svg-before FILE   draw physical memory (as physmap) before compacting.\n"
+			"--svg-after FILE    and after.\n",
+	},
+	{
+		.name = "physmap",
+		.fn = cmd_physmap,
+		.flags = CMD_ROOT,
+		.usage = "physmap [--svg FILE] [--png FILE] [--pages-per-cell N] [--node N]",
+		.summary = "a map of physical memory: what fills each pageblock",
+		.help = "Walk /proc/kpageflags over all of physical memory (or one node) and\n"
+			"count, per cell of one pageblock (2 MiB on x86-64) or N pages, what "
+			"fills\n"
+			"its pages, first match wins: hole (outside every System RAM range of\n"
+			"/proc/iomem, or no struct page), free (KPF_BUDDY), reserved, page table\n"
+			"(KPF_PGTABLE), slab, hugetlb (KPF_HUGE), thp (KPF_THP), anon (KPF_ANON),\n"
+			"cache (KPF_LRU or KPF_MMAP: page cache and shmem), other (no telling\n"
+			"flag: kernel allocations, memory not yet initialised). Each cell is\n"
+			"coloured by what fills most of it; a wholly free cell (a free huge page)\n"
+			"is bright green, a mostly free one pale. Zones start on their own line\n"
+			"with their node, name and PFN range; a legend gives the totals. On a\n"
+			"terminal the map uses 256 colours and its full width; otherwise one\n"
+			"letter per cell. --json gives per-cell counts for runs of equal cells.\n"
+			"Needs root.\n"
+			"\n"
+			"--svg FILE            also write the picture as SVG.\n"
+			"--png FILE            and as PNG.\n"
+			"--pages-per-cell N    N pages per cell instead of a pageblock.\n"
+			"--node N              only node N.\n",
+	},
 
 	/* ---- core dumps: gcore ---- */
 

@@ -105,6 +105,9 @@ int cli_repl(struct cli_session *session);
 /* process memory */
 
 /* system memory */
+cli_fn cmd_compact;
+cli_fn cmd_frag;
+cli_fn cmd_physmap;
 
 /* core dumps */
 

@@ -177,8 +177,12 @@ int cli_dispatch(struct cli_session *session, int argc, char **argv)
 		goto out;
 	}
 	if ((cmd->flags & CMD_ROOT) && !cli_is_root()) {
-		fprintf(stderr, "memscope: %s: needs root (CAP_SYS_ADMIN); run it as root\n",
+		fprintf(stderr,
+			"memscope: %s: needs root (CAP_SYS_ADMIN); run it as root: sudo memscope",
 			cmd->name);
+		for (int i = 0; i < argc; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "%s\n", session->json ? " --json" : "");
 		status = CLI_FAILED;
 		goto out;
 	}

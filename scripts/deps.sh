@@ -6,7 +6,7 @@ set -eu
 
 packages="build-essential clang meson ninja-build pkg-config
 libelf-dev libdw-dev libcapstone-dev libedit-dev check
-elfutils gdb python3 libxml2-utils libpng-dev zlib1g-dev
+elfutils gdb python3 libxml2-utils libpng-dev zlib1g-dev pngcheck
 clang-format hyperfine procps util-linux file"
 
 missing=""

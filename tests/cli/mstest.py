@@ -48,6 +48,14 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *a: (_cleanup(), sys.exit(1)))
 
 
+def as_user(user, cmd):
+    """cmd run as an unprivileged user (a name or a uid), with that user's group."""
+    import pwd
+    pw = pwd.getpwnam(user) if isinstance(user, str) and not user.isdigit() \
+        else pwd.getpwuid(int(user))
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", *cmd]
+
+
 class Fixture:
     """A fixture process. Its first stdout line is JSON describing it; it
     lives while its stdin is open, so it dies with the test."""
@@ -56,7 +64,7 @@ class Fixture:
         path = os.path.join(FIXTURES, name)
         cmd = [path, *map(str, args)]
         if user:
-            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+            cmd = as_user(user, cmd)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      env=env)
         _procs.append(self.proc)
@@ -123,7 +131,7 @@ def memscope(*args, check=True, input=None, timeout=120, env=None, user=None):
     Sanitizer reports in stderr always fail the test."""
     cmd = [MEMSCOPE, *map(str, args)]
     if user:
-        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        cmd = as_user(user, cmd)
     e = dict(os.environ)
     if env:
         e.update(env)

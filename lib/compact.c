@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+#include "compact.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+/* Read a whole file; false (and no error to free) if it cannot be read. */
+static bool read_text(const char *path, char **text)
+{
+	struct ms_error *err = ms_procfs_read(path, text, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	return true;
+}
+
+static bool wanted_counter(const char *name, size_t len)
+{
+	static const char *const prefixes[] = {"compact_", "pgmigrate_", "thp_migration_"};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+		if (len > n && strncmp(name, prefixes[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct ms_error *ms_compact_parse_counters(const char *vmstat, struct ms_compact_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (const char *line = vmstat; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *sp = memchr(line, ' ', len);
+		if (sp && wanted_counter(line, (size_t)(sp - line)) &&
+		    (size_t)(sp - line) < sizeof(c->name[0]) && c->n < MS_COMPACT_MAX_COUNTERS) {
+			size_t n = (size_t)(sp - line);
+			memcpy(c->name[c->n], line, n);
+			c->name[c->n][n] = '\0';
+			c->value[c->n] = strtoull(sp + 1, NULL, 10);
+			c->n++;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+struct ms_error *ms_compact_read_counters(struct ms_compact_counters *c)
+{
+	char *text;
+	struct ms_error *err = ms_procfs_read("/proc/vmstat", &text, NULL);
+	if (err)
+		return err;
+	err = ms_compact_parse_counters(text, c);
+	free(text);
+	return err;
+}
+
+uint64_t ms_compact_counter(const struct ms_compact_counters *c, const char *name)
+{
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->name[i], name) == 0)
+			return c->value[i];
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct ms_error *ms_compact_run(int node, double *seconds_ret)
+{
+	char path[96];
+	if (node >= 0)
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/compact", node);
+	else
+		snprintf(path, sizeof(path), "/proc/sys/vm/compact_memory");
+	double start = now();
+	struct ms_error *err = ms_procfs_write(path, "1\n");
+	*seconds_ret = now() - start;
+	if (err) {
+		int e = err->errnum;
+		if (e == ENOENT) {
+			ms_error_destroy(err);
+			if (node >= 0 && access("/proc/sys/vm/compact_memory", F_OK) == 0)
+				return ms_error_create(MS_ERROR_UNSUPPORTED,
+						       "%s does not exist: no node %d, or a kernel "
+						       "without NUMA (compact all nodes instead)",
+						       path, node);
+			return ms_error_create(MS_ERROR_UNSUPPORTED,
+					       "%s does not exist: this kernel has no compaction "
+					       "(CONFIG_COMPACTION)",
+					       path);
+		}
+		if (e == EACCES || e == EPERM) {
+			ms_error_destroy(err);
+			return ms_error_create(MS_ERROR_PERMISSION, "writing %s needs root", path);
+		}
+	}
+	return err;
+}
+
+int ms_compact_hpage_order(void)
+{
+	uint64_t size = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	struct ms_error *err =
+		ms_procfs_read_u64("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", &size);
+	if (err) {
+		ms_error_destroy(err);
+		char *meminfo;
+		size = 0;
+		if (read_text("/proc/meminfo", &meminfo)) {
+			if (!ms_procfs_field_u64(meminfo, "Hugepagesize", &size))
+				size = 0;
+			free(meminfo);
+		}
+	}
+	if (size == 0 || page <= 0)
+		return 9; /* PMD_SHIFT - PAGE_SHIFT on x86-64 */
+	int order = 0;
+	while (((uint64_t)page << order) < size && order < 30)
+		order++;
+	return order;
+}
+
+unsigned ms_compact_zone_score(const struct ms_frag *frag, const struct ms_frag_zone *zone,
+			       int hpage_order)
+{
+	return ms_frag_extfrag_for_order(frag, zone, hpage_order);
+}
+
+static uint64_t node_present_pages(const struct ms_frag *frag, int node)
+{
+	uint64_t pages = 0;
+	for (size_t i = 0; i < frag->nr_zones; i++) {
+		const struct ms_frag_zone *z = &frag->zones[i];
+		if (z->node == node && z->present != MS_FRAG_UNKNOWN)
+			pages += z->present;
+	}
+	return pages;
+}
+
+unsigned ms_compact_zone_score_weighted(const struct ms_frag *frag, const struct ms_frag_zone *zone,
+					int hpage_order)
+{
+	uint64_t present = zone->present == MS_FRAG_UNKNOWN ? 0 : zone->present;
+	uint64_t score = present * ms_compact_zone_score(frag, zone, hpage_order);
+	return (unsigned)(score / (node_present_pages(frag, zone->node) + 1));
+}
+
+unsigned ms_compact_node_score(const struct ms_frag *frag, int node, int hpage_order)
+{
+	unsigned score = 0;
+	for (size_t i = 0; i < frag->nr_zones; i++) {
+		const struct ms_frag_zone *z = &frag->zones[i];
+		/* populated_zone(): present pages, which buddyinfo lists */
+		if (z->node == node && z->populated)
+			score += ms_compact_zone_score_weighted(frag, z, hpage_order);
+	}
+	return score;
+}
+
+void ms_compact_score_wmarks(unsigned proactiveness, unsigned *low_ret, unsigned *high_ret)
+{
+	unsigned p = proactiveness > 100 ? 100 : proactiveness;
+	unsigned low = 100 - p;
+	if (low < 5)
+		low = 5;
+	*low_ret = low;
+	*high_ret = low + 10 < 100 ? low + 10 : 100;
+}
+
+bool ms_compact_kswapd_running(int node, bool *known_ret)
+{
+	*known_ret = false;
+	char want[32];
+	snprintf(want, sizeof(want), "kswapd%d\n", node);
+	DIR *dir = opendir("/proc");
+	if (!dir)
+		return false;
+	bool running = false;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[300], *text;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (!read_text(path, &text))
+			continue;
+		bool match = strcmp(text, want) == 0;
+		free(text);
+		if (!match)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if (!read_text(path, &text))
+			break;
+		const char *close = strrchr(text, ')');
+		if (close && close[1] == ' ') {
+			*known_ret = true;
+			running = close[2] == 'R';
+		}
+		free(text);
+		break;
+	}
+	closedir(dir);
+	return running;
+}
+
+void ms_compact_proactive(const struct ms_frag *frag, int node, unsigned proactiveness,
+			  int hpage_order, struct ms_compact_proactive *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->node = node;
+	p->hpage_order = hpage_order;
+	p->proactiveness = proactiveness;
+	p->score = ms_compact_node_score(frag, node, hpage_order);
+	ms_compact_score_wmarks(proactiveness, &p->wmark_low, &p->wmark_high);
+	p->kswapd_running = ms_compact_kswapd_running(node, &p->kswapd_known);
+	/* should_proactive_compact_node() */
+	p->would_compact = proactiveness && !p->kswapd_running && p->score > p->wmark_high;
+}
