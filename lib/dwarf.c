@@ -1280,3 +1280,63 @@ char *ms_dwarf_variable_type_name(struct ms_dwarf_variable *var)
 		return strdup("void");
 	return ms_dwarf_type_name(&type);
 }
+
+struct global_lookup {
+	const char *name;
+	struct ms_dwarf_variable *var;
+	uint64_t addr;
+	bool found;
+};
+
+static bool global_in_cu(Dwarf_Die *cu, Dwarf_Addr bias, struct global_lookup *g)
+{
+	Dwarf_Die child;
+	if (dwarf_child(cu, &child) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_variable)
+			continue;
+		Dwarf_Attribute attr;
+		const char *name =
+			dwarf_formstring(dwarf_attr_integrate(&child, DW_AT_name, &attr));
+		if (!name || strcmp(name, g->name) != 0)
+			continue;
+		Dwarf_Op *ops;
+		size_t nops;
+		if (!dwarf_attr(&child, DW_AT_location, &attr) ||
+		    dwarf_getlocation(&attr, &ops, &nops) != 0 || nops != 1 ||
+		    ops[0].atom != DW_OP_addr)
+			continue;
+		g->var->die = child;
+		g->var->name = name;
+		g->var->is_param = false;
+		g->addr = ops[0].number + bias;
+		g->found = true;
+		return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+static int global_module_cb(Dwfl_Module *mod, void **ud, const char *n, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)n;
+	(void)start;
+	struct global_lookup *g = arg;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = NULL;
+	while ((cu = dwfl_module_nextcu(mod, cu, &bias)))
+		if (global_in_cu(cu, bias, g))
+			return DWARF_CB_ABORT;
+	return DWARF_CB_OK;
+}
+
+bool ms_dwarf_global_variable(struct ms_dwarf_session *s, const char *name,
+			      struct ms_dwarf_variable *var_ret, uint64_t *addr_ret)
+{
+	struct global_lookup g = {.name = name, .var = var_ret};
+	dwfl_getmodules(s->dwfl, global_module_cb, &g, 0);
+	if (g.found)
+		*addr_ret = g.addr;
+	return g.found;
+}

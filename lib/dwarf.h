@@ -193,6 +193,13 @@ enum ms_dwarf_var_kind {
 struct ms_error *ms_dwarf_frame_variables(struct ms_dwarf_frame *frame, enum ms_dwarf_var_kind kind,
 					  struct ms_dwarf_variables *vars_ret);
 
+/*
+ * A global (or file-static) variable by name, searched in every module's
+ * debug info: its DIE and address. For `print NAME` without a frame.
+ */
+bool ms_dwarf_global_variable(struct ms_dwarf_session *session, const char *name,
+			      struct ms_dwarf_variable *var_ret, uint64_t *addr_ret);
+
 /* ---- types and values ---- */
 
 /* The variable's type named as C declares it; caller frees. */

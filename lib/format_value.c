@@ -502,8 +502,9 @@ static void print_enum(struct fmt *f, Dwarf_Die *t, struct slice *s)
 				ms_strbuf_add(f->out, dwarf_diename(&e));
 				return;
 			}
-			/* gdb: a flag enum has non-negative values with disjoint bits. */
-			if ((is_signed && (int64_t)v < 0) || (v & seen & mask))
+			/* gdb: a flag enum's values are single, distinct bits (or 0). */
+			if ((is_signed && (int64_t)v < 0) || (v & seen & mask) ||
+			    __builtin_popcountll(v & mask) > 1)
 				flag_enum = false;
 			seen |= v & mask;
 		} while (dwarf_siblingof(&e, &e) == 0);
