@@ -86,7 +86,7 @@ struct ms_error *ms_dwarf_session_create_pid(pid_t pid, const struct ms_dwarf_op
 	if (err)
 		return err;
 	s->callbacks.find_elf = dwfl_linux_proc_find_elf;
-	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.find_debuginfo = ms_dwarf_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
 	if (!s->dwfl) {
@@ -138,7 +138,7 @@ struct ms_error *ms_dwarf_session_create_core(const char *core_path, const char 
 		goto fail;
 	}
 	s->callbacks.find_elf = dwfl_build_id_find_elf;
-	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.find_debuginfo = ms_dwarf_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
 	if (!s->dwfl) {

@@ -73,4 +73,13 @@ int ms_dwarf_physical_scopes(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf
 /* Whether one of the ELF symbols at addr is called name. */
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name);
 
+/*
+ * libdwfl's standard debug-info search, then the decompressed copy kept by
+ * build-id (dwarf_cache.c), written on first use. MEMSCOPE_CACHE_DIR names
+ * the directory ("off": no cache); default $XDG_CACHE_HOME/memscope/debug.
+ */
+int ms_dwarf_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			    const char *file_name, const char *debuglink_file,
+			    GElf_Word debuglink_crc, char **debuginfo_file_name);
+
 #endif
