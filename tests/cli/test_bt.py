@@ -407,5 +407,64 @@ def test_unprivileged_user_on_own_process():
         assert_same_threads(want, got.stdout)
 
 
+def test_decompressed_debug_cache():
+    """Compressed debug files are kept decompressed by build-id; same answer."""
+    libc = subprocess.run(["readelf", "-n", "/lib/x86_64-linux-gnu/libc.so.6"],
+                          capture_output=True, text=True).stdout
+    bid = re.search(r"Build ID: ([0-9a-f]+)", libc).group(1)
+    with tempfile.TemporaryDirectory() as tmp, Fixture("btfix-O2", 1) as fx:
+        off = memscope("-p", fx.pid, "bt", "--full", env={"MEMSCOPE_CACHE_DIR": "off"}).stdout
+        env = {"MEMSCOPE_CACHE_DIR": os.path.join(tmp, "c")}
+        first = memscope("-p", fx.pid, "bt", "--full", env=env).stdout
+        cached = os.path.join(tmp, "c", bid + ".debug")
+        debug = f"/usr/lib/debug/.build-id/{bid[:2]}/{bid[2:]}.debug"
+        sections = subprocess.run(["readelf", "-S", "-W", debug], capture_output=True,
+                                  text=True).stdout if os.path.exists(debug) else ""
+        m = re.search(r"\.debug_info\s+PROGBITS\s+\S+\s+\S+\s+\S+\s+\S+\s+(\S+)", sections)
+        if not m or "C" not in m.group(1):
+            raise mstest.Skip("libc's debug info is not installed compressed here")
+        assert os.path.exists(cached), os.listdir(os.path.join(tmp, "c"))
+        second = memscope("-p", fx.pid, "bt", "--full", env=env).stdout
+        assert off == first == second
+
+
+def test_debuginfod():
+    """Debug info served by a debuginfod server (DEBUGINFOD_URLS), found by build-id."""
+    if not shutil.which("debuginfod"):
+        raise mstest.Skip("no debuginfod server installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        exe, debug_dir = split_debug(tmp, "build-id")
+        served = os.path.join(tmp, "served")
+        os.makedirs(served)
+        for root, _, files in os.walk(debug_dir):
+            for f in files:
+                shutil.copy(os.path.join(root, f), os.path.join(served, "btfix.debug"))
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen(["debuginfod", "-p", str(port), "-d",
+                                   os.path.join(tmp, "db.sqlite"), "-F", served],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            env = {"DEBUGINFOD_URLS": f"http://127.0.0.1:{port}",
+                   "DEBUGINFOD_CACHE_PATH": os.path.join(tmp, "client"),
+                   "MEMSCOPE_CACHE_DIR": "off"}
+            with Fixture(exe, 1) as fx:
+                want = memscope("-p", fx.pid, "bt", "--full", "--debug-dir", debug_dir).stdout
+                got = ""
+                for _ in range(100):  # the server indexes the directory first
+                    got = memscope("-p", fx.pid, "bt", "--full", env=env).stdout
+                    if "level2 (" in got:
+                        break
+                    shutil.rmtree(os.path.join(tmp, "client"), ignore_errors=True)
+                    time.sleep(0.1)
+                assert "level2 (" in got, got
+                assert got == want
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
 if __name__ == "__main__":
     mstest.main()
