@@ -511,6 +511,7 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 			ms_unwind_snapshot_bytes(snap) >> 10, (out_now() - t0) * 1e3);
 	}
 out:
+	fflush(stdout); /* before the session's end writes any debug cache */
 	ms_unwind_result_destroy(res);
 	ms_dwarf_session_destroy(bt.session);
 	ms_unwind_snapshot_destroy(snap);

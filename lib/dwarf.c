@@ -165,6 +165,7 @@ void ms_dwarf_session_destroy(struct ms_dwarf_session *s)
 {
 	if (!s)
 		return;
+	ms_dwarf_cache_flush();
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	if (s->core_elf)

@@ -21,6 +21,13 @@
 
 #include "dwarf_impl.h"
 
+/* Copies to write when the session ends (the callback has no session). */
+struct pending {
+	struct pending *next;
+	char *source, *path, *dir;
+};
+static struct pending *pending;
+
 /* The cache directory, or NULL when caching is off. Caller frees. */
 static char *cache_dir(void)
 {
@@ -189,16 +196,44 @@ int ms_dwarf_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modna
 	}
 	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
 					      debuglink_file, debuglink_crc, debuginfo_file_name);
-	if (fd >= 0 && path) {
-		/* Decompressed once, for the next run. */
+	if (fd >= 0 && path && *debuginfo_file_name) {
+		/* Decompressed for the next run, once this one is done. */
 		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 		bool compressed = elf && has_compressed_sections(elf);
 		if (elf)
 			elf_end(elf);
-		if (compressed && make_dirs(dir))
-			write_decompressed(fd, path);
+		struct pending *p = compressed ? malloc(sizeof(*p)) : NULL;
+		if (p) {
+			p->source = strdup(*debuginfo_file_name);
+			p->path = path;
+			p->dir = dir;
+			p->next = pending;
+			pending = p;
+			if (p->source)
+				return fd;
+			pending = p->next;
+			free(p);
+		}
 	}
 	free(path);
 	free(dir);
 	return fd;
+}
+
+void ms_dwarf_cache_flush(void)
+{
+	while (pending) {
+		struct pending *p = pending;
+		pending = p->next;
+		int fd = open(p->source, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (make_dirs(p->dir))
+				write_decompressed(fd, p->path);
+			close(fd);
+		}
+		free(p->source);
+		free(p->path);
+		free(p->dir);
+		free(p);
+	}
 }

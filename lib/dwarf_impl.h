@@ -81,5 +81,7 @@ bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const c
 int ms_dwarf_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			    const char *file_name, const char *debuglink_file,
 			    GElf_Word debuglink_crc, char **debuginfo_file_name);
+/* Write the copies found missing during the session. */
+void ms_dwarf_cache_flush(void);
 
 #endif

@@ -15,9 +15,39 @@ import tempfile
 import time
 
 import mstest
-from mstest import Fixture, memscope, memscope_json
+from mstest import memscope, memscope_json
 
 GDB_ENV = dict(os.environ, LC_ALL="C")
+
+
+def settle(pid, timeout=10):
+    """Wait until every thread (but churners) sits in read() or pause(): the
+    fixture prints its line just before its own main thread blocks."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ok = True
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    if f.read().startswith("churn"):
+                        continue
+                with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                    nr = f.read().split()[0]
+            except OSError:
+                continue
+            ok = ok and nr in ("0", "34")
+        if ok:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} did not settle")
+
+
+class Fixture(mstest.Fixture):
+    """A btfix fixture, returned once all its threads are blocked."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        settle(self.pid)
 
 
 def gdb_bt(*target, full=True, extra=()):
