@@ -58,7 +58,7 @@ static const char *module_path(struct bt *bt, const struct ms_dwarf_frame *f)
 	struct ms_dwarf_module m;
 	if (!ms_dwarf_module_at(bt->session, f->activation ? f->pc : f->pc - 1, &m))
 		return NULL;
-	return m.name;
+	return m.display;
 }
 
 static bool is_main_exe(struct bt *bt, const char *path)
@@ -231,60 +231,68 @@ static void print_thread(struct bt *bt, struct ms_unwind_thread *t, int number, 
 			printf(" \"%s\"", t->name);
 		puts("):");
 	}
-	/* The physical frame's caller is needed for entry values: expand pairwise. */
-	struct ms_dwarf_frame *logical[2] = {NULL, NULL};
-	size_t nlogical[2] = {0, 0};
-	struct ms_dwarf_frame buf[2][FRAMES_PER_PHYSICAL];
+	/*
+	 * Every logical frame of the thread first: entry values look through a
+	 * frame's callers (tail calls and entry values nest).
+	 */
+	struct ms_dwarf_frame *all = NULL;
+	size_t nall = 0, cap = 0;
+	size_t *group = calloc(t->count + 1, sizeof(*group)); /* first logical frame of each */
+	struct ms_dwarf_frame tmp[FRAMES_PER_PHYSICAL];
+	for (size_t i = 0; group && i < t->count; i++) {
+		group[i] = nall;
+		struct ms_unwind_frame *uf = &t->frames[i];
+		size_t n = 0;
+		struct ms_error *err =
+			ms_dwarf_frames_at(bt->session, uf->pc, uf->activation, &uf->regs, (int)i,
+					   tmp, FRAMES_PER_PHYSICAL, &n);
+		if (err) {
+			ms_error_destroy(err);
+			n = 0;
+		}
+		if (nall + n > cap) {
+			size_t ncap = (nall + n) * 2;
+			struct ms_dwarf_frame *grown = realloc(all, ncap * sizeof(*grown));
+			if (!grown) {
+				for (size_t k = 0; k < n; k++)
+					ms_dwarf_frame_deinit(&tmp[k]);
+				break;
+			}
+			all = grown;
+			cap = ncap;
+		}
+		memcpy(&all[nall], tmp, n * sizeof(tmp[0]));
+		nall += n;
+		group[i + 1] = nall;
+	}
+	size_t nphys = t->count;
+	for (size_t i = 0; group && i < nphys; i++) {
+		size_t lo = group[i], hi = group[i + 1];
+		struct ms_dwarf_frame *caller = i + 1 < nphys && group[i + 2] > group[i + 1]
+							? &all[group[i + 2] - 1]
+							: NULL;
+		for (size_t k = lo; k < hi; k++) {
+			all[k].outer = k + 1 < hi ? &all[k + 1] : NULL;
+			all[k].caller = caller;
+		}
+	}
 	int level = 0;
 	bool more = false, past_main = false;
-	for (size_t i = 0; i < t->count && !cli_interrupted; i++) {
-		int cur = (int)(i % 2), nxt = 1 - cur;
-		if (i == 0) {
-			struct ms_error *err =
-				ms_dwarf_frames_at(bt->session, t->frames[0].pc,
-						   t->frames[0].activation, &t->frames[0].regs, 0,
-						   buf[cur], FRAMES_PER_PHYSICAL, &nlogical[cur]);
-			if (err) {
-				ms_error_destroy(err);
-				nlogical[cur] = 0;
-			}
-			logical[cur] = buf[cur];
-		}
-		nlogical[nxt] = 0;
-		if (i + 1 < t->count) {
-			struct ms_unwind_frame *uf = &t->frames[i + 1];
-			struct ms_error *err = ms_dwarf_frames_at(
-				bt->session, uf->pc, uf->activation, &uf->regs, (int)i + 1,
-				buf[nxt], FRAMES_PER_PHYSICAL, &nlogical[nxt]);
-			if (err) {
-				ms_error_destroy(err);
-				nlogical[nxt] = 0;
-			}
-			logical[nxt] = buf[nxt];
-		}
-		for (size_t k = 0; k < nlogical[cur]; k++) {
-			logical[cur][k].caller =
-				nlogical[nxt] ? &logical[nxt][nlogical[nxt] - 1] : NULL;
-			if (limit && (size_t)level >= limit) {
-				more = true;
-				continue;
-			}
-			print_frame(bt, &logical[cur][k], level);
-			level++;
-			/* gdb's backtrace past-main off: the walk ends at main. */
-			if (!logical[cur][k].inlined && logical[cur][k].name &&
-			    strcmp(logical[cur][k].name, "main") == 0)
-				past_main = true;
-		}
-		for (size_t k = 0; k < nlogical[cur]; k++)
-			ms_dwarf_frame_deinit(&logical[cur][k]);
-		nlogical[cur] = 0;
-		if (more || past_main)
+	for (size_t k = 0; k < nall && !cli_interrupted && !past_main; k++) {
+		if (limit && (size_t)level >= limit) {
+			more = true;
 			break;
+		}
+		print_frame(bt, &all[k], level);
+		level++;
+		/* gdb's backtrace past-main off: the walk ends at main. */
+		if (!all[k].inlined && all[k].name && strcmp(all[k].name, "main") == 0)
+			past_main = true;
 	}
-	for (int b = 0; b < 2; b++)
-		for (size_t k = 0; k < nlogical[b]; k++)
-			ms_dwarf_frame_deinit(&logical[b][k]);
+	for (size_t k = 0; k < nall; k++)
+		ms_dwarf_frame_deinit(&all[k]);
+	free(all);
+	free(group);
 	if (bt->json) {
 		json_end_array(j);
 		if (t->stopped && !past_main)
@@ -438,6 +446,10 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 		(void)first;
 	}
 	err = ms_unwind_threads(bt.session, threads, pid, 0, &res);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < res->count && !err; i++)
+		err = ms_unwind_add_tailcalls(bt.session, &res->threads[i]);
 	if (err)
 		goto out;
 

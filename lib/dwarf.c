@@ -4,6 +4,7 @@
  * Values and location expressions are in dwarf_loc.c.
  */
 #include <dwarf.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -85,6 +86,7 @@ struct ms_error *ms_dwarf_session_create_pid(pid_t pid, const struct ms_dwarf_op
 	struct ms_error *err = session_alloc(opts, mem, &s);
 	if (err)
 		return err;
+	s->pid = pid;
 	s->callbacks.find_elf = dwfl_linux_proc_find_elf;
 	s->callbacks.find_debuginfo = ms_dwarf_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
@@ -189,6 +191,9 @@ void ms_dwarf_session_destroy(struct ms_dwarf_session *s)
 			e = next;
 		}
 	}
+	for (size_t i = 0; i < s->nlinknames; i++)
+		free(s->linknames[i].name);
+	free(s->linknames);
 	for (size_t i = 0; i < s->nsymidx; i++) {
 		free(s->symidx[i].e);
 		free(s->symidx[i].sections);
@@ -277,6 +282,91 @@ struct ms_error *ms_dwarf_read(struct ms_dwarf_session *s, uint64_t addr, void *
 
 /* ---- modules, symbols, demangling ---- */
 
+/*
+ * The dynamic linker's names for the loaded objects: /proc/PID/maps gives
+ * the resolved path (/usr/lib/...), gdb prints the link_map's l_name
+ * (/lib/...). Found through AT_PHDR, the main program's PT_DYNAMIC, DT_DEBUG
+ * and r_debug.r_map. Missing pieces only mean the maps names are used.
+ */
+static bool read_quiet(struct ms_dwarf_session *s, uint64_t addr, void *buf, size_t len)
+{
+	struct ms_error *err = ms_dwarf_read(s, addr, buf, len);
+	ms_error_destroy(err);
+	return err == NULL;
+}
+
+static void read_linknames(struct ms_dwarf_session *s)
+{
+	s->linknames_read = true;
+	if (!s->pid)
+		return;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)s->pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	uint64_t av[2], phdr = 0, phnum = 0;
+	while (fread(av, sizeof(av), 1, f) == 1 && av[0] != AT_NULL) {
+		if (av[0] == AT_PHDR)
+			phdr = av[1];
+		else if (av[0] == AT_PHNUM)
+			phnum = av[1];
+	}
+	fclose(f);
+	if (!phdr || !phnum || phnum > 256)
+		return;
+	Elf64_Phdr ph[256];
+	if (!read_quiet(s, phdr, ph, phnum * sizeof(ph[0])))
+		return;
+	uint64_t bias = 0, dynamic = 0;
+	for (uint64_t i = 0; i < phnum; i++)
+		if (ph[i].p_type == PT_PHDR)
+			bias = phdr - ph[i].p_vaddr;
+	for (uint64_t i = 0; i < phnum; i++)
+		if (ph[i].p_type == PT_DYNAMIC)
+			dynamic = ph[i].p_vaddr + bias;
+	if (!dynamic)
+		return;
+	uint64_t r_debug = 0;
+	for (int i = 0; i < 512; i++) {
+		Elf64_Dyn d;
+		if (!read_quiet(s, dynamic + (uint64_t)i * sizeof(d), &d, sizeof(d)))
+			return;
+		if (d.d_tag == DT_NULL)
+			break;
+		if (d.d_tag == DT_DEBUG)
+			r_debug = d.d_un.d_ptr;
+	}
+	uint64_t map = 0;
+	if (!r_debug || !read_quiet(s, r_debug + 8, &map, sizeof(map)))
+		return;
+	for (int n = 0; map && n < 4096; n++) {
+		struct {
+			uint64_t l_addr, l_name, l_ld, l_next, l_prev;
+		} lm;
+		if (!read_quiet(s, map, &lm, sizeof(lm)))
+			return;
+		char name[4096];
+		size_t len = 0;
+		while (lm.l_name && len < sizeof(name) - 1 &&
+		       read_quiet(s, lm.l_name + len, &name[len], 1) && name[len])
+			len++;
+		name[len] = '\0';
+		if (len) {
+			struct ms_dwarf_linkname *g =
+				realloc(s->linknames, (s->nlinknames + 1) * sizeof(*g));
+			if (!g)
+				return;
+			s->linknames = g;
+			g[s->nlinknames].ld = lm.l_ld;
+			g[s->nlinknames].name = strdup(name);
+			if (g[s->nlinknames].name)
+				s->nlinknames++;
+		}
+		map = lm.l_next;
+	}
+}
+
 bool ms_dwarf_module_at(struct ms_dwarf_session *s, uint64_t addr,
 			struct ms_dwarf_module *module_ret)
 {
@@ -296,14 +386,61 @@ bool ms_dwarf_module_at(struct ms_dwarf_session *s, uint64_t addr,
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
 	module_ret->debug_file = debugfile;
 	module_ret->has_symtab = dwfl_module_getsymtab(mod) > 0;
+	module_ret->display = module_ret->name;
+	if (!s->linknames_read)
+		read_linknames(s);
+	for (size_t i = 0; i < s->nlinknames; i++)
+		if (s->linknames[i].ld >= start && s->linknames[i].ld < end)
+			module_ret->display = s->linknames[i].name;
 	return true;
+}
+
+/*
+ * Rust's legacy mangling is Itanium's with a final "17h<16 hex digits>E"
+ * path element; v0 names start with _R. gdb demangles those as Rust (no
+ * hash), C++ names verbosely (std::basic_istream<char, ...>, not
+ * std::istream), and so do we.
+ */
+static bool is_rust_symbol(const char *name)
+{
+	if (strncmp(name, "_R", 2) == 0)
+		return true;
+	size_t n = strlen(name);
+	if (n < 21 || name[n - 1] != 'E' || strncmp(name + n - 20, "17h", 3) != 0)
+		return false;
+	for (size_t i = n - 17; i < n - 1; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static char *demangle_flags(const char *name, int flags)
+{
+	if (!name || (strncmp(name, "_Z", 2) != 0 && strncmp(name, "_R", 2) != 0))
+		return NULL;
+	if (is_rust_symbol(name))
+		return cplus_demangle(name, DMGL_ANSI | DMGL_RUST | (flags & DMGL_PARAMS));
+	return cplus_demangle(name, DMGL_ANSI | DMGL_VERBOSE | DMGL_AUTO | flags);
 }
 
 char *ms_dwarf_demangle(const char *name)
 {
-	if (!name || (strncmp(name, "_Z", 2) != 0 && strncmp(name, "_R", 2) != 0))
+	return demangle_flags(name, 0);
+}
+
+/* An ELF symbol's name as gdb prints minimal symbols: demangled with parameters. */
+static const char *demangled_symbol(struct ms_dwarf_session *s, const char *name)
+{
+	if (!name)
 		return NULL;
-	return cplus_demangle(name, DMGL_ANSI | DMGL_AUTO);
+	const void *key = name + 1; /* distinct from the key of the short form */
+	const char *cached = ms_dwarf_interned(s, key);
+	if (cached)
+		return cached;
+	char *d = demangle_flags(name, DMGL_PARAMS);
+	const char *r = ms_dwarf_intern(s, key, d ? d : name);
+	free(d);
+	return r ? r : name;
 }
 
 static const char *demangled(struct ms_dwarf_session *s, const char *name)
@@ -415,7 +552,7 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64
 		return NULL;
 	if (offset_ret)
 		*offset_ret = addr - idx->e[pick].addr;
-	return demangled(s, idx->e[pick].name);
+	return demangled_symbol(s, idx->e[pick].name);
 }
 
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name)
@@ -436,6 +573,43 @@ bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const c
 		if (strcmp(idx->e[i].name, name) == 0)
 			return true;
 	return false;
+}
+
+static int symbol_address_cb(Dwfl_Module *mod, void **ud, const char *n, Dwarf_Addr start,
+			     void *arg)
+{
+	(void)ud;
+	(void)n;
+	(void)start;
+	struct {
+		struct ms_dwarf_session *s;
+		const char *name;
+		uint64_t addr;
+		bool found;
+	} *q = arg;
+	struct ms_dwarf_symidx *idx = symbol_index(q->s, mod);
+	for (size_t i = 0; idx && i < idx->n; i++) {
+		if (strcmp(idx->e[i].name, q->name) == 0) {
+			q->addr = idx->e[i].addr;
+			q->found = true;
+			return DWARF_CB_ABORT;
+		}
+	}
+	return DWARF_CB_OK;
+}
+
+bool ms_dwarf_symbol_address(struct ms_dwarf_session *s, const char *name, uint64_t *addr_ret)
+{
+	struct {
+		struct ms_dwarf_session *s;
+		const char *name;
+		uint64_t addr;
+		bool found;
+	} q = {s, name, 0, false};
+	dwfl_getmodules(s->dwfl, symbol_address_cb, &q, 0);
+	if (q.found)
+		*addr_ret = q.addr;
+	return q.found;
 }
 
 /* ---- source lines ---- */
@@ -489,6 +663,55 @@ static bool is_cplus(int lang)
 	       lang == DW_LANG_Rust || lang == DW_LANG_D;
 }
 
+/*
+ * C++ without a linkage name (inlined, lambdas' operator()): the name with
+ * the namespaces and classes it is declared in, from the declaration.
+ */
+static const char *qualified_name(struct ms_dwarf_session *s, Dwarf_Die *die)
+{
+	Dwarf_Die decl = *die, next;
+	Dwarf_Attribute attr;
+	for (int i = 0; i < 8; i++) {
+		if (dwarf_formref_die(dwarf_attr(&decl, DW_AT_abstract_origin, &attr), &next) ||
+		    dwarf_formref_die(dwarf_attr(&decl, DW_AT_specification, &attr), &next))
+			decl = next;
+		else
+			break;
+	}
+	const char *name = dwarf_diename(&decl);
+	if (!name)
+		return NULL;
+	const void *key = (const char *)decl.addr + 2;
+	const char *cached = ms_dwarf_interned(s, key);
+	if (cached)
+		return cached;
+	char buf[4096] = "";
+	size_t len = 0;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes_die(&decl, &scopes);
+	/* Up to the first enclosing function: what is declared inside one is local. */
+	int outer = 1;
+	while (outer < n && (dwarf_tag(&scopes[outer]) == DW_TAG_namespace ||
+			     dwarf_tag(&scopes[outer]) == DW_TAG_structure_type ||
+			     dwarf_tag(&scopes[outer]) == DW_TAG_class_type ||
+			     dwarf_tag(&scopes[outer]) == DW_TAG_union_type))
+		outer++;
+	for (int i = outer - 1; i >= 1; i--) {
+		const char *part = dwarf_diename(&scopes[i]);
+		if (!part && dwarf_tag(&scopes[i]) != DW_TAG_namespace)
+			break; /* an unnamed class (a lambda's): gdb shows the bare name */
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len > 0 ? sizeof(buf) - len : 0,
+					"%s::", part ? part : "(anonymous namespace)");
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+	}
+	if (n > 0)
+		free(scopes);
+	snprintf(buf + len, sizeof(buf) - len, "%s", name);
+	const char *r = ms_dwarf_intern(s, key, buf);
+	return r ? r : name;
+}
+
 const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *die, int lang)
 {
 	Dwarf_Attribute attr;
@@ -500,7 +723,7 @@ const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *di
 	if (is_cplus(lang)) {
 		if (linkage)
 			return demangled(s, linkage);
-		return dwarf_diename(die) ? dwarf_diename(die) : NULL;
+		return qualified_name(s, die);
 	}
 	/* C keeps the linkage form (the asm name, e.g. __GI___libc_read). */
 	if (linkage)
@@ -518,7 +741,7 @@ static int physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes_r
 	 * function's abstract definition (for name lookup); a backtrace wants
 	 * the concrete nesting, callers of inlined calls included.
 	 */
-	Dwarf_Die *first;
+	Dwarf_Die *first = NULL;
 	int n = dwarf_getscopes(cudie, pc, &first);
 	if (n <= 0) {
 		free(first);
@@ -537,7 +760,13 @@ static int physical_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes_r
 				innermost = sib;
 	}
 	free(first);
-	return dwarf_getscopes_die(&innermost, scopes_ret);
+	*scopes_ret = NULL;
+	n = dwarf_getscopes_die(&innermost, scopes_ret);
+	if (n <= 0) {
+		free(*scopes_ret);
+		*scopes_ret = NULL;
+	}
+	return n;
 }
 
 int ms_dwarf_physical_scopes(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Die *cudie,
@@ -1125,7 +1354,7 @@ static void params_text(Dwarf_Die *fn, struct strbuf *out)
 /* C++: the namespaces and classes a type is declared in ("app::detail::"). */
 static void add_scope_prefix(Dwarf_Die *type, struct strbuf *prefix)
 {
-	Dwarf_Die *scopes;
+	Dwarf_Die *scopes = NULL;
 	int n = dwarf_getscopes_die(type, &scopes);
 	for (int i = n - 1; i >= 1; i--) {
 		int tag = dwarf_tag(&scopes[i]);

@@ -68,6 +68,7 @@ struct ms_error *ms_dwarf_read(struct ms_dwarf_session *session, uint64_t addr, 
 struct ms_dwarf_module {
 	Dwfl_Module *mod;
 	const char *name;	/* as reported: the mapped file's path */
+	const char *display;	/* as the dynamic linker names it (gdb's "from" name) */
 	uint64_t start, end;	/* address range */
 	bool has_dwarf;		/* debug info found */
 	bool has_symtab;	/* at least an ELF symbol table */
@@ -87,6 +88,20 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *session, uint64_t addr,
 			       uint64_t *offset_ret);
 /* Demangle a C++ or Rust linkage name without parameters ("ns::f<int>"); caller frees, NULL if not mangled. */
 char *ms_dwarf_demangle(const char *name);
+
+/* The address of a function or object by its ELF symbol name, in any module. */
+bool ms_dwarf_symbol_address(struct ms_dwarf_session *session, const char *name,
+			     uint64_t *addr_ret);
+
+/*
+ * Frames a chain of tail calls left out between a frame (its pc, and
+ * whether the pc is exact) and its caller (the return address): the pcs of
+ * the jumps, innermost first, at most max, as gdb's tail-call frames. 0
+ * when the caller called this frame's function directly or the path is not
+ * known.
+ */
+size_t ms_dwarf_tailcalls(struct ms_dwarf_session *session, uint64_t callee_pc, bool activation,
+			  uint64_t caller_pc, uint64_t *pcs, size_t max);
 
 /* Source position of addr: the line-table row holding it. */
 struct ms_dwarf_line {

@@ -38,8 +38,18 @@ struct ms_dwarf_scopes {
 	int n;
 };
 
+/* A shared object as the dynamic linker lists it (r_debug's link_map). */
+struct ms_dwarf_linkname {
+	uint64_t ld; /* l_ld: its dynamic section, inside its mapping */
+	char *name;  /* l_name: the path gdb prints ("/lib/x86_64-linux-gnu/libc.so.6") */
+};
+
 struct ms_dwarf_session {
 	Dwfl *dwfl;
+	pid_t pid; /* live processes; 0 for cores */
+	bool linknames_read;
+	struct ms_dwarf_linkname *linknames;
+	size_t nlinknames;
 	Dwfl_Callbacks callbacks;
 	char *debuginfo_path;
 	struct ms_dwarf_memory mem;

@@ -265,7 +265,7 @@ static struct ms_error *entry_register_value(struct ms_dwarf_frame *f, bool by_f
 	Dwarf_Die *cudie = dwfl_module_addrdie(mod, lookup, &bias);
 	if (!cudie)
 		return NULL;
-	Dwarf_Die *scopes;
+	Dwarf_Die *scopes = NULL;
 	int n = ms_dwarf_physical_scopes(f->session, mod, cudie, lookup - bias, &scopes);
 	if (n <= 0)
 		return NULL;

@@ -907,6 +907,11 @@ static void print_rec(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth
 	case DW_TAG_structure_type:
 	case DW_TAG_class_type:
 	case DW_TAG_union_type:
+		/* Only declared here (its library has no debug info). */
+		if (dwarf_hasattr(&t, DW_AT_declaration)) {
+			ms_strbuf_add(f->out, "<incomplete type>");
+			return;
+		}
 		print_struct(f, &t, s, depth);
 		return;
 	case DW_TAG_array_type:
@@ -934,6 +939,12 @@ void ms_format_value(struct ms_dwarf_value *v, const struct ms_format_options *o
 		o = &ms_format_defaults;
 	if (!v) {
 		ms_strbuf_add(out, "<error: out of memory>");
+		return;
+	}
+	/* Frame arguments: aggregates are "..." whatever their state, as in gdb. */
+	Dwarf_Die st;
+	if (o->summary && v->has_type && strip(&v->type, &st) && !is_scalar(&st)) {
+		ms_strbuf_add(out, "...");
 		return;
 	}
 	if (v->state == MS_DWARF_VALUE_OPTIMIZED_OUT) {

@@ -554,3 +554,32 @@ void ms_unwind_result_destroy(struct ms_unwind_result *res)
 	free(res->threads);
 	free(res);
 }
+
+struct ms_error *ms_unwind_add_tailcalls(struct ms_dwarf_session *session,
+					 struct ms_unwind_thread *t)
+{
+	for (size_t i = 0; i + 1 < t->count; i++) {
+		uint64_t pcs[8];
+		size_t n = ms_dwarf_tailcalls(session, t->frames[i].pc, t->frames[i].activation,
+					      t->frames[i + 1].pc, pcs, 8);
+		if (!n)
+			continue;
+		struct ms_unwind_frame *grown = realloc(t->frames, (t->count + n) * sizeof(*grown));
+		if (!grown)
+			return &ms_error_no_memory;
+		t->frames = grown;
+		memmove(&t->frames[i + 1 + n], &t->frames[i + 1],
+			(t->count - i - 1) * sizeof(*grown));
+		for (size_t k = 0; k < n; k++) {
+			struct ms_unwind_frame *f = &t->frames[i + 1 + k];
+			*f = t->frames[i + 1 + n];
+			f->pc = pcs[k];
+			f->activation = false;
+			f->tailcall = true;
+			f->regs.val[MS_DWARF_REG_RIP] = pcs[k];
+		}
+		t->count += n;
+		i += n;
+	}
+	return NULL;
+}

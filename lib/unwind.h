@@ -65,6 +65,7 @@ struct ms_error *ms_unwind_core_read(Elf *core, uint64_t addr, void *buf, size_t
 struct ms_unwind_frame {
 	uint64_t pc;
 	bool activation; /* pc is exact (innermost or interrupted), else a return address */
+	bool tailcall;	 /* put back from the call-site chain: no stack frame of its own */
 	struct ms_dwarf_regs regs;
 };
 
@@ -93,5 +94,12 @@ struct ms_error *ms_unwind_threads(struct ms_dwarf_session *session,
 				   const struct ms_thread_list *threads, pid_t pid,
 				   size_t max_frames, struct ms_unwind_result **result_ret);
 void ms_unwind_result_destroy(struct ms_unwind_result *result);
+
+/*
+ * Put back the frames tail calls left out (see ms_dwarf_tailcalls), as gdb
+ * shows them. Their registers are the caller's, their pc the jump's.
+ */
+struct ms_error *ms_unwind_add_tailcalls(struct ms_dwarf_session *session,
+					 struct ms_unwind_thread *thread);
 
 #endif

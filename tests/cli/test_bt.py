@@ -138,6 +138,10 @@ def test_bt_cxx_names_demangled():
     text = "\n".join(f[0] for t in threads.values() for f in t["frames"])
     for name in ("app::detail::wait_forever<3>", "app::Box<long>::get", "app::Worker::run"):
         assert f" {name} (" in text, f"{name} missing:\n{text}"
+    # a library without debug info: demangled with its parameters, "from" its path
+    assert "getline(char*, long, char) () from /lib/x86_64-linux-gnu/libstdc++.so.6" in text
+    # pthread_cond_wait's tail call, put back as gdb does
+    assert " in __GI___futex_abstimed_wait_cancelable64 (" in text
 
 
 def test_bt_without_full_matches_gdb():
