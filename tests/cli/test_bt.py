@@ -21,7 +21,7 @@ GDB_ENV = dict(os.environ, LC_ALL="C")
 
 
 def settle(pid, timeout=10):
-    """Wait until every thread (but churners) sits in read() or pause(): the
+    """Wait until every thread (but churners) sits in read(), pause() or a futex: the
     fixture prints its line just before its own main thread blocks."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -35,7 +35,7 @@ def settle(pid, timeout=10):
                     nr = f.read().split()[0]
             except OSError:
                 continue
-            ok = ok and nr in ("0", "34")
+            ok = ok and nr in ("0", "34", "202")  # read, pause, futex
         if ok:
             return
         time.sleep(0.005)
