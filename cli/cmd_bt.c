@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +33,6 @@ struct bt {
 	Dwfl_Module *nodebug[256];
 	size_t nnodebug;
 };
-
-static int cmp_tid(const void *a, const void *b)
-{
-	const struct ms_unwind_thread *x = a, *y = b;
-	return (x->tid > y->tid) - (x->tid < y->tid);
-}
 
 static void note_module(struct bt *bt, const struct ms_dwarf_frame *f)
 {
@@ -385,6 +380,8 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 	const struct ms_thread_list *threads;
 	struct core_mem cm = {0};
 	struct ms_unwind_result *res = NULL;
+	pid_t *core_order = NULL;
+	size_t ncore_order = 0;
 	struct ms_error *err;
 	double t0 = out_now();
 	pid_t pid = ms_target_pid(target);
@@ -427,6 +424,16 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (err)
 		goto out;
+	if (!live) {
+		ncore_order = core_threads->count;
+		core_order = calloc(ncore_order ? ncore_order : 1, sizeof(*core_order));
+		if (!core_order) {
+			err = &ms_error_no_memory;
+			goto out;
+		}
+		for (size_t i = 0; i < ncore_order; i++)
+			core_order[i] = core_threads->threads[i].tid;
+	}
 	if (!live && only) {
 		/* keep the one thread asked for */
 		size_t n = 0;
@@ -453,20 +460,36 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 	if (err)
 		goto out;
 
-	/* gdb numbers threads in the order it found them (main first), prints newest first. */
-	struct ms_unwind_thread *order = res->threads;
+	/*
+	 * gdb's thread numbers: for a process, the order it found them in
+	 * (the main thread, then by thread id); for a core, the order of its
+	 * notes. Printed newest first.
+	 */
 	size_t n = res->count;
-	if (n > 1) {
-		size_t main_idx = 0;
-		for (size_t i = 0; i < n; i++)
-			if (order[i].tid == pid)
-				main_idx = i;
-		struct ms_unwind_thread tmp = order[0];
-		order[0] = order[main_idx];
-		order[main_idx] = tmp;
-		if (live)
-			qsort(order + 1, n - 1, sizeof(*order), cmp_tid);
+	int *number = calloc(n ? n : 1, sizeof(*number));
+	if (!number) {
+		err = &ms_error_no_memory;
+		goto out;
 	}
+	struct ms_thread_list *all = NULL;
+	if (live && ms_target_threads(target, false, &all) == NULL) {
+		for (size_t i = 0; i < n; i++) {
+			int rank = 1;
+			if (res->threads[i].tid != pid)
+				for (size_t k = 0; k < all->count; k++)
+					rank += all->threads[k].tid == pid ||
+						all->threads[k].tid < res->threads[i].tid;
+			number[i] = rank;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			number[i] = (int)i + 1;
+			for (size_t k = 0; k < ncore_order; k++)
+				if (core_order[k] == res->threads[i].tid)
+					number[i] = (int)k + 1;
+		}
+	}
+	ms_thread_list_destroy(all);
 	if (bt.json) {
 		json_begin_object(&ctx->json);
 		json_kv_string(&ctx->json, "target", ms_target_describe(target));
@@ -477,8 +500,18 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 		json_key(&ctx->json, "threads");
 		json_begin_array(&ctx->json);
 	}
-	for (size_t i = n; i-- > 0 && !cli_interrupted;)
-		print_thread(&bt, &order[i], (int)i + 1, (size_t)limit);
+	for (int want = INT32_MAX; !cli_interrupted;) {
+		/* the next lower number */
+		size_t pick = n;
+		for (size_t i = 0; i < n; i++)
+			if (number[i] < want && (pick == n || number[i] > number[pick]))
+				pick = i;
+		if (pick == n)
+			break;
+		want = number[pick];
+		print_thread(&bt, &res->threads[pick], number[pick], (size_t)limit);
+	}
+	free(number);
 	if (bt.json) {
 		json_end_array(&ctx->json);
 		json_key(&ctx->json, "exited");
@@ -525,6 +558,7 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 out:
 	fflush(stdout); /* before the session's end writes any debug cache */
 	ms_unwind_result_destroy(res);
+	free(core_order);
 	ms_dwarf_session_destroy(bt.session);
 	ms_unwind_snapshot_destroy(snap);
 	ms_thread_list_destroy(core_threads);

@@ -164,6 +164,8 @@ def test_limit_and_thread():
         out = memscope("-p", fx.pid, "bt", "--thread", worker, "-n", 3).stdout
         t = parse(out)
         assert list(t) == [worker]
+        # numbered as gdb numbers it among all threads
+        assert t[worker]["header"].startswith("Thread 2 ("), t[worker]["header"]
         assert len(t[worker]["frames"]) == 3
         assert t[worker]["tail"] == ["(More stack frames follow...)"]
         p = memscope("-p", fx.pid, "bt", "--thread", 1, check=False)
