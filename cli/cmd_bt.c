@@ -471,14 +471,14 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 		err = &ms_error_no_memory;
 		goto out;
 	}
-	struct ms_thread_list *all = NULL;
-	if (live && ms_target_threads(target, false, &all) == NULL) {
+	if (live) {
+		const pid_t *listed;
+		size_t nlisted = ms_unwind_snapshot_listed(snap, &listed);
 		for (size_t i = 0; i < n; i++) {
 			int rank = 1;
 			if (res->threads[i].tid != pid)
-				for (size_t k = 0; k < all->count; k++)
-					rank += all->threads[k].tid == pid ||
-						all->threads[k].tid < res->threads[i].tid;
+				for (size_t k = 0; k < nlisted; k++)
+					rank += listed[k] == pid || listed[k] < res->threads[i].tid;
 			number[i] = rank;
 		}
 	} else {
@@ -489,7 +489,6 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 					number[i] = (int)k + 1;
 		}
 	}
-	ms_thread_list_destroy(all);
 	if (bt.json) {
 		json_begin_object(&ctx->json);
 		json_kv_string(&ctx->json, "target", ms_target_describe(target));

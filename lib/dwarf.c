@@ -552,7 +552,11 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64
 		return NULL;
 	if (offset_ret)
 		*offset_ret = addr - idx->e[pick].addr;
-	return demangled_symbol(s, idx->e[pick].name);
+	const char *name = idx->e[pick].name;
+	/* gdb drops the dot of compiler-made local names (clang's .str): so do we */
+	if (name[0] == '.' && name[1])
+		name++;
+	return demangled_symbol(s, name);
 }
 
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name)
@@ -635,14 +639,48 @@ static const char *relative_file(struct ms_dwarf_session *s, Dwarf_Die *cu, cons
 	return file;
 }
 
+Dwarf_Die *ms_dwarf_cu_at(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Addr addr,
+			  Dwarf_Addr *bias)
+{
+	(void)s;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+	if (cu)
+		return cu;
+	/*
+	 * No .debug_aranges (clang does not write them) and libdw of this
+	 * vintage does not build them from the units: ask each unit.
+	 */
+	cu = NULL;
+	while ((cu = dwfl_module_nextcu(mod, cu, bias)))
+		if (dwarf_haspc(cu, addr - *bias) == 1)
+			return cu;
+	return NULL;
+}
+
 bool ms_dwarf_line_at(struct ms_dwarf_session *s, uint64_t addr, struct ms_dwarf_line *line_ret)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	if (!mod)
 		return false;
 	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
-	if (!line)
-		return false;
+	if (!line) {
+		/* the same lookup through the unit found by hand */
+		Dwarf_Addr bias;
+		Dwarf_Die *cu = ms_dwarf_cu_at(s, mod, addr, &bias);
+		Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, addr - bias) : NULL;
+		Dwarf_Addr row;
+		int lineno = 0;
+		if (!dl || dwarf_lineaddr(dl, &row) != 0 || dwarf_lineno(dl, &lineno) != 0 ||
+		    lineno <= 0)
+			return false;
+		const char *file = dwarf_linesrc(dl, NULL, NULL);
+		if (!file)
+			return false;
+		line_ret->file = relative_file(s, cu, file);
+		line_ret->line = lineno;
+		line_ret->row_addr = row + bias;
+		return true;
+	}
 	Dwarf_Addr row;
 	int lineno = 0;
 	const char *file = dwfl_lineinfo(line, &row, &lineno, NULL, NULL, NULL);
@@ -833,7 +871,7 @@ struct ms_error *ms_dwarf_frames_at(struct ms_dwarf_session *s, uint64_t pc, boo
 	if (regs)
 		base.regs = *regs;
 	base.mod = dwfl_addrmodule(s->dwfl, lookup);
-	Dwarf_Die *cudie = base.mod ? dwfl_module_addrdie(base.mod, lookup, &base.bias) : NULL;
+	Dwarf_Die *cudie = base.mod ? ms_dwarf_cu_at(s, base.mod, lookup, &base.bias) : NULL;
 	Dwarf_Die *scopes = NULL;
 	int nscopes =
 		cudie ? ms_dwarf_physical_scopes(s, base.mod, cudie, lookup - base.bias, &scopes)
@@ -1534,13 +1572,22 @@ static bool global_in_cu(Dwarf_Die *cu, Dwarf_Addr bias, struct global_lookup *g
 		Dwarf_Op *ops;
 		size_t nops;
 		if (!dwarf_attr(&child, DW_AT_location, &attr) ||
-		    dwarf_getlocation(&attr, &ops, &nops) != 0 || nops != 1 ||
-		    ops[0].atom != DW_OP_addr)
+		    dwarf_getlocation(&attr, &ops, &nops) != 0 || nops != 1)
+			continue;
+		Dwarf_Addr addr;
+		Dwarf_Attribute indexed;
+		if (ops[0].atom == DW_OP_addr)
+			addr = ops[0].number;
+		else if ((ops[0].atom == DW_OP_addrx || ops[0].atom == DW_OP_GNU_addr_index) &&
+			 dwarf_getlocation_attr(&attr, &ops[0], &indexed) == 0 &&
+			 dwarf_formaddr(&indexed, &addr) == 0)
+			;
+		else
 			continue;
 		g->var->die = child;
 		g->var->name = name;
 		g->var->is_param = false;
-		g->addr = ops[0].number + bias;
+		g->addr = addr + bias;
 		g->found = true;
 		return true;
 	} while (dwarf_siblingof(&child, &child) == 0);

@@ -80,6 +80,9 @@ const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *di
 int ms_dwarf_physical_scopes(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Die *cudie,
 			     Dwarf_Addr pc, Dwarf_Die **scopes_ret);
 
+/* The compilation unit holding addr (dwfl_module_addrdie, or each unit asked). */
+Dwarf_Die *ms_dwarf_cu_at(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Addr addr,
+			  Dwarf_Addr *bias);
 /* Whether one of the ELF symbols at addr is called name. */
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name);
 

@@ -262,7 +262,7 @@ static struct ms_error *entry_register_value(struct ms_dwarf_frame *f, bool by_f
 	if (!mod)
 		return NULL;
 	Dwarf_Addr bias;
-	Dwarf_Die *cudie = dwfl_module_addrdie(mod, lookup, &bias);
+	Dwarf_Die *cudie = ms_dwarf_cu_at(f->session, mod, lookup, &bias);
 	if (!cudie)
 		return NULL;
 	Dwarf_Die *scopes = NULL;
@@ -417,6 +417,22 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 		case DW_OP_addr:
 			PUSH(op->number + f->bias);
 			break;
+		case DW_OP_addrx:
+		case DW_OP_GNU_addr_index:
+		case DW_OP_constx:
+		case DW_OP_GNU_const_index: {
+			/* DWARF 5 (clang): the address sits in .debug_addr */
+			Dwarf_Attribute result;
+			Dwarf_Addr addr;
+			if (!ev->attr || dwarf_getlocation_attr(ev->attr, op, &result) != 0 ||
+			    dwarf_formaddr(&result, &addr) != 0) {
+				err = stack_error("address index unavailable");
+				goto out;
+			}
+			bool is_addr = atom == DW_OP_addrx || atom == DW_OP_GNU_addr_index;
+			PUSH(addr + (is_addr ? f->bias : 0));
+			break;
+		}
 		case DW_OP_const1u:
 		case DW_OP_const2u:
 		case DW_OP_const4u:

@@ -23,7 +23,7 @@ static bool entry_of(struct ms_dwarf_session *s, uint64_t pc, uint64_t *entry, D
 	if (!mod)
 		return false;
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *cu = ms_dwarf_cu_at(s, mod, pc, &bias);
 	Dwarf_Die *scopes = NULL;
 	int n = cu ? ms_dwarf_physical_scopes(s, mod, cu, pc - bias, &scopes) : 0;
 	for (int i = n - 1; i >= 0; i--) {
@@ -143,7 +143,7 @@ static void walk(struct search *sr, uint64_t fn_entry)
 	if (!entry_of(sr->s, fn_entry, &entry, &fn, &has_fn) || !has_fn)
 		return;
 	Dwarf_Addr bias;
-	if (!dwfl_module_addrdie(mod, fn_entry, &bias))
+	if (!ms_dwarf_cu_at(sr->s, mod, fn_entry, &bias))
 		return;
 	sr->fn[sr->depth++] = fn_entry;
 	tail_sites(sr, &fn, bias, 0);
@@ -164,7 +164,7 @@ size_t ms_dwarf_tailcalls(struct ms_dwarf_session *s, uint64_t callee_pc, bool a
 	if (!mod)
 		return 0;
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, lookup, &bias);
+	Dwarf_Die *cu = ms_dwarf_cu_at(s, mod, lookup, &bias);
 	Dwarf_Die *scopes = NULL;
 	int n = cu ? ms_dwarf_physical_scopes(s, mod, cu, lookup - bias, &scopes) : 0;
 	Dwarf_Die site;

@@ -44,6 +44,8 @@ struct ms_unwind_snapshot {
 	size_t bytes;
 	pid_t *gone;
 	size_t ngone;
+	pid_t *listed;
+	size_t nlisted;
 };
 
 /* ---- the snapshot ---- */
@@ -160,6 +162,11 @@ struct ms_error *ms_unwind_snapshot_take(struct ms_target *target,
 	ms_freeze_release(freeze);
 	snap->frozen = ms_freeze_seconds(freeze);
 
+	snap->listed = malloc((nbefore ? nbefore : 1) * sizeof(*snap->listed));
+	if (snap->listed) {
+		memcpy(snap->listed, before, nbefore * sizeof(*before));
+		snap->nlisted = nbefore;
+	}
 	/* Threads that were listed but never stopped exited meanwhile. */
 	for (size_t i = 0; i < nbefore; i++) {
 		if (only && before[i] != only)
@@ -192,6 +199,7 @@ void ms_unwind_snapshot_destroy(struct ms_unwind_snapshot *snap)
 	free(snap->stacks);
 	ms_thread_list_destroy(snap->threads);
 	free(snap->gone);
+	free(snap->listed);
 	free(snap);
 }
 
@@ -208,6 +216,12 @@ double ms_unwind_snapshot_frozen(const struct ms_unwind_snapshot *snap)
 size_t ms_unwind_snapshot_bytes(const struct ms_unwind_snapshot *snap)
 {
 	return snap->bytes;
+}
+
+size_t ms_unwind_snapshot_listed(const struct ms_unwind_snapshot *snap, const pid_t **tids_ret)
+{
+	*tids_ret = snap->listed;
+	return snap->nlisted;
 }
 
 size_t ms_unwind_snapshot_gone(const struct ms_unwind_snapshot *snap, const pid_t **tids_ret)

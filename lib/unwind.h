@@ -49,6 +49,8 @@ const struct ms_thread_list *ms_unwind_snapshot_threads(const struct ms_unwind_s
 double ms_unwind_snapshot_frozen(const struct ms_unwind_snapshot *snap);
 /* Bytes of stack copied, all threads together. */
 size_t ms_unwind_snapshot_bytes(const struct ms_unwind_snapshot *snap);
+/* Every thread listed just before the freeze (main thread included). */
+size_t ms_unwind_snapshot_listed(const struct ms_unwind_snapshot *snap, const pid_t **tids_ret);
 /* Threads listed before the freeze that were gone when it came. */
 size_t ms_unwind_snapshot_gone(const struct ms_unwind_snapshot *snap, const pid_t **tids_ret);
 /* A reader over the copies, falling back to the live process. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "dwarf.h"
@@ -58,10 +59,11 @@ static struct ms_dwarf_session *session;
 static struct ms_error *self_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	(void)arg;
-	/* our own memory: only what is mapped is asked for in these tests */
-	if (addr < 4096)
+	/* our own memory, through the kernel: unmapped addresses fail cleanly */
+	struct iovec local = {.iov_base = buf, .iov_len = len};
+	struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return ms_error_fault(addr, NULL);
-	memcpy(buf, (void *)(uintptr_t)addr, len);
 	return NULL;
 }
 
@@ -134,9 +136,14 @@ END_TEST
 
 START_TEST(test_pointers)
 {
-	char want[256];
+	char want[256], want_sym[256];
+	/* clang names string literals (.str, shown as <str>); gcc does not */
 	snprintf(want, sizeof(want), "%p \"hey \\\"you\\\"\\n\"", (const void *)t_str);
-	ck_show("t_str", want);
+	snprintf(want_sym, sizeof(want_sym), "%p <str> \"hey \\\"you\\\"\\n\"",
+		 (const void *)t_str);
+	char *got = show("t_str");
+	ck_assert_msg(strcmp(got, want) == 0 || strcmp(got, want_sym) == 0, "%s", got);
+	free(got);
 	ck_show("t_null", "0x0");
 	ck_show("t_fn", "0x0");
 	snprintf(want, sizeof(want), "%p <t_int>", (void *)t_ptr);
