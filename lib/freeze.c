@@ -79,8 +79,10 @@ static void read_thread_stat(pid_t pid, struct frozen_thread *t)
 {
 	char path[64], *buf;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)t->tid);
-	if (ms_procfs_read(path, &buf, NULL)) {
+	struct ms_error *err = ms_procfs_read(path, &buf, NULL);
+	if (err) {
 		/* error ignored: the thread may be gone; the freeze will tell */
+		ms_error_destroy(err);
 		return;
 	}
 	char *open = strchr(buf, '('), *close = strrchr(buf, ')');

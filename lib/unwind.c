@@ -26,6 +26,9 @@
 
 enum {
 	DEFAULT_STACK_CAP = 512 << 10,
+	/* all threads together; past it each thread still gets its top 64 KiB */
+	TOTAL_STACK_CAP = 64 << 20,
+	MIN_STACK_COPY = 64 << 10,
 	RED_ZONE = 128,
 	DEFAULT_MAX_FRAMES = 4096,
 };
@@ -141,8 +144,15 @@ struct ms_error *ms_unwind_snapshot_take(struct ms_target *target,
 		uint64_t start =
 			sp - RED_ZONE < vma->start || sp < RED_ZONE ? vma->start : sp - RED_ZONE;
 		uint64_t end = vma->end;
-		if (end - start > cap)
-			end = start + cap;
+		size_t this_cap = cap;
+		if (snap->bytes >= TOTAL_STACK_CAP)
+			this_cap = MIN_STACK_COPY;
+		else if (this_cap > TOTAL_STACK_CAP - snap->bytes)
+			this_cap = TOTAL_STACK_CAP - snap->bytes;
+		if (this_cap < MIN_STACK_COPY)
+			this_cap = MIN_STACK_COPY;
+		if (end - start > this_cap)
+			end = start + this_cap;
 		sc->data = malloc(end - start);
 		if (!sc->data)
 			continue;

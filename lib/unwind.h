@@ -25,7 +25,8 @@ struct ms_unwind_snapshot;
 
 struct ms_unwind_options {
 	/* Bytes of each stack copied, from sp (less the red zone) up to the end
-	 * of its mapping; 0: the default (512 KiB). */
+	 * of its mapping; 0: the default (512 KiB). All threads together copy
+	 * at most 64 MiB (then 64 KiB each). */
 	size_t stack_cap;
 	/* Only this thread (0: all). */
 	pid_t tid;
