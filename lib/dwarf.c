@@ -183,6 +183,14 @@ void ms_dwarf_session_destroy(struct ms_dwarf_session *s)
 		}
 	}
 	for (size_t i = 0; i < 1024; i++) {
+		struct ms_dwarf_site *site = s->sites[i];
+		while (site) {
+			struct ms_dwarf_site *next = site->next;
+			free(site);
+			site = next;
+		}
+	}
+	for (size_t i = 0; i < 1024; i++) {
 		struct ms_dwarf_scopes *e = s->scopes[i];
 		while (e) {
 			struct ms_dwarf_scopes *next = e->next;

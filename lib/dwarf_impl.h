@@ -44,6 +44,16 @@ struct ms_dwarf_linkname {
 	char *name;  /* l_name: the path gdb prints ("/lib/x86_64-linux-gnu/libc.so.6") */
 };
 
+/* The call site returning to one address, kept (found or not). */
+struct ms_dwarf_site {
+	struct ms_dwarf_site *next;
+	uint64_t ret_pc;
+	bool found;
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;
+	Dwarf_Die site;
+};
+
 struct ms_dwarf_session {
 	Dwfl *dwfl;
 	pid_t pid; /* live processes; 0 for cores */
@@ -60,6 +70,7 @@ struct ms_dwarf_session {
 	struct ms_dwarf_symidx *symidx;
 	size_t nsymidx;
 	struct ms_dwarf_scopes *scopes[1024];
+	struct ms_dwarf_site *sites[1024];
 };
 
 /* A string owned by the session, looked up by key (any stable pointer). */
@@ -83,6 +94,9 @@ int ms_dwarf_physical_scopes(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf
 /* The compilation unit holding addr (dwfl_module_addrdie, or each unit asked). */
 Dwarf_Die *ms_dwarf_cu_at(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Addr addr,
 			  Dwarf_Addr *bias);
+/* The DW_TAG_call_site whose return address is ret_pc (absolute), with its module. */
+bool ms_dwarf_call_site_at(struct ms_dwarf_session *s, uint64_t ret_pc, Dwfl_Module **mod_ret,
+			   Dwarf_Addr *bias_ret, Dwarf_Die *site_ret);
 /* Whether one of the ELF symbols at addr is called name. */
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name);
 

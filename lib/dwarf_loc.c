@@ -193,6 +193,39 @@ static bool find_call_site(Dwarf_Die *scope, Dwarf_Addr ret_pc, Dwarf_Die *site)
 	return false;
 }
 
+bool ms_dwarf_call_site_at(struct ms_dwarf_session *s, uint64_t ret_pc, Dwfl_Module **mod_ret,
+			   Dwarf_Addr *bias_ret, Dwarf_Die *site_ret)
+{
+	uint64_t lookup = ret_pc - 1;
+	size_t slot = (size_t)(ret_pc % 1024);
+	for (struct ms_dwarf_site *e = s->sites[slot]; e; e = e->next) {
+		if (e->ret_pc == ret_pc) {
+			*mod_ret = e->mod;
+			*bias_ret = e->bias;
+			*site_ret = e->site;
+			return e->found;
+		}
+	}
+	struct ms_dwarf_site *e = calloc(1, sizeof(*e));
+	if (!e)
+		return false;
+	e->ret_pc = ret_pc;
+	e->mod = dwfl_addrmodule(s->dwfl, lookup);
+	Dwarf_Die *cudie = e->mod ? ms_dwarf_cu_at(s, e->mod, lookup, &e->bias) : NULL;
+	Dwarf_Die *scopes = NULL;
+	int n = cudie ? ms_dwarf_physical_scopes(s, e->mod, cudie, lookup - e->bias, &scopes) : 0;
+	for (int i = 0; i < n && !e->found; i++) {
+		Dwarf_Die scope = scopes[i];
+		e->found = find_call_site(&scope, ret_pc - e->bias, &e->site);
+	}
+	e->next = s->sites[slot];
+	s->sites[slot] = e;
+	*mod_ret = e->mod;
+	*bias_ret = e->bias;
+	*site_ret = e->site;
+	return e->found;
+}
+
 /* The address a call site calls, when DWARF says it. */
 static bool call_site_target(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_Addr bias,
 			     uint64_t *target)
@@ -257,25 +290,10 @@ static struct ms_error *entry_register_value(struct ms_dwarf_frame *f, bool by_f
 	uint64_t entry;
 	if (!caller || !function_entry(f, &entry))
 		return NULL;
-	uint64_t lookup = caller->pc - 1;
-	Dwfl_Module *mod = dwfl_addrmodule(f->session->dwfl, lookup);
-	if (!mod)
-		return NULL;
+	Dwfl_Module *mod;
 	Dwarf_Addr bias;
-	Dwarf_Die *cudie = ms_dwarf_cu_at(f->session, mod, lookup, &bias);
-	if (!cudie)
-		return NULL;
-	Dwarf_Die *scopes = NULL;
-	int n = ms_dwarf_physical_scopes(f->session, mod, cudie, lookup - bias, &scopes);
-	if (n <= 0)
-		return NULL;
 	Dwarf_Die site;
-	bool found = false;
-	for (int i = 0; i < n && !found; i++) {
-		Dwarf_Die scope = scopes[i];
-		found = find_call_site(&scope, caller->pc - bias, &site);
-	}
-	if (!found)
+	if (!ms_dwarf_call_site_at(f->session, caller->pc, &mod, &bias, &site))
 		return NULL;
 	if (!call_site_calls(f->session, &site, bias, entry))
 		return NULL;

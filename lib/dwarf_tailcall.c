@@ -159,30 +159,10 @@ size_t ms_dwarf_tailcalls(struct ms_dwarf_session *s, uint64_t callee_pc, bool a
 	if (!entry_of(s, activation ? callee_pc : callee_pc - 1, &callee, &fn, &has_fn))
 		return 0;
 	/* The call the caller made, at its return address. */
-	uint64_t lookup = caller_pc - 1;
-	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, lookup);
-	if (!mod)
-		return 0;
+	Dwfl_Module *mod;
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = ms_dwarf_cu_at(s, mod, lookup, &bias);
-	Dwarf_Die *scopes = NULL;
-	int n = cu ? ms_dwarf_physical_scopes(s, mod, cu, lookup - bias, &scopes) : 0;
 	Dwarf_Die site;
-	bool found = false;
-	for (int i = 0; i < n && !found; i++) {
-		Dwarf_Die child;
-		if (dwarf_child(&scopes[i], &child) != 0)
-			continue;
-		do {
-			int tag = dwarf_tag(&child);
-			if ((tag == DW_TAG_call_site || tag == DW_TAG_GNU_call_site) &&
-			    site_return_pc(&child, bias) == caller_pc) {
-				site = child;
-				found = true;
-				break;
-			}
-		} while (dwarf_siblingof(&child, &child) == 0);
-	}
+	bool found = ms_dwarf_call_site_at(s, caller_pc, &mod, &bias, &site);
 	uint64_t target;
 	if (!found || !site_target(s, &site, bias, &target) || target == callee)
 		return 0;
