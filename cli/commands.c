@@ -13,6 +13,156 @@ const struct command cli_commands[] = {
 	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
 
 	/* ---- system memory: overcommit, frag, compact, thp, kmem, physmap, export ---- */
+	/* overcommit, kmem, thp, export, demo */
+	{
+		.name = "overcommit",
+		.fn = cmd_overcommit,
+		.flags = CMD_PID_ARG,
+		.usage =
+			"overcommit [--top N] | overcommit --what-if SIZE [--shared] [--noreserve] "
+			"[--readonly] [--pid PID]",
+		.summary = "commit accounting as the kernel does it; would an mmap succeed now",
+		.help = "Without --what-if: the overcommit mode (0 heuristic, 1 always, 2 "
+			"strict),\n"
+			"each explained in one line; overcommit_ratio, overcommit_kbytes and the\n"
+			"admin and user reserves; CommitLimit computed with the kernel's formula\n"
+			"(RAM less hugetlb pages, times the ratio or overcommit_kbytes, plus "
+			"swap)\n"
+			"next to the CommitLimit the kernel reports; Committed_AS and the "
+			"headroom.\n"
+			"With --top N, the top committers: per process, the sum of the sizes of "
+			"its\n"
+			"mappings that carry VM_ACCOUNT (\"ac\" in /proc/PID/smaps VmFlags), "
+			"which\n"
+			"is what that process added to Committed_AS, and its shared anonymous\n"
+			"mappings (charged once per shmem object, so possibly shared).\n"
+			"\n"
+			"With --what-if SIZE: would mmap(NULL, SIZE, ...) succeed now, and why. "
+			"It\n"
+			"follows the kernel's order: length checks, a free address range, "
+			"RLIMIT_AS\n"
+			"and RLIMIT_DATA (may_expand_vm), then whether the mapping is charged at "
+			"all\n"
+			"(private writable: yes; private read-only: no; MAP_NORESERVE: no in "
+			"modes\n"
+			"0 and 1, yes in mode 2; shared anonymous: yes, as a shmem object; a "
+			"shared\n"
+			"mapping of a file: never) and the check of the mode: mode 0 refuses only "
+			"a\n"
+			"single mapping larger than RAM + swap, mode 1 never refuses, mode 2\n"
+			"refuses once Committed_AS plus the mapping is not below CommitLimit less\n"
+			"the admin reserve (for processes without CAP_SYS_ADMIN) and less\n"
+			"min(VmSize/32, user_reserve_kbytes) of the calling process. Near the\n"
+			"limit the answer is marked borderline: the kernel reads a per-CPU\n"
+			"counter that may lag Committed_AS by up to CPUs x batch pages. When it\n"
+			"fails on the commit limit, the top 5 committers follow.\n"
+			"Exit status: 0 when the mapping would succeed, 1 when it would fail.\n"
+			"\n"
+			"  --what-if SIZE  bytes, or with a suffix: 4096, 64M, 1.5G, 2T\n"
+			"  --shared        MAP_SHARED|MAP_ANONYMOUS instead of MAP_PRIVATE\n"
+			"  --noreserve     add MAP_NORESERVE\n"
+			"  --readonly      PROT_READ only (private mappings are then not charged)\n"
+			"  --pid PID       the process that would call mmap (its size, limits,\n"
+			"                  address space and capabilities); default: -p PID, or\n"
+			"                  this memscope process\n"
+			"  --top N         list the N processes holding the most commit (reads\n"
+			"                  every process's smaps: slower the more memory is "
+			"mapped;\n"
+			"                  0: none, not even after a failed what-if)\n",
+	},
+	{
+		.name = "kmem",
+		.fn = cmd_kmem,
+		.usage = "kmem -i",
+		.summary = "memory summary as crash's kmem -i",
+		.help = "PAGES, TOTAL and PERCENTAGE rows for TOTAL MEM, FREE, USED, SHARED,\n"
+			"BUFFERS, CACHED, SLAB, TOTAL HUGE, HUGE FREE, TOTAL SWAP, SWAP USED,\n"
+			"SWAP FREE, COMMIT LIMIT and COMMITTED, laid out as crash prints them,\n"
+			"taken from /proc/meminfo (MemTotal, MemFree, Shmem, Buffers, Cached,\n"
+			"Slab, SwapTotal, SwapFree, CommitLimit, Committed_AS) and the hugetlb\n"
+			"pools of every size. SHARED is Shmem: crash counts pages mapped more "
+			"than\n"
+			"once by walking the kernel's page array, which /proc does not offer.\n"
+			"Percentages are truncated, as crash does. A line missing from meminfo is\n"
+			"shown as 0 with a warning.\n"
+			"\n"
+			"  -i  general memory usage (the only kmem flag: the others need the\n"
+			"      kernel's own data structures)\n",
+	},
+	{
+		.name = "thp",
+		.fn = cmd_thp,
+		.flags = CMD_PID_ARG,
+		.usage = "thp [--top N] | thp --pid PID [--all]",
+		.summary = "transparent huge pages: settings, counters, users, and why not",
+		.help = "The settings under /sys/kernel/mm/transparent_hugepage (enabled, defrag,\n"
+			"use_zero_page, shmem_enabled, every per-size hugepages-<size>kB "
+			"directory\n"
+			"with its enabled, shmem_enabled and stats, and khugepaged), the thp_* "
+			"and\n"
+			"compact_* counters of /proc/vmstat, the huge pages in use (meminfo), the\n"
+			"free buddy blocks of at least the PMD order (/proc/buddyinfo), and with\n"
+			"--top N the processes holding the most huge pages (AnonHugePages,\n"
+			"ShmemPmdMapped and FilePmdMapped of /proc/PID/smaps_rollup).\n"
+			"\n"
+			"With --pid PID (or -p PID): the process's anonymous mappings, each with "
+			"its\n"
+			"AnonHugePages, the kernel's THPeligible, its madvise flags (\"hg\", "
+			"\"nh\"\n"
+			"in VmFlags) and what keeps it from PMD-size huge pages: prctl\n"
+			"(PR_SET_THP_DISABLE: THP_enabled 0 in status), the setting (never, or\n"
+			"madvise without MADV_HUGEPAGE), MADV_NOHUGEPAGE, too small or misaligned\n"
+			"(no PMD-aligned PMD-size range inside), shared anonymous memory (follows\n"
+			"shmem_enabled), special mappings, and fragmentation (no free block\n"
+			"of the PMD order in any zone); and frag's verdict for a PMD-order\n"
+			"allocation now: succeeds, fails for lack of memory, or fails for\n"
+			"fragmentation.\n"
+			"\n"
+			"  --pid PID  examine this process\n"
+			"  --all      with --pid, also list mappings too small for a huge page\n"
+			"  --top N    list the N processes holding the most huge pages (reads "
+			"every\n"
+			"             process's smaps_rollup: slower the more memory is mapped)\n",
+	},
+	{
+		.name = "export",
+		.fn = cmd_export,
+		.usage = "export --prometheus [FILE]",
+		.summary = "the system memory figures for Prometheus",
+		.help = "The figures of overcommit, kmem -i, thp and frag (free blocks per order,\n"
+			"the unusable-free and fragmentation indices per node, zone and order,\n"
+			"from /proc/buddyinfo) in the Prometheus text exposition\n"
+			"format (HELP and TYPE lines, names prefixed memscope_, labels for kinds,\n"
+			"sizes, modes, nodes, zones and orders), on stdout or written to FILE for\n"
+			"node_exporter's textfile collector (give it a .prom name in the\n"
+			"collector's directory). The file is written to a temporary file beside\n"
+			"it and renamed over it, so the collector never reads half a file; it is\n"
+			"made readable by everyone. Run it from cron or a systemd timer.\n"
+			"With --json: the same samples as JSON, or what was written.\n"
+			"\n"
+			"  --prometheus  the text exposition format (the only format so far)\n"
+			"  FILE          write here atomically instead of to stdout (- is "
+			"stdout)\n",
+	},
+	{
+		.name = "demo",
+		.fn = cmd_demo,
+		.usage = "demo firsttouch [--pages N]",
+		.summary = "guided demo: an anonymous page's first read and first write",
+		.help = "firsttouch: a child process maps N anonymous pages (MAP_PRIVATE,\n"
+			"PROT_READ|PROT_WRITE; default 16) and, on memscope's command, reads page\n"
+			"0, writes page 0, writes page 1 and unmaps them. Between the steps\n"
+			"memscope reads the child's pagemap, smaps and status and shows each\n"
+			"page go from not present to the shared zero page (on the read) to a page\n"
+			"of its own (on the write), the mapping's RSS and the process's RssAnon\n"
+			"growing only on writes, and the commit charged in full at mmap\n"
+			"(Committed_AS, and \"ac\" in the mapping's VmFlags). As root the PFNs "
+			"and\n"
+			"/proc/kpageflags confirm the zero page; without root the PFN is hidden\n"
+			"and the pagemap's exclusive bit tells the two apart.\n"
+			"\n"
+			"  --pages N  the size of the mapping in pages (2 to 65536)\n",
+	},
 	/* frag, compact, physmap */
 	{
 		.name = "frag",

@@ -105,6 +105,11 @@ int cli_repl(struct cli_session *session);
 /* process memory */
 
 /* system memory */
+cli_fn cmd_overcommit;
+cli_fn cmd_kmem;
+cli_fn cmd_thp;
+cli_fn cmd_export;
+cli_fn cmd_demo;
 cli_fn cmd_compact;
 cli_fn cmd_frag;
 cli_fn cmd_physmap;

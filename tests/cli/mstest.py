@@ -9,7 +9,6 @@ memscope is checked against.
 import atexit
 import json
 import os
-import re
 import signal
 import struct
 import subprocess

@@ -1,7 +1,6 @@
 """The command line, the prompt and the command table, end to end."""
 import json
 import os
-import subprocess
 
 import mstest
 from mstest import Fixture, memscope, memscope_json

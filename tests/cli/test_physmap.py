@@ -1,3 +1,4 @@
+# exclusive: compares a picture of all of RAM with kpageflags; other tests churn memory
 """physmap against /proc/kpageflags read by the test over the same PFN ranges, with
 its own reading of the documented classification rules; the pictures are checked
 by xmllint and pngcheck, and a fixture's own pages must show up where pagemap says."""
