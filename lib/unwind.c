@@ -521,11 +521,20 @@ static int thread_cb(Dwfl_Thread *thread, void *arg)
 	} else if (r != 0 && !t->truncated) {
 		/* libdwfl ends a walk at the outermost frame without error. */
 		char buf[160];
+		const char *why = dwfl_errmsg(-1);
+		Dwfl_Module *mod = t->count ? dwfl_addrmodule(ms_dwarf_session_dwfl(w->session),
+							      t->frames[t->count - 1].pc - 1)
+					    : NULL;
+		Dwarf_Addr bias;
 		if (w->bad_read)
 			snprintf(buf, sizeof(buf), "Cannot access memory at address 0x%llx",
 				 (unsigned long long)w->bad_addr);
+		else if (t->count && (!mod || (!dwfl_module_eh_cfi(mod, &bias) &&
+					       !dwfl_module_dwarf_cfi(mod, &bias))))
+			snprintf(buf, sizeof(buf), "no unwind information at 0x%llx (%s)",
+				 (unsigned long long)t->frames[t->count - 1].pc, why);
 		else
-			snprintf(buf, sizeof(buf), "%s", dwfl_errmsg(-1));
+			snprintf(buf, sizeof(buf), "%s", why);
 		t->stopped = strdup(buf);
 	}
 	return DWARF_CB_OK;
