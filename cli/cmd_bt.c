@@ -100,8 +100,33 @@ static void json_var(struct json *j, struct ms_dwarf_variable *var, const char *
 	json_end_object(j);
 }
 
-static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level)
+static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level, bool sigframe)
 {
+	if (sigframe) {
+		/* the frame the kernel built to call a signal handler, as gdb names it */
+		if (bt->json) {
+			struct json *j = &bt->ctx->json;
+			json_begin_object(j);
+			json_kv_i64(j, "level", level);
+			json_kv_hex(j, "pc", f->pc);
+			json_kv_string(j, "function", "<signal handler called>");
+			json_kv_bool(j, "signal_frame", true);
+			json_key(j, "args");
+			json_begin_array(j);
+			json_end_array(j);
+			if (bt->full) {
+				json_key(j, "locals");
+				json_begin_array(j);
+				json_end_array(j);
+			}
+			json_end_object(j);
+		} else {
+			printf("#%-2d <signal handler called>\n", level);
+			if (bt->full)
+				puts("No locals.");
+		}
+		return;
+	}
 	struct ms_strbuf *out = &bt->line;
 	ms_strbuf_reset(out);
 	struct json *j = &bt->ctx->json;
@@ -278,7 +303,7 @@ static void print_thread(struct bt *bt, struct ms_unwind_thread *t, int number, 
 			more = true;
 			break;
 		}
-		print_frame(bt, &all[k], level);
+		print_frame(bt, &all[k], level, t->frames[all[k].physical].signal);
 		level++;
 		/* gdb's backtrace past-main off: the walk ends at main. */
 		if (!all[k].inlined && all[k].name && strcmp(all[k].name, "main") == 0)

@@ -513,7 +513,8 @@ static struct ms_dwarf_symidx *symbol_index(struct ms_dwarf_session *s, Dwfl_Mod
 		if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION ||
 		    type == STT_FILE || type == STT_TLS)
 			continue;
-		idx->e[idx->n++] = (struct ms_dwarf_symentry){addr, sym.st_size, name};
+		bool local_data = GELF_ST_BIND(sym.st_info) == STB_LOCAL && type == STT_OBJECT;
+		idx->e[idx->n++] = (struct ms_dwarf_symentry){addr, sym.st_size, name, local_data};
 	}
 	qsort(idx->e, idx->n, sizeof(*idx->e), cmp_symentry);
 	return idx;
@@ -564,6 +565,18 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64
 	/* gdb drops the dot of compiler-made local names (clang's .str): so do we */
 	if (name[0] == '.' && name[1])
 		name++;
+	/* and the ".N" GCC appends to a function's static ("spin.0" is <spin>) */
+	const char *dot = idx->e[pick].local_data ? strrchr(name, '.') : NULL;
+	if (dot && dot > name && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
+		const char *cached = ms_dwarf_interned(s, dot);
+		if (!cached) {
+			char buf[512];
+			snprintf(buf, sizeof(buf), "%.*s", (int)(dot - name), name);
+			cached = ms_dwarf_intern(s, dot, buf);
+		}
+		if (cached)
+			return cached;
+	}
 	return demangled_symbol(s, name);
 }
 

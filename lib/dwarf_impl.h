@@ -17,6 +17,7 @@ struct ms_dwarf_string {
 struct ms_dwarf_symentry {
 	uint64_t addr, size;
 	const char *name;
+	bool local_data; /* a file-local object (GCC names static locals "x.0") */
 };
 
 /* A module's ELF symbols sorted by address, then name (gdb's minimal symbols). */

@@ -488,6 +488,42 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
+/* Whether the CFI covering pc says it is a signal frame ('S' augmentation). */
+static bool is_signal_frame(struct ms_dwarf_session *session, uint64_t pc)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(ms_dwarf_session_dwfl(session), pc);
+	if (!mod)
+		return false;
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfis[2] = {dwfl_module_eh_cfi(mod, &bias), NULL};
+	Dwarf_Addr biases[2] = {bias, 0};
+	cfis[1] = dwfl_module_dwarf_cfi(mod, &biases[1]);
+	for (int i = 0; i < 2; i++) {
+		Dwarf_Frame *fr;
+		if (!cfis[i] || dwarf_cfi_addrframe(cfis[i], pc - biases[i], &fr) != 0)
+			continue;
+		bool signalp = false;
+		dwarf_frame_info(fr, NULL, NULL, &signalp);
+		free(fr);
+		return signalp;
+	}
+	return false;
+}
+
+/*
+ * libdwfl marks both a signal frame and the handler below it as
+ * activations; what matters is which frame is the signal frame, and that
+ * the frame it interrupted has an exact pc.
+ */
+static void mark_signal_frames(struct ms_dwarf_session *session, struct ms_unwind_thread *t)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		struct ms_unwind_frame *f = &t->frames[i];
+		f->signal = i > 0 && is_signal_frame(session, f->pc - 1);
+		f->activation = i == 0 || t->frames[i - 1].signal;
+	}
+}
+
 static int thread_cb(Dwfl_Thread *thread, void *arg)
 {
 	struct walk *w = arg;
@@ -507,6 +543,7 @@ static int thread_cb(Dwfl_Thread *thread, void *arg)
 	w->bad_read = false;
 	w->stop = NULL;
 	int r = dwfl_thread_getframes(thread, frame_cb, w);
+	mark_signal_frames(w->session, t);
 	if (t->count && th && th->has_fpregs) {
 		t->frames[0].regs.has_xmm = true;
 		memcpy(t->frames[0].regs.xmm, th->fpregs.xmm_space, sizeof(t->frames[0].regs.xmm));
@@ -609,6 +646,7 @@ struct ms_error *ms_unwind_add_tailcalls(struct ms_dwarf_session *session,
 			f->pc = pcs[k];
 			f->activation = false;
 			f->tailcall = true;
+			f->signal = false;
 			f->regs.val[MS_DWARF_REG_RIP] = pcs[k];
 		}
 		t->count += n;

@@ -69,6 +69,7 @@ struct ms_unwind_frame {
 	uint64_t pc;
 	bool activation; /* pc is exact (innermost or interrupted), else a return address */
 	bool tailcall;	 /* put back from the call-site chain: no stack frame of its own */
+	bool signal;	 /* the kernel's signal frame (the handler returns into it) */
 	struct ms_dwarf_regs regs;
 };
 

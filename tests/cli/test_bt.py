@@ -144,6 +144,18 @@ def test_bt_cxx_names_demangled():
     assert " in __GI___futex_abstimed_wait_cancelable64 (" in text
 
 
+def test_signal_handler_frame():
+    """A thread blocked inside a signal handler: gdb's <signal handler called>."""
+    for name in ("btfix-O0", "btfix-O2"):
+        threads = compare_live(name, 1, "signal")
+        sig = [t for t in threads.values() if '"signalled"' in t["header"]][0]
+        lines = [f[0] for f in sig["frames"]]
+        i = next(k for k, l in enumerate(lines) if l.endswith("<signal handler called>"))
+        # (at -O2 the handler's call to block() is a jump: no on_usr1 frame)
+        assert " interrupted (" in lines[i + 1], lines
+        assert name == "btfix-O2" or " on_usr1 (" in lines[i - 1], lines
+
+
 def test_bt_without_full_matches_gdb():
     compare_live("btfix-O2", 1, full=False)
 
