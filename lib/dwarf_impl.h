@@ -81,6 +81,9 @@ const char *ms_dwarf_interned(struct ms_dwarf_session *s, const void *key);
 /* An error from libdw/libdwfl, naming the call that failed. */
 struct ms_error *ms_dwarf_error(const char *call);
 
+/* C++, Rust or D: names are qualified and demangled. */
+bool ms_dwarf_lang_is_cplus(int lang);
+
 /* The function's name as gdb prints it (C: linkage name, C++/Rust: demangled). */
 const char *ms_dwarf_die_function_name(struct ms_dwarf_session *s, Dwarf_Die *die, int lang);
 
