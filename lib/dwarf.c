@@ -713,6 +713,69 @@ bool ms_dwarf_line_at(struct ms_dwarf_session *s, uint64_t addr, struct ms_dwarf
 	return true;
 }
 
+static bool path_ends_with(const char *path, const char *tail)
+{
+	size_t n = strlen(path), m = strlen(tail);
+	if (m > n || strcmp(path + n - m, tail) != 0)
+		return false;
+	return m == n || path[n - m - 1] == '/' || tail[0] == '/';
+}
+
+struct line_query {
+	const char *file;
+	int line;
+	uint64_t *addrs;
+	size_t max, count;
+};
+
+static int line_module_cb(Dwfl_Module *mod, void **ud, const char *n, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)n;
+	(void)start;
+	struct line_query *q = arg;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = NULL;
+	while ((cu = dwfl_module_nextcu(mod, cu, &bias))) {
+		Dwarf_Lines *lines;
+		size_t nlines;
+		if (dwarf_getsrclines(cu, &lines, &nlines) != 0)
+			continue;
+		int prev_line = -1;
+		const char *prev_file = NULL;
+		for (size_t i = 0; i < nlines; i++) {
+			Dwarf_Line *l = dwarf_onesrcline(lines, i);
+			int lineno;
+			bool stmt = false, end = false;
+			Dwarf_Addr addr;
+			if (!l || dwarf_lineno(l, &lineno) != 0 ||
+			    dwarf_linebeginstatement(l, &stmt) || dwarf_lineendsequence(l, &end) ||
+			    dwarf_lineaddr(l, &addr))
+				continue;
+			const char *src = dwarf_linesrc(l, NULL, NULL);
+			/* the first statement row of each run of the line */
+			bool first = lineno != prev_line || src != prev_file;
+			prev_line = end ? -1 : lineno;
+			prev_file = src;
+			if (end || !stmt || !first || lineno != q->line || !src ||
+			    !path_ends_with(src, q->file))
+				continue;
+			if (q->count < q->max)
+				q->addrs[q->count] = addr + bias;
+			q->count++;
+		}
+	}
+	return DWARF_CB_OK;
+}
+
+size_t ms_dwarf_line_addresses(struct ms_dwarf_session *s, const char *file, int line,
+			       uint64_t *addrs, size_t max)
+{
+	struct line_query q = {.file = file, .line = line, .addrs = addrs, .max = max};
+	dwfl_getmodules(s->dwfl, line_module_cb, &q, 0);
+	return q.count;
+}
+
 /* ---- function names ---- */
 
 bool ms_dwarf_lang_is_cplus(int lang)

@@ -86,7 +86,10 @@ bool ms_dwarf_module_at(struct ms_dwarf_session *session, uint64_t addr,
  */
 const char *ms_dwarf_symbol_at(struct ms_dwarf_session *session, uint64_t addr,
 			       uint64_t *offset_ret);
-/* Demangle a C++ or Rust linkage name without parameters ("ns::f<int>"); caller frees, NULL if not mangled. */
+/*
+ * Demangle a C++ or Rust linkage name without parameters ("ns::f<int>"), as
+ * gdb names functions; caller frees; NULL if the name is not mangled.
+ */
 char *ms_dwarf_demangle(const char *name);
 
 /* The address of a function or object by its ELF symbol name, in any module. */
@@ -111,6 +114,16 @@ struct ms_dwarf_line {
 };
 bool ms_dwarf_line_at(struct ms_dwarf_session *session, uint64_t addr,
 		      struct ms_dwarf_line *line_ret);
+
+/*
+ * Where source line `line` of `file` starts, for `break FILE:LINE`: the
+ * addresses of the statement rows for that line (one per inlined or
+ * duplicated copy), in every module. file matches a path's trailing
+ * components ("btfix.c", "fixtures/btfix.c"). Fills at most max, returns
+ * how many there are.
+ */
+size_t ms_dwarf_line_addresses(struct ms_dwarf_session *session, const char *file, int line,
+			       uint64_t *addrs, size_t max);
 
 /* ---- registers and frames ---- */
 

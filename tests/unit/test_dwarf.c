@@ -170,6 +170,31 @@ START_TEST(test_symbols_and_lines)
 }
 END_TEST
 
+static int line_of_probe;
+__attribute__((noinline)) static int probe(int x)
+{
+	line_of_probe = __LINE__ + 1;
+	return x * 3;
+}
+
+START_TEST(test_line_addresses)
+{
+	ck_assert_int_eq(probe(1), 3);
+	uint64_t addrs[8];
+	size_t n = ms_dwarf_line_addresses(session, "test_dwarf.c", line_of_probe, addrs, 8);
+	ck_assert_uint_ge(n, 1);
+	/* the address is inside probe(), on its lines (optimized code may put
+	 * the next line's row at the same address) */
+	struct ms_dwarf_line line;
+	ck_assert(ms_dwarf_line_at(session, addrs[0], &line));
+	ck_assert_int_ge(line.line, line_of_probe);
+	ck_assert_int_le(line.line, line_of_probe + 1);
+	uint64_t off;
+	ck_assert_str_eq(ms_dwarf_symbol_at(session, addrs[0], &off), "probe");
+	ck_assert_uint_eq(ms_dwarf_line_addresses(session, "no_such_file.c", 1, addrs, 8), 0);
+}
+END_TEST
+
 START_TEST(test_demangle)
 {
 	const char *cases[][2] = {
@@ -216,6 +241,7 @@ int main(void)
 	tcase_add_test(tc, test_pointers);
 	tcase_add_test(tc, test_symbols_and_lines);
 	tcase_add_test(tc, test_demangle);
+	tcase_add_test(tc, test_line_addresses);
 	tcase_add_test(tc, test_format_buffer);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
