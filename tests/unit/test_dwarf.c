@@ -190,7 +190,8 @@ START_TEST(test_line_addresses)
 	ck_assert_int_ge(line.line, line_of_probe);
 	ck_assert_int_le(line.line, line_of_probe + 1);
 	uint64_t off;
-	ck_assert_str_eq(ms_dwarf_symbol_at(session, addrs[0], &off), "probe");
+	/* (gcc may have made it probe.constprop.0) */
+	ck_assert_int_eq(strncmp(ms_dwarf_symbol_at(session, addrs[0], &off), "probe", 5), 0);
 	ck_assert_uint_eq(ms_dwarf_line_addresses(session, "no_such_file.c", 1, addrs, 8), 0);
 }
 END_TEST
