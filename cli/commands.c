@@ -11,6 +11,121 @@
 
 const struct command cli_commands[] = {
 	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
+	/* rd, find, ps, ptov */
+	{
+		.name = "rd",
+		.fn = cmd_rd,
+		.flags = CMD_TARGET,
+		.usage = "rd [-8|-16|-32|-64] [-a] [-d|-D|-x] [-s] [-N] [-R] [-o OFFS] [-e "
+			 "END] [-r FILE] [--fault-in] ADDR|SYMBOL [COUNT]",
+		.summary = "read memory, as crash's rd",
+		.help = "Display the target's memory at ADDR (hexadecimal, with or without\n"
+			"0x) or at a SYMBOL of its ELF files (NAME, FILE:NAME, either with\n"
+			"+OFFSET). COUNT values are shown (default 1), 16 bytes a line with\n"
+			"an ASCII column, as crash prints them. Any COUNT works: memory is\n"
+			"read and printed a chunk at a time.\n"
+			"\n"
+			"  -8, -16, -32, -64  value size in bits (default 64)\n"
+			"  -a          ASCII: printable text; without COUNT, up to the\n"
+			"              first character that is not printable\n"
+			"  -d, -D      signed, unsigned decimal instead of hexadecimal\n"
+			"  -x          no ASCII column\n"
+			"  -s          values that point into a mapped ELF file shown as\n"
+			"              symbol+offset (64-bit display only)\n"
+			"  -N          16- and 32-bit values in network byte order\n"
+			"  -R          display COUNT values ending at ADDR\n"
+			"  -o OFFS     add OFFS to the start address\n"
+			"  -e END      display up to END (exclusive) instead of COUNT\n"
+			"  -r FILE     copy COUNT bytes (or up to END) raw into FILE\n"
+			"  --fault-in  also read pages that are not present (never\n"
+			"              touched, swapped out, file pages not mapped yet);\n"
+			"              this changes the target\n"
+			"\n"
+			"Pages that are not present are never read unless --fault-in is\n"
+			"given. What was readable is printed; an address that cannot be\n"
+			"read ends the command with crash's message (invalid user virtual\n"
+			"address: ADDR  type: \"64-bit UVADDR\") and the reason, exit 1.\n",
+	},
+	{
+		.name = "find",
+		.fn = cmd_find,
+		.flags = CMD_TARGET,
+		.usage = "find [-s START] [-e END | -l LEN] [-m MASK] [-w|-h|-b] [-c] [-x N] "
+			 "[--max N] [--fault-in] VALUE...  |  find [/sn] START, +LEN|END, "
+			 "VAL...",
+		.summary = "search memory for values or strings (gdb's find, crash's search flags)",
+		.help = "Search the target's readable mappings for any of the VALUEs:\n"
+			"64-bit values at 8-byte aligned addresses by default, as crash's\n"
+			"search does. A VALUE is hexadecimal or a symbol (its address). Each\n"
+			"hit is printed as ADDRESS: VALUE and where it lies: symbol+offset\n"
+			"(file) in an ELF file, or the mapping and the offset in it.\n"
+			"\n"
+			"  -s START    start at START (address or symbol; default: the\n"
+			"              lowest mapping)\n"
+			"  -e END      stop at END (exclusive)\n"
+			"  -l LEN      search LEN bytes from START (4096, 0x1000, 2M, 1G)\n"
+			"  -m MASK     ignore the bits set in MASK when comparing\n"
+			"  -w, -h, -b  32-, 16-, 8-bit values (aligned to their size)\n"
+			"  -c          the VALUEs are strings, found at any address; 56\n"
+			"              characters from each hit are shown\n"
+			"  -x N        show N values before and after each hit\n"
+			"  --max N     stop after N hits\n"
+			"  --fault-in  also read pages that are not present (changes the\n"
+			"              target)\n"
+			"\n"
+			"gdb's form, used when the arguments contain a comma or start with\n"
+			"/: find [/sn] START, +LEN, VAL [, VAL...] or find [/sn] START, END,\n"
+			"VAL... searches for the sequence of values at any address, END\n"
+			"inclusive. s is the size of each value (b, h, w, g), n the most\n"
+			"hits to print. Numbers are decimal unless 0x; \"strings\" (with their\n"
+			"NUL, as in C; {char[N]}\"...\" for the first N bytes only) and 'c'\n"
+			"characters take C escapes; a cast such as (char) or (long) sets one\n"
+			"value's size; a literal without a size is 4 bytes if it fits, else\n"
+			"8, as in C. Ends with gdb's \"N patterns found.\" line.\n"
+			"\n"
+			"Only present pages are read unless --fault-in is given; -v tells\n"
+			"how much memory was searched and skipped.\n",
+	},
+	{
+		.name = "ps",
+		.fn = cmd_ps,
+		.usage = "ps [-k|-u] [-L] [--sort pid|rss|pss|swap|vsz|thp|private] "
+			 "[PID|COMMAND...]",
+		.summary = "processes and where their memory goes, as crash's ps",
+		.help = "One line per process, as crash's ps: PID, PPID, CPU, state (RU IN\n"
+			"UN ZO ST TR DE ID), %MEM, VSZ and RSS, then the memory breakdown\n"
+			"from smaps_rollup: PSS (RSS with shared pages divided among their\n"
+			"users), SHARED and PRIVATE resident memory, SWAP and THP (anonymous\n"
+			"huge pages). Sizes are in KiB. '>' marks running tasks. Kernel\n"
+			"threads show as [name].\n"
+			"\n"
+			"  PID|COMMAND  only these processes (COMMAND may be a glob: 'tmux*')\n"
+			"  -k, -u       kernel threads only, user processes only\n"
+			"  -L           also list each thread (its memory is its process's)\n"
+			"  --sort KEY   largest first by rss, pss, swap, vsz, thp or private\n"
+			"\n"
+			"Without root, other users' processes show RSS, VSZ and SWAP but '-'\n"
+			"for the breakdown, and the command says how many (exit status 1).\n"
+			"Processes that exit meanwhile are left out.\n",
+	},
+	{
+		.name = "ptov",
+		.fn = cmd_ptov,
+		.flags = CMD_ROOT,
+		.usage = "ptov [--all] PADDR...",
+		.summary = "which processes map a physical address, and at which virtual addresses",
+		.help = "For each physical address (hexadecimal), print its page frame, how\n"
+			"many mappings the kernel counts (/proc/kpagecount), its page flags\n"
+			"(/proc/kpageflags) by name, then every process and virtual address\n"
+			"that maps it, with the mapping's permissions and file. A page nobody\n"
+			"maps is described instead (free, slab, page table, page cache...).\n"
+			"\n"
+			"Every process's pagemap is scanned, present pages only\n"
+			"(PAGEMAP_SCAN); the scan stops when all the mappings the kernel\n"
+			"counts are found (--all scans everything anyway). A progress bar\n"
+			"shows on a terminal. Needs root: the kernel hides physical\n"
+			"addresses from others.\n",
+	},
 
 	/* ---- system memory: overcommit, frag, compact, thp, kmem, physmap, export ---- */
 	/* overcommit, kmem, thp, export, demo */

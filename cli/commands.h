@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../lib/error.h"
@@ -103,6 +104,24 @@ int cli_repl(struct cli_session *session);
 /* Commands (one cmd_<name>.c each), grouped as in the table. */
 
 /* process memory */
+/* rd, find, ps, ptov */
+cli_fn cmd_rd;
+cli_fn cmd_find;
+cli_fn cmd_ps;
+cli_fn cmd_ptov;
+struct ms_symbols;
+/*
+ * An address typed by the user: hex (with or without 0x), or a symbol of the
+ * target's ELF files, "SYMBOL", "FILE:SYMBOL", either with "+OFFSET", maybe
+ * in parentheses or after '&'. *syms is created on first need (the caller
+ * destroys it). symbol_ret (may be NULL) tells whether a symbol was used.
+ */
+struct ms_error *cli_resolve_address(struct ms_target *target, struct ms_symbols **syms,
+				     const char *text, uint64_t *addr_ret, bool *symbol_ret);
+/* A permission error on a live target, said in words a user can act on. */
+struct ms_error *cli_explain_denied(struct ms_target *target, struct ms_error *err);
+/* The first address above the target's user space (47- or 57-bit). */
+uint64_t cli_user_top(struct ms_target *target);
 
 /* system memory */
 cli_fn cmd_overcommit;

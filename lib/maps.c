@@ -53,6 +53,8 @@ static int vma_cmp(const void *a, const void *b)
 
 void ms_maps_sort(struct ms_maps *maps)
 {
+	if (maps->count < 2) /* an empty list has no array: qsort(NULL) is undefined */
+		return;
 	qsort(maps->vmas, maps->count, sizeof(*maps->vmas), vma_cmp);
 }
 

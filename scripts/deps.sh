@@ -10,7 +10,7 @@ set -eu
 packages="build-essential clang meson ninja-build pkg-config
 libelf-dev libdw-dev libcapstone-dev libedit-dev check
 elfutils gdb python3 libxml2-utils libpng-dev zlib1g-dev pngcheck
-clang-format hyperfine procps util-linux file
+clang-format hyperfine procps util-linux file time
 g++ libiberty-dev libdebuginfod1 debuginfod libc6-dbg binutils"
 
 missing=""

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+#include "proclist.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procfs.h"
+
+/* PF_KTHREAD in include/linux/sched.h */
+#define KTHREAD_FLAG 0x00200000u
+
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static struct ms_error *list_dir(const char *path, pid_t **ids_ret, size_t *count_ret)
+{
+	DIR *dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? ms_error_create(MS_ERROR_NOT_FOUND, "%s: gone", path)
+				       : ms_error_errno(errno, "%s", path);
+	pid_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	struct ms_error *err = NULL;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end || v <= 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			pid_t *grown = realloc(ids, cap * sizeof(*ids));
+			if (!grown) {
+				err = &ms_error_no_memory;
+				break;
+			}
+			ids = grown;
+		}
+		ids[n++] = (pid_t)v;
+	}
+	closedir(dir);
+	if (err) {
+		free(ids);
+		return err;
+	}
+	if (n > 1)
+		qsort(ids, n, sizeof(*ids), pid_cmp);
+	*ids_ret = ids;
+	*count_ret = n;
+	return NULL;
+}
+
+struct ms_error *ms_proc_list(pid_t **pids_ret, size_t *count_ret)
+{
+	return list_dir("/proc", pids_ret, count_ret);
+}
+
+struct ms_error *ms_proc_threads(pid_t pid, pid_t **tids_ret, size_t *count_ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	struct ms_error *err = list_dir(path, tids_ret, count_ret);
+	if (err && err->code == MS_ERROR_NOT_FOUND) {
+		ms_error_destroy(err);
+		return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
+	}
+	return err;
+}
+
+static struct ms_error *read_file(pid_t pid, pid_t tid, const char *name, char **buf_ret)
+{
+	char path[80];
+	if (tid && tid != pid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	struct ms_error *err = ms_procfs_read(path, buf_ret, NULL);
+	if (err && (err->errnum == ENOENT || err->errnum == ESRCH)) {
+		ms_error_destroy(err);
+		return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
+	}
+	return err;
+}
+
+static bool parse_stat(const char *text, struct ms_procinfo *info)
+{
+	const char *open = strchr(text, '('), *close = strrchr(text, ')');
+	if (!open || !close || close < open || close[1] != ' ')
+		return false;
+	size_t n = (size_t)(close - open - 1);
+	if (n > 16)
+		n = 16;
+	memcpy(info->comm, open + 1, n);
+	info->comm[n] = '\0';
+	/* fields from 3 (state) on, numbered as in proc(5) */
+	const char *p = close + 2;
+	unsigned long long field[53] = {0};
+	info->state = *p;
+	p++;
+	for (int i = 4; i <= 52 && *p; i++) {
+		while (*p == ' ')
+			p++;
+		char *end;
+		field[i] = strtoull(p, &end, 10);
+		if (end == p) {
+			/* negative numbers (priority, nice) parse as signed */
+			long long s = strtoll(p, &end, 10);
+			if (end == p)
+				break;
+			field[i] = (unsigned long long)s;
+		}
+		p = end;
+	}
+	info->ppid = (pid_t)field[4];
+	info->kernel_thread = (field[9] & KTHREAD_FLAG) != 0;
+	info->threads = (int)field[20];
+	info->vsz = field[23];
+	info->cpu = (int)field[39];
+	return true;
+}
+
+bool ms_proc_parse_rollup(const char *text, struct ms_vma_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	bool any = ms_procfs_field_u64(text, "Rss", &u->rss);
+	ms_procfs_field_u64(text, "Pss", &u->pss);
+	ms_procfs_field_u64(text, "Shared_Clean", &u->shared_clean);
+	ms_procfs_field_u64(text, "Shared_Dirty", &u->shared_dirty);
+	ms_procfs_field_u64(text, "Private_Clean", &u->private_clean);
+	ms_procfs_field_u64(text, "Private_Dirty", &u->private_dirty);
+	ms_procfs_field_u64(text, "Referenced", &u->referenced);
+	ms_procfs_field_u64(text, "Anonymous", &u->anonymous);
+	ms_procfs_field_u64(text, "KSM", &u->ksm);
+	ms_procfs_field_u64(text, "LazyFree", &u->lazyfree);
+	ms_procfs_field_u64(text, "AnonHugePages", &u->anon_huge);
+	ms_procfs_field_u64(text, "ShmemPmdMapped", &u->shmem_pmd);
+	ms_procfs_field_u64(text, "FilePmdMapped", &u->file_pmd);
+	ms_procfs_field_u64(text, "Shared_Hugetlb", &u->shared_hugetlb);
+	ms_procfs_field_u64(text, "Private_Hugetlb", &u->private_hugetlb);
+	ms_procfs_field_u64(text, "Swap", &u->swap);
+	ms_procfs_field_u64(text, "SwapPss", &u->swap_pss);
+	ms_procfs_field_u64(text, "Locked", &u->locked);
+	return any;
+}
+
+struct ms_error *ms_proc_read(pid_t pid, pid_t tid, unsigned what, struct ms_procinfo *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->pid = pid;
+	info->tid = tid ? tid : pid;
+	char *text;
+	struct ms_error *err;
+	if (what & MS_PROC_STAT) {
+		err = read_file(pid, tid, "stat", &text);
+		if (err)
+			return err;
+		bool ok = parse_stat(text, info);
+		free(text);
+		if (!ok)
+			return ms_error_create(MS_ERROR_FORMAT, "/proc/%d/stat: cannot parse",
+					       (int)pid);
+		err = read_file(pid, tid, "status", &text);
+		if (err)
+			return err;
+		uint64_t uid = 0;
+		const char *line = strstr(text, "\nUid:");
+		if (line)
+			uid = strtoull(line + 5, NULL, 10);
+		info->uid = (uid_t)uid;
+		ms_procfs_field_u64(text, "VmRSS", &info->rss);
+		ms_procfs_field_u64(text, "RssAnon", &info->rss_anon);
+		ms_procfs_field_u64(text, "RssFile", &info->rss_file);
+		ms_procfs_field_u64(text, "RssShmem", &info->rss_shmem);
+		ms_procfs_field_u64(text, "VmSwap", &info->swap);
+		free(text);
+	}
+	if ((what & MS_PROC_ROLLUP) && !info->kernel_thread) {
+		err = read_file(pid, 0, "smaps_rollup", &text);
+		if (err) {
+			if (err->code == MS_ERROR_PERMISSION) {
+				ms_error_destroy(err);
+				info->rollup_denied = true;
+				return NULL;
+			}
+			return err;
+		}
+		info->has_rollup = ms_proc_parse_rollup(text, &info->rollup);
+		free(text);
+	}
+	return NULL;
+}
+
+bool ms_proc_alive(pid_t pid)
+{
+	char *text;
+	struct ms_error *err = read_file(pid, 0, "stat", &text);
+	if (err) {
+		bool gone = err->code == MS_ERROR_NOT_FOUND;
+		ms_error_destroy(err);
+		return !gone;
+	}
+	struct ms_procinfo info = {0};
+	bool parsed = parse_stat(text, &info);
+	free(text);
+	if (!parsed)
+		return true;
+	/* a process on its way out has lost its memory before it is a zombie */
+	return info.state != 'Z' && info.state != 'X' && (info.vsz || info.kernel_thread);
+}

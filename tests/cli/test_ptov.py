@@ -1,0 +1,174 @@
+"""ptov: physical to virtual over every process, checked against pagemap,
+kpageflags and kpagecount read here."""
+import json
+import os
+
+import mstest
+from mstest import Fixture, memscope, memscope_json
+
+NOBODY = "65534"  # nobody/nogroup, by number for setpriv
+KPF_BUDDY = 1 << 10
+KPF_ZERO_PAGE = 1 << 24
+
+
+def paddr_of(pid, vaddr):
+    e = mstest.pagemap(pid, vaddr, 1)[0]
+    assert e & mstest.PM_PRESENT, f"{vaddr:#x} not present in {pid}"
+    pfn = e & mstest.PFN_MASK
+    assert pfn, "PFNs are hidden: not root?"
+    return pfn * mstest.PAGE + vaddr % mstest.PAGE
+
+
+def check_mapped(found, paddr):
+    """The mappings listed map the page, by pagemap read now. Other people's
+    processes exec and exit meanwhile: a few may have changed since."""
+    wrong = []
+    for pid, v in found:
+        try:
+            e = mstest.pagemap(pid, v, 1)[0]
+        except OSError:
+            continue  # gone meanwhile
+        if e & mstest.PFN_MASK != paddr // mstest.PAGE:
+            wrong.append((pid, hex(v)))
+    assert len(wrong) <= max(2, len(found) // 10), wrong
+
+
+def mappings(doc):
+    return sorted((m["pid"], int(m["virtual"], 16)) for m in doc["mappings"])
+
+
+def test_ptov_finds_exactly_the_fixture_page():
+    mstest.require_root()
+    with Fixture("memfix") as fx:
+        vaddr = fx["anon_written"] + 7 * mstest.PAGE
+        paddr = paddr_of(fx.pid, vaddr)
+        doc = memscope_json("ptov", hex(paddr), check=False)
+        assert mappings(doc) == [(fx.pid, vaddr)], doc["mappings"]
+        pfn = paddr // mstest.PAGE
+        assert int(doc["pfn"], 16) == pfn
+        assert int(doc["kpageflags"], 16) & ~0xfff == mstest.kpageflags(pfn) & ~0xfff
+        assert doc["mapcount"] == mstest.kpagecount(pfn) == 1
+        assert "anon" in doc["flags"] and doc["found"] == 1 and doc["stopped_early"]
+        m = doc["mappings"][0]
+        assert m["comm"] == "memfix" and m["perms"] == "rw-p" and m["exclusive"]
+        # an address inside the page: the virtual address has the same offset
+        doc = memscope_json("ptov", hex(paddr + 0x123), check=False)
+        assert mappings(doc) == [(fx.pid, vaddr + 0x123)]
+        # the text form
+        out = memscope("ptov", hex(paddr), check=False).stdout
+        lines = out.splitlines()
+        assert lines[0].split() == ["PHYSICAL", "PFN", "MAPCOUNT", "FLAGS"]
+        assert lines[1].split()[:3] == [f"{paddr:x}", f"{pfn:x}", "1"]
+        row = lines[-1].split()
+        assert row[:4] == [str(fx.pid), "memfix", f"{vaddr:x}", "rw-p"], out
+        mstest.assert_running_untraced(fx.pid)
+
+
+def test_ptov_copy_on_write_page_after_fork():
+    mstest.require_root()
+    with Fixture("bigmem", 8) as fx:
+        # written before the fork: parent and child share it until one writes
+        vaddr = fx["touched"] + 9 * mstest.PAGE
+        paddr = paddr_of(fx.pid, vaddr)
+        assert paddr_of(fx["child_pid"], vaddr) == paddr
+        doc = memscope_json("ptov", hex(paddr), check=False)
+        assert mappings(doc) == sorted([(fx.pid, vaddr), (fx["child_pid"], vaddr)])
+        assert doc["mapcount"] == mstest.kpagecount(paddr // mstest.PAGE) == 2
+        assert all(m["perms"] == "rw-p" and not m["exclusive"] for m in doc["mappings"])
+
+
+def test_ptov_shared_page_lists_both_processes():
+    mstest.require_root()
+    with Fixture("bigmem", 8) as fx:
+        shared = fx["shared"]
+        paddr = paddr_of(fx.pid, shared)
+        assert paddr_of(fx["child_pid"], shared) == paddr  # the fixture's claim, checked
+        doc = memscope_json("ptov", hex(paddr), check=False)
+        assert mappings(doc) == sorted([(fx.pid, shared), (fx["child_pid"], shared)])
+        assert doc["mapcount"] == mstest.kpagecount(paddr // mstest.PAGE) == 2
+        assert all(m["perms"] == "rw-s" and not m["exclusive"] for m in doc["mappings"])
+
+
+def test_ptov_zero_page_includes_the_fixture_addresses():
+    mstest.require_root()
+    with Fixture("memfix") as fx:
+        base = fx["anon_read"]
+        paddr = paddr_of(fx.pid, base)
+        if not mstest.kpageflags(paddr // mstest.PAGE) & KPF_ZERO_PAGE:
+            raise mstest.Skip("read-only anonymous memory is not the zero page here")
+        doc = memscope_json("ptov", hex(paddr), check=False)
+        assert "zero_page" in doc["flags"]
+        mine = [v for p, v in mappings(doc) if p == fx.pid]
+        want = [base + i * mstest.PAGE for i in range(16)]
+        assert set(want) <= set(mine), (len(mine), hex(base))
+        check_mapped(mappings(doc), paddr)
+
+
+def test_ptov_page_cache_page_of_a_shared_library():
+    mstest.require_root()
+    with Fixture("memfix") as fx:
+        text = next(m for m in mstest.maps(fx.pid)
+                    if "libc" in m[4] and m[2].startswith("r-x"))
+        vaddr = text[0]
+        paddr = paddr_of(fx.pid, vaddr)
+        doc = memscope_json("ptov", hex(paddr), check=False)
+        assert "anon" not in doc["flags"]
+        found = mappings(doc)
+        assert (fx.pid, vaddr) in found, (hex(vaddr), found[:10])
+        check_mapped(found, paddr)
+        assert all(m["name"] and "libc" in m["name"] for m in doc["mappings"])
+
+
+def test_ptov_describes_a_free_page():
+    mstest.require_root()
+    # find free pages by kpageflags; they may be taken before ptov looks
+    with open("/proc/kpageflags", "rb") as f:
+        data = f.read(8 * 65536 * 4)
+    free = [i for i in range(0, len(data) // 8)
+            if int.from_bytes(data[8 * i:8 * i + 8], "little") & KPF_BUDDY][-20:]
+    assert free, "no free page in the first 1 GiB"
+    for pfn in free:
+        doc = memscope_json("ptov", hex(pfn * mstest.PAGE), check=False)
+        if "buddy" not in doc["flags"]:
+            continue
+        assert doc["mappings"] == [] and doc["found"] == 0
+        assert "free" in doc["what"]
+        out = memscope("ptov", hex(pfn * mstest.PAGE), check=False).stdout
+        assert "(not mapped by any process: free (in the buddy allocator))" in out, out
+        return
+    raise mstest.Skip("every free page was taken before ptov looked")
+
+
+def test_ptov_several_addresses_in_one_json_document():
+    mstest.require_root()
+    with Fixture("memfix") as fx:
+        base = fx["anon_written"]
+        a = paddr_of(fx.pid, base)
+        b = paddr_of(fx.pid, base + mstest.PAGE)
+        doc = memscope_json("ptov", hex(a), hex(b), check=False)
+        assert isinstance(doc, list) and len(doc) == 2
+        assert mappings(doc[0]) == [(fx.pid, base)]
+        assert mappings(doc[1]) == [(fx.pid, base + mstest.PAGE)]
+
+
+def test_ptov_bad_input_and_no_root():
+    p = memscope("ptov", "fffffffffffff000", check=False)
+    if mstest.IS_ROOT:
+        assert p.returncode == 2, p
+        assert "beyond the end of physical memory" in p.stderr, p.stderr
+    for args, msg in (((), "a physical address is needed"),
+                      (("xyz",), "invalid physical address: xyz"),
+                      (("--bogus", "1000"), "invalid option")):
+        p = memscope("ptov", *args, check=False)
+        assert p.returncode in (64, 2), p
+        if mstest.IS_ROOT:
+            assert p.returncode == 64 and msg in p.stderr, (args, p.stderr)
+    if not mstest.IS_ROOT:
+        raise mstest.Skip("the rest needs root to drop it")
+    p = memscope("ptov", "1000", user=NOBODY, check=False)
+    assert p.returncode == 2
+    assert p.stderr.startswith("memscope: ptov: needs root (CAP_SYS_ADMIN)"), p.stderr
+
+
+if __name__ == "__main__":
+    mstest.main()
