@@ -501,6 +501,52 @@ const struct command cli_commands[] = {
 	},
 
 	/* ---- backtraces and debugging: bt ---- */
+	{
+		.name = "bt",
+		.aliases = "backtrace where",
+		.fn = cmd_bt,
+		.flags = CMD_TARGET,
+		.usage = "bt [--full] [-n N] [--thread TID] [--debug-dir DIR] [-v] [full] [N]",
+		.summary =
+			"backtraces of every thread, with locals (gdb's thread apply all bt full)",
+		.help = "Every thread's stack as gdb's `thread apply all bt` prints it: threads\n"
+			"newest first, each frame as `#N  0xADDR in func (arg=val, ...) at\n"
+			"file:line`, inlined calls as frames of their own, `from LIB` where there\n"
+			"is no debug info, C++ and Rust names demangled, and gdb's entry values\n"
+			"(`x=x@entry=5`). Debug info is found as libdwfl finds it: by build-id\n"
+			"under /usr/lib/debug/.build-id, by .gnu_debuglink, and through "
+			"debuginfod\n"
+			"when DEBUGINFOD_URLS is set; modules without it are named on stderr and\n"
+			"their frames use the ELF symbol table.\n"
+			"\n"
+			"A live process is stopped only while the registers and the live part of\n"
+			"each stack (from the stack pointer to the end of its mapping, at most\n"
+			"512 KiB per thread) are copied, then released; the stacks are walked\n"
+			"from the copy afterwards. Reads outside the copied stacks (heap, "
+			"globals,\n"
+			"strings behind pointers) go to the running process after the release, so\n"
+			"they can be newer than the stacks. A core file is read as it is.\n"
+			"\n"
+			"  --full, full     also print each frame's locals, as gdb's bt full\n"
+			"  -n N, N          at most N frames per thread\n"
+			"  --thread TID     only this thread\n"
+			"  --debug-dir DIR  also look for separate debug info under DIR (colon-\n"
+			"                   separated list; like gdb's debug-file-directory)\n"
+			"  -v               say how long the process was stopped (also the\n"
+			"                   global -v)\n"
+			"\n"
+			"Corrupt stacks end with `Backtrace stopped: REASON`; threads that exit\n"
+			"while memscope looks are named on stderr and skipped.\n",
+	},
+	{
+		.name = "thread",
+		.fn = cmd_thread,
+		.flags = CMD_TARGET,
+		.usage = "thread apply all|TID bt [full]",
+		.summary = "gdb's spelling of bt: thread apply all bt full",
+		.help = "`thread apply all bt [full]` is `bt [--full]`; `thread apply TID bt`\n"
+			"is `bt --thread TID`. Options after `bt` are bt's.\n",
+	},
 
 	/* ---- the session ---- */
 	{

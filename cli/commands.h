@@ -140,6 +140,8 @@ cli_fn cmd_physmap;
 cli_fn cmd_gcore;
 
 /* backtraces and debugging */
+cli_fn cmd_bt;
+cli_fn cmd_thread;
 
 /* the session */
 cli_fn cmd_help;

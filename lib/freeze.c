@@ -100,6 +100,22 @@ static void read_thread_stat(pid_t pid, struct frozen_thread *t)
 	free(buf);
 }
 
+/* Whether tid's tracer is this process (a clone child auto-attached). */
+static bool thread_traced_by_us(pid_t pid, pid_t tid)
+{
+	char path[64], *status;
+	uint64_t tracer = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	struct ms_error *err = ms_procfs_read(path, &status, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	ms_procfs_field_u64(status, "TracerPid", &tracer);
+	free(status);
+	return tracer == (uint64_t)getpid();
+}
+
 /* Seize and interrupt every listed thread not yet seized; returns how many were new. */
 static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 {
@@ -139,6 +155,16 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 				continue;
 			}
 			int saved = errno;
+			if (saved == EPERM && thread_traced_by_us(f->pid, tid)) {
+				/*
+				 * A thread just cloned by one already seized: PTRACE_O_TRACECLONE
+				 * made it ours before its clone event was read. It reports a
+				 * stop of its own.
+				 */
+				t->seized = true;
+				fresh++;
+				continue;
+			}
 			if (saved == EPERM) {
 				char *status;
 				uint64_t tracer = 0;
@@ -493,6 +519,10 @@ struct ms_error *ms_freeze_capture(struct ms_freeze *f, size_t i, unsigned what,
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &thread->regs) < 0)
 			return ms_error_errno(errno, "ptrace(PTRACE_GETREGS, %d)", (int)t->tid);
 		thread->has_regs = true;
+	}
+	if ((what & MS_CAPTURE_FPREGS) && !(what & MS_CAPTURE_FPU)) {
+		if (ptrace(PTRACE_GETFPREGS, t->tid, 0, &thread->fpregs) == 0)
+			thread->has_fpregs = true;
 	}
 	if (what & MS_CAPTURE_FPU) {
 		if (ptrace(PTRACE_GETFPREGS, t->tid, 0, &thread->fpregs) == 0)

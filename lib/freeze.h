@@ -68,6 +68,9 @@ enum ms_capture {
 	MS_CAPTURE_FPU = 1 << 1,     /* FPU registers and the XSAVE area */
 	MS_CAPTURE_SIGNALS = 1 << 2, /* siginfo, pending and blocked masks */
 	MS_CAPTURE_ALL = 7,
+	/* Only the legacy FPU/SSE area (PTRACE_GETFPREGS): x87 and xmm0-15,
+	 * one system call, without the XSAVE area of MS_CAPTURE_FPU. */
+	MS_CAPTURE_FPREGS = 1 << 3,
 };
 
 /*
