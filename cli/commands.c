@@ -11,6 +11,101 @@
 
 const struct command cli_commands[] = {
 	/* ---- process memory: vm, vtop, rd, find, ps, ptov ---- */
+	/* vm, vtop */
+	{
+		.name = "vm",
+		.fn = cmd_vm,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "vm [-p] [--ranges] [--summary] [--all-pages] [PID]",
+		.summary = "a process's mappings, and the physical page behind each virtual page",
+		.help = "As crash's vm: a header with the process's PID, COMMAND, RSS and "
+			"TOTAL_VM\n"
+			"(from /proc/PID/status), then one line per mapping: START END FLAGS "
+			"FILE.\n"
+			"FLAGS are the kernel's VM_* bits in hex, recovered from the VmFlags line "
+			"of\n"
+			"/proc/PID/smaps. Unlike crash, there are no kernel addresses (task, mm,\n"
+			"pgd, vma): memscope reads /proc, not kernel memory, and does not make\n"
+			"them up.\n"
+			"\n"
+			"  -p           after each mapping, crash's VIRTUAL PHYSICAL lines: the\n"
+			"               physical address of each present page; \"FILE: path  "
+			"OFFSET:\n"
+			"               hex\" for a file page not mapped in; \"SWAP: device  "
+			"OFFSET:\n"
+			"               n\" for a swapped page (device from /proc/swaps); \"(not\n"
+			"               mapped)\" for a page never touched. A run of such pages "
+			"is\n"
+			"               one line with its count. Marks after the address: thp "
+			"(part\n"
+			"               of a transparent huge page), hugetlb, zero (the shared "
+			"zero\n"
+			"               page: no memory of its own), ksm (merged by KSM), shared\n"
+			"               (mapped more than once, by another process usually), "
+			"guard.\n"
+			"  --all-pages  with -p, every page on its own line, as crash prints "
+			"them.\n"
+			"  --ranges     with -p, runs of pages contiguous in virtual and physical\n"
+			"               memory with the same marks, as the kernel's page-types "
+			"-l.\n"
+			"  --summary    per mapping and in total, how much is present, zero page,\n"
+			"               THP, KSM, shared, swapped, cached (file pages in the page\n"
+			"               cache but not mapped by this process, from mincore) and\n"
+			"               untouched: how much of a mapping is real memory.\n"
+			"\n"
+			"PID defaults to the target (-p PID before the command). --json gives one\n"
+			"document, streamed page by page. Holes are skipped with the PAGEMAP_SCAN\n"
+			"ioctl (Linux 6.7+), which also tells the zero page and PMD-mapped THP\n"
+			"apart without privileges; where most pages exist, pagemap is read\n"
+			"straight in large batches, and root tells the zero page by its PFN and a\n"
+			"THP by 512 aligned, contiguous PFNs that kpageflags confirms. Without\n"
+			"CAP_SYS_ADMIN the kernel hides physical addresses: present pages show as\n"
+			"\"present\", and KSM counts come from smaps. As root, kpageflags is also\n"
+			"read where THP mapped by PTEs or KSM pages can be (THP-eligible and\n"
+			"mergeable mappings): big ordinary mappings cost one pagemap read.\n"
+			"Swap devices are named by the row of /proc/swaps with the swap type's\n"
+			"index; if an earlier swap area was switched off while later ones stayed\n"
+			"on, the kernel's numbering has a gap /proc/swaps does not show, and a\n"
+			"page whose offset does not fit is shown as \"SWAP: type N\".\n"
+			"If the process exits during the walk, what was read is printed, then an\n"
+			"error; the exit status is 1.\n",
+	},
+	{
+		.name = "vtop",
+		.fn = cmd_vtop,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "vtop [-c PID] [-u] ADDR...",
+		.summary = "translate a user virtual address to its physical page, with everything "
+			   "known about it",
+		.help = "As crash's vtop for a user address: VIRTUAL and PHYSICAL (with the "
+			"offset\n"
+			"within the page kept for unaligned addresses), then the page's pagemap "
+			"bits\n"
+			"(present, swapped, file or shared-anonymous, exclusive, soft-dirty, "
+			"uffd-wp,\n"
+			"guard), its kpageflags by name (all the KPF_* bits of the kernel's\n"
+			"pagemap.rst), its map count (kpagecount), whether it is the head or a "
+			"tail\n"
+			"of a THP and the 2 MiB frame it lies in, and the mapping that holds it,\n"
+			"with the file offset. A page never touched prints crash's \"(not "
+			"mapped)\",\n"
+			"a page of an inaccessible mapping (PROT_NONE, guard) \"(not "
+			"accessible)\",\n"
+			"a file page not mapped in \"FILE: path  OFFSET: hex\" and a swapped page\n"
+			"\"SWAP: device  OFFSET: n\".\n"
+			"\n"
+			"  -c PID   the process (crash's spelling); else the target or -p PID.\n"
+			"  -u       the address is a user address (the only kind: accepted for "
+			"crash\n"
+			"           habits).\n"
+			"\n"
+			"An address in no mapping, a kernel address or one beyond the user "
+			"address\n"
+			"space is an error. Without CAP_SYS_ADMIN the physical address, "
+			"kpageflags\n"
+			"and map count are hidden by the kernel: memscope says so and shows the\n"
+			"rest (PAGEMAP_SCAN still tells THP and the zero page).\n",
+	},
 	/* rd, find, ps, ptov */
 	{
 		.name = "rd",
@@ -366,6 +461,45 @@ const struct command cli_commands[] = {
 
 	/* ---- core dumps: gcore ---- */
 	{
+		.name = "gcore",
+		.aliases = "generate-core-file",
+		.fn = cmd_gcore,
+		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.usage = "gcore [-o FILE] [-a] [--dry-run] [--verify] [--frozen] [PID]",
+		.summary = "write a core file of a live process, stopping it for milliseconds",
+		.help = "Write an ELF core file of a running process, as gdb's gcore does, but\n"
+			"with the notes, mappings and holes the kernel's own core dump would\n"
+			"have, and without stopping the process for the length of the dump.\n"
+			"Every thread is frozen just long enough to copy its registers and to\n"
+			"make the process fork (a system call run inside it): the stopped\n"
+			"child's copy-on-write memory is then dumped while the process runs\n"
+			"on. The child is killed and reaped afterwards (a second freeze of\n"
+			"well under a millisecond), so the process sees no new child and no\n"
+			"signal. Regions fork does not copy (MADV_DONTFORK, MADV_WIPEONFORK)\n"
+			"are read while frozen; shared memory is read after the release. Where\n"
+			"fork cannot be used (a seccomp filter, the kernel refusing the fork)\n"
+			"the process stays frozen for the whole dump, and memscope says so.\n"
+			"\n"
+			"Mappings are chosen as the kernel chooses them: the process's\n"
+			"/proc/PID/coredump_filter, MADV_DONTDUMP, device memory, the first\n"
+			"page of ELF files, vdso and vvar. Pages never touched are holes of a\n"
+			"sparse file. The file appears only when complete, mode 0600; Ctrl-C,\n"
+			"SIGTERM or even SIGKILL of memscope leave the process running and\n"
+			"untouched and no partial file. Free space is checked first.\n"
+			"\n"
+			"  -o FILE     the core file (default core.PID); replaced if it exists\n"
+			"  -a          dump every mapping, ignoring coredump_filter and\n"
+			"              MADV_DONTDUMP (device memory is never read)\n"
+			"  --dry-run   print the size it would write (apparent and on disk)\n"
+			"  --verify    read the core back and compare threads, registers,\n"
+			"              auxv and a checksum of every region with the snapshot\n"
+			"  --frozen    no fork snapshot: keep the process frozen while dumping\n"
+			"  PID         the process (default: the session's, -p PID)\n"
+			"\n"
+			"As generate-core-file [FILE] (gdb's name) it dumps the session's\n"
+			"process into FILE.\n",
+	},
+	{
 		.name = "info",
 		.fn = cmd_info,
 		.flags = CMD_TARGET,
@@ -396,6 +530,52 @@ const struct command cli_commands[] = {
 	},
 
 	/* ---- backtraces and debugging: bt ---- */
+	{
+		.name = "bt",
+		.aliases = "backtrace where",
+		.fn = cmd_bt,
+		.flags = CMD_TARGET,
+		.usage = "bt [--full] [-n N] [--thread TID] [--debug-dir DIR] [-v] [full] [N]",
+		.summary =
+			"backtraces of every thread, with locals (gdb's thread apply all bt full)",
+		.help = "Every thread's stack as gdb's `thread apply all bt` prints it: threads\n"
+			"newest first, each frame as `#N  0xADDR in func (arg=val, ...) at\n"
+			"file:line`, inlined calls as frames of their own, `from LIB` where there\n"
+			"is no debug info, C++ and Rust names demangled, and gdb's entry values\n"
+			"(`x=x@entry=5`). Debug info is found as libdwfl finds it: by build-id\n"
+			"under /usr/lib/debug/.build-id, by .gnu_debuglink, and through "
+			"debuginfod\n"
+			"when DEBUGINFOD_URLS is set; modules without it are named on stderr and\n"
+			"their frames use the ELF symbol table.\n"
+			"\n"
+			"A live process is stopped only while the registers and the live part of\n"
+			"each stack (from the stack pointer to the end of its mapping, at most\n"
+			"512 KiB per thread) are copied, then released; the stacks are walked\n"
+			"from the copy afterwards. Reads outside the copied stacks (heap, "
+			"globals,\n"
+			"strings behind pointers) go to the running process after the release, so\n"
+			"they can be newer than the stacks. A core file is read as it is.\n"
+			"\n"
+			"  --full, full     also print each frame's locals, as gdb's bt full\n"
+			"  -n N, N          at most N frames per thread\n"
+			"  --thread TID     only this thread\n"
+			"  --debug-dir DIR  also look for separate debug info under DIR (colon-\n"
+			"                   separated list; like gdb's debug-file-directory)\n"
+			"  -v               say how long the process was stopped (also the\n"
+			"                   global -v)\n"
+			"\n"
+			"Corrupt stacks end with `Backtrace stopped: REASON`; threads that exit\n"
+			"while memscope looks are named on stderr and skipped.\n",
+	},
+	{
+		.name = "thread",
+		.fn = cmd_thread,
+		.flags = CMD_TARGET,
+		.usage = "thread apply all|TID bt [full]",
+		.summary = "gdb's spelling of bt: thread apply all bt full",
+		.help = "`thread apply all bt [full]` is `bt [--full]`; `thread apply TID bt`\n"
+			"is `bt --thread TID`. Options after `bt` are bt's.\n",
+	},
 
 	/* ---- the session ---- */
 	{

@@ -104,6 +104,9 @@ int cli_repl(struct cli_session *session);
 /* Commands (one cmd_<name>.c each), grouped as in the table. */
 
 /* process memory */
+/* vm, vtop */
+cli_fn cmd_vm;
+cli_fn cmd_vtop;
 /* rd, find, ps, ptov */
 cli_fn cmd_rd;
 cli_fn cmd_find;
@@ -137,8 +140,11 @@ cli_fn cmd_physmap;
 cli_fn cmd_info;
 /* Warn (stderr) about what could not be checked when a core was opened. */
 void cli_print_core_cautions(struct ms_target *target);
+cli_fn cmd_gcore;
 
 /* backtraces and debugging */
+cli_fn cmd_bt;
+cli_fn cmd_thread;
 
 /* the session */
 cli_fn cmd_help;

@@ -28,6 +28,7 @@ struct frozen_thread {
 	bool seized;
 	bool stopped;
 	bool gone;
+	bool detached;	 /* let go early by ms_freeze_release_others() */
 	int status;	 /* waitpid status of the stop */
 	int pending_sig; /* a signal caught in signal-delivery-stop, re-sent on release */
 	char state;	 /* from /proc before the freeze */
@@ -39,6 +40,7 @@ struct ms_freeze {
 	struct frozen_thread *threads;
 	size_t count, capacity;
 	bool released;
+	pid_t only_tid; /* ms_freeze_create_thread: seize only this thread */
 	double start, end;
 	sigset_t saved_mask;
 };
@@ -79,8 +81,10 @@ static void read_thread_stat(pid_t pid, struct frozen_thread *t)
 {
 	char path[64], *buf;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)t->tid);
-	if (ms_procfs_read(path, &buf, NULL)) {
-		/* error ignored: the thread may be gone; the freeze will tell */
+	struct ms_error *err = ms_procfs_read(path, &buf, NULL);
+	if (err) {
+		/* the thread may be gone; the freeze will tell */
+		ms_error_destroy(err);
 		return;
 	}
 	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
@@ -94,6 +98,22 @@ static void read_thread_stat(pid_t pid, struct frozen_thread *t)
 			t->state = close[2];
 	}
 	free(buf);
+}
+
+/* Whether tid's tracer is this process (a clone child auto-attached). */
+static bool thread_traced_by_us(pid_t pid, pid_t tid)
+{
+	char path[64], *status;
+	uint64_t tracer = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	struct ms_error *err = ms_procfs_read(path, &status, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	ms_procfs_field_u64(status, "TracerPid", &tracer);
+	free(status);
+	return tracer == (uint64_t)getpid();
 }
 
 /* Seize and interrupt every listed thread not yet seized; returns how many were new. */
@@ -116,25 +136,45 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 		pid_t tid = (pid_t)atoi(de->d_name);
 		if (find_thread(f, tid))
 			continue;
+		if (f->only_tid && tid != f->only_tid)
+			continue;
 		struct frozen_thread *t = add_thread(f, tid);
 		if (!t) {
 			err = &ms_error_no_memory;
 			break;
 		}
 		read_thread_stat(f->pid, t);
-		if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACECLONE) < 0) {
+		if (t->state == 'Z' || t->state == 'X') {
+			/* a thread that exited (a main thread after pthread_exit): nothing to stop */
+			t->gone = true;
+			continue;
+		}
+		if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)ms_freeze_ptrace_options(f)) < 0) {
 			if (errno == ESRCH) {
 				t->gone = true;
 				continue;
 			}
 			int saved = errno;
+			if (saved == EPERM && thread_traced_by_us(f->pid, tid)) {
+				/*
+				 * A thread just cloned by one already seized: PTRACE_O_TRACECLONE
+				 * made it ours before its clone event was read. It reports a
+				 * stop of its own.
+				 */
+				t->seized = true;
+				fresh++;
+				continue;
+			}
 			if (saved == EPERM) {
 				char *status;
 				uint64_t tracer = 0;
-				if (!ms_procfs_read_pid(f->pid, "status", &status, NULL)) {
+				struct ms_error *serr =
+					ms_procfs_read_pid(f->pid, "status", &status, NULL);
+				if (!serr) {
 					ms_procfs_field_u64(status, "TracerPid", &tracer);
 					free(status);
 				}
+				ms_error_destroy(serr);
 				if (tracer)
 					err = ms_error_create(
 						MS_ERROR_PERMISSION,
@@ -248,12 +288,55 @@ static struct ms_error *wait_for_stops(struct ms_freeze *f)
 	return NULL;
 }
 
+static struct ms_error *freeze_create(pid_t pid, pid_t only_tid, struct ms_freeze **freeze_ret);
+
 struct ms_error *ms_freeze_create(pid_t pid, struct ms_freeze **freeze_ret)
+{
+	return freeze_create(pid, 0, freeze_ret);
+}
+
+/* A live (not zombie) thread of pid, the main thread preferred; 0 if none. */
+static pid_t pick_live_thread(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return 0;
+	pid_t best = 0;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		struct frozen_thread t = {.tid = (pid_t)atoi(de->d_name)};
+		read_thread_stat(pid, &t);
+		if (!t.state || t.state == 'Z' || t.state == 'X')
+			continue;
+		if (!best || t.tid == pid)
+			best = t.tid;
+		if (best == pid)
+			break;
+	}
+	closedir(dir);
+	return best;
+}
+
+struct ms_error *ms_freeze_create_thread(pid_t pid, pid_t tid, struct ms_freeze **freeze_ret)
+{
+	if (!tid)
+		tid = pick_live_thread(pid);
+	if (!tid)
+		return ms_error_create(MS_ERROR_EXITED, "process %d has no live thread", (int)pid);
+	return freeze_create(pid, tid, freeze_ret);
+}
+
+static struct ms_error *freeze_create(pid_t pid, pid_t only_tid, struct ms_freeze **freeze_ret)
 {
 	struct ms_freeze *f = calloc(1, sizeof(*f));
 	if (!f)
 		return &ms_error_no_memory;
 	f->pid = pid;
+	f->only_tid = only_tid;
 
 	/* Hold back interrupting signals (and SIGCHLD, which we wait for) while frozen. */
 	sigset_t block;
@@ -311,7 +394,7 @@ void ms_freeze_release(struct ms_freeze *f)
 		return;
 	for (size_t i = 0; i < f->count; i++) {
 		struct frozen_thread *t = &f->threads[i];
-		if (!t->seized || t->gone)
+		if (!t->seized || t->gone || t->detached)
 			continue;
 		if (t->stopped) {
 			ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig);
@@ -344,6 +427,19 @@ void ms_freeze_release(struct ms_freeze *f)
 	sigprocmask(SIG_SETMASK, &f->saved_mask, NULL);
 }
 
+void ms_freeze_release_others(struct ms_freeze *f, size_t keep)
+{
+	if (!f || f->released)
+		return;
+	for (size_t i = 0; i < f->count; i++) {
+		struct frozen_thread *t = &f->threads[i];
+		if (i == keep || !t->seized || t->gone || !t->stopped || t->detached)
+			continue;
+		ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->pending_sig);
+		t->detached = true;
+	}
+}
+
 void ms_freeze_destroy(struct ms_freeze *f)
 {
 	if (!f)
@@ -366,6 +462,36 @@ pid_t ms_freeze_tid(const struct ms_freeze *f, size_t i)
 int ms_freeze_status(const struct ms_freeze *f, size_t i)
 {
 	return f->threads[i].status;
+}
+
+int ms_freeze_pending_signal(const struct ms_freeze *f, size_t i)
+{
+	return f->threads[i].pending_sig;
+}
+
+char ms_freeze_state(const struct ms_freeze *f, size_t i)
+{
+	return f->threads[i].state;
+}
+
+unsigned ms_freeze_ptrace_options(const struct ms_freeze *f)
+{
+	/* One thread alone need not follow thread creation: nothing else is stopped. */
+	return f->only_tid ? 0 : PTRACE_O_TRACECLONE;
+}
+
+pid_t ms_freeze_pid(const struct ms_freeze *f)
+{
+	return f->pid;
+}
+
+bool ms_freeze_interrupt_pending(void)
+{
+	sigset_t pending;
+	if (sigpending(&pending) != 0)
+		return false;
+	return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1 ||
+	       sigismember(&pending, SIGHUP) == 1 || sigismember(&pending, SIGQUIT) == 1;
 }
 
 double ms_freeze_seconds(const struct ms_freeze *f)
@@ -394,6 +520,10 @@ struct ms_error *ms_freeze_capture(struct ms_freeze *f, size_t i, unsigned what,
 			return ms_error_errno(errno, "ptrace(PTRACE_GETREGS, %d)", (int)t->tid);
 		thread->has_regs = true;
 	}
+	if ((what & MS_CAPTURE_FPREGS) && !(what & MS_CAPTURE_FPU)) {
+		if (ptrace(PTRACE_GETFPREGS, t->tid, 0, &thread->fpregs) == 0)
+			thread->has_fpregs = true;
+	}
 	if (what & MS_CAPTURE_FPU) {
 		if (ptrace(PTRACE_GETFPREGS, t->tid, 0, &thread->fpregs) == 0)
 			thread->has_fpregs = true;
@@ -418,11 +548,13 @@ struct ms_error *ms_freeze_capture(struct ms_freeze *f, size_t i, unsigned what,
 		}
 		char path[64], *status;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)f->pid, (int)t->tid);
-		if (!ms_procfs_read(path, &status, NULL)) {
+		struct ms_error *serr = ms_procfs_read(path, &status, NULL);
+		if (!serr) {
 			thread->sigpend = parse_sigmask(status, "\nSigPnd:");
 			thread->sighold = parse_sigmask(status, "\nSigBlk:");
 			free(status);
 		}
+		ms_error_destroy(serr);
 	}
 	return NULL;
 }

@@ -10,63 +10,26 @@
 /* Pagemap entries read per batch when the ioctl is missing (256 KiB). */
 enum { FALLBACK_BATCH = 32768 };
 
-static int scan_ioctl(int fd, struct ms_pm_scan_arg *arg)
+/* The PAGEMAP_SCAN masks that select what scan->select asks for. */
+static void fill_query(struct ms_pm_query *q, enum ms_pmscan_select select)
 {
-	int n;
-	do
-		n = ioctl(fd, MS_PAGEMAP_SCAN, arg);
-	while (n < 0 && errno == EINTR);
-	return n;
-}
-
-static void fill_masks(struct ms_pm_scan_arg *arg, enum ms_pmscan_select select)
-{
-	arg->category_mask = MS_PAGE_IS_PRESENT;
-	arg->return_mask = MS_PAGE_IS_PRESENT;
+	q->category_mask = MS_PC_PRESENT;
+	q->return_mask = MS_PC_PRESENT;
 	if (select == MS_PMSCAN_PRESENT_ANON) {
-		arg->category_mask |= MS_PAGE_IS_FILE;
-		arg->category_inverted = MS_PAGE_IS_FILE;
+		q->category_mask |= MS_PC_FILE;
+		q->category_inverted = MS_PC_FILE;
 	} else if (select == MS_PMSCAN_PRESENT_FILE) {
-		arg->category_mask |= MS_PAGE_IS_FILE;
+		q->category_mask |= MS_PC_FILE;
 	}
 }
 
-bool ms_pmscan_supported(void)
-{
-	static int cached = -1;
-	if (cached < 0) {
-		cached = 0;
-		/* tests take the old kernels' path with MEMSCOPE_NO_PAGEMAP_SCAN=1 */
-		const char *off = getenv("MEMSCOPE_NO_PAGEMAP_SCAN");
-		if (off && *off && strcmp(off, "0") != 0)
-			return false;
-		int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			size_t page = ms_page_size();
-			uint64_t start = (uint64_t)(uintptr_t)&cached / page * page;
-			struct ms_page_region r;
-			struct ms_pm_scan_arg arg = {
-				.size = sizeof(arg),
-				.start = start,
-				.end = start + page,
-				.vec = (uint64_t)(uintptr_t)&r,
-				.vec_len = 1,
-			};
-			fill_masks(&arg, MS_PMSCAN_PRESENT);
-			cached = scan_ioctl(fd, &arg) >= 0;
-			close(fd);
-		}
-	}
-	return cached;
-}
-
-struct ms_error *ms_pmscan_init(struct ms_pmscan *scan, const struct ms_pagemap *pm,
+struct ms_error *ms_pmscan_init(struct ms_pmscan *scan, struct ms_pagemap *pm,
 				enum ms_pmscan_select select)
 {
 	memset(scan, 0, sizeof(*scan));
 	scan->pm = pm;
 	scan->select = select;
-	scan->use_ioctl = ms_pmscan_supported();
+	scan->use_ioctl = ms_pagemap_has_scan(pm);
 	if (!scan->use_ioctl) {
 		scan->entries = malloc(FALLBACK_BATCH * sizeof(uint64_t));
 		if (!scan->entries)
@@ -92,13 +55,6 @@ static bool selected(const struct ms_pmscan *scan, uint64_t e)
 	return true;
 }
 
-static struct ms_error *scan_error(const struct ms_pmscan *scan, int errnum)
-{
-	if (errnum == ESRCH)
-		return ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)scan->pm->pid);
-	return ms_error_errno(errnum, "PAGEMAP_SCAN on /proc/%d/pagemap", (int)scan->pm->pid);
-}
-
 static struct ms_error *next_ioctl(struct ms_pmscan *scan, uint64_t from, uint64_t to,
 				   uint64_t *start_ret, uint64_t *end_ret, bool *found_ret)
 {
@@ -107,7 +63,7 @@ static struct ms_error *next_ioctl(struct ms_pmscan *scan, uint64_t from, uint64
 			while (scan->pos < scan->count && scan->vec[scan->pos].end <= from)
 				scan->pos++;
 			if (scan->pos < scan->count) {
-				const struct ms_page_region *r = &scan->vec[scan->pos];
+				const struct ms_pm_region *r = &scan->vec[scan->pos];
 				*start_ret = r->start > from ? r->start : from;
 				*end_ret = r->end < to ? r->end : to;
 				*found_ret = *start_ret < *end_ret;
@@ -122,27 +78,27 @@ static struct ms_error *next_ioctl(struct ms_pmscan *scan, uint64_t from, uint64
 				from = scan->walk_end;
 		}
 		size_t page = ms_page_size();
-		struct ms_pm_scan_arg arg = {
-			.size = sizeof(arg),
+		struct ms_pm_query q = {
 			.start = from / page * page,
 			.end = (to + page - 1) / page * page,
-			.vec = (uint64_t)(uintptr_t)scan->vec,
-			.vec_len = MS_PMSCAN_VEC,
 		};
-		fill_masks(&arg, scan->select);
-		if (arg.start >= arg.end) {
+		fill_query(&q, scan->select);
+		if (q.start >= q.end) {
 			*found_ret = false;
 			return NULL;
 		}
-		int n = scan_ioctl(scan->pm->fd, &arg);
-		if (n < 0)
-			return scan_error(scan, errno);
-		scan->count = (size_t)n;
+		size_t n;
+		uint64_t walk_end;
+		struct ms_error *err =
+			ms_pagemap_query(scan->pm, &q, scan->vec, MS_PMSCAN_VEC, &n, &walk_end);
+		if (err)
+			return err;
+		scan->count = n;
 		scan->pos = 0;
 		scan->scan_from = from;
 		scan->scan_to = to;
 		/* No progress would loop forever; treat it as the end. */
-		scan->walk_end = arg.walk_end > arg.start ? arg.walk_end : arg.end;
+		scan->walk_end = walk_end > q.start ? walk_end : q.end;
 		scan->have = true;
 	}
 }
@@ -160,8 +116,7 @@ static struct ms_error *next_fallback(struct ms_pmscan *scan, uint64_t from, uin
 		uint64_t npages = (to - addr + page - 1) / page;
 		if (npages > FALLBACK_BATCH)
 			npages = FALLBACK_BATCH;
-		struct ms_error *err =
-			ms_pagemap_read((struct ms_pagemap *)scan->pm, addr, npages, scan->entries);
+		struct ms_error *err = ms_pagemap_read(scan->pm, addr, npages, scan->entries);
 		if (err)
 			return err;
 		for (uint64_t i = 0; i < npages; i++, addr += page) {
@@ -212,19 +167,18 @@ struct ms_error *ms_pmscan_skip(struct ms_pmscan *scan, uint64_t from, uint64_t 
 		return err;
 	}
 	size_t page = ms_page_size();
-	struct ms_page_region r;
-	struct ms_pm_scan_arg arg = {
-		.size = sizeof(arg),
+	struct ms_pm_region r;
+	struct ms_pm_query q = {
 		.start = from / page * page,
 		.end = (to + page - 1) / page * page,
-		.vec = (uint64_t)(uintptr_t)&r,
-		.vec_len = 1,
 		.max_pages = 1, /* stop at the first one */
 	};
-	fill_masks(&arg, scan->select);
-	int n = scan_ioctl(scan->pm->fd, &arg);
-	if (n < 0)
-		return scan_error(scan, errno);
+	fill_query(&q, scan->select);
+	size_t n;
+	uint64_t walk_end;
+	struct ms_error *err = ms_pagemap_query(scan->pm, &q, &r, 1, &n, &walk_end);
+	if (err)
+		return err;
 	if (n > 0) {
 		*next_ret = r.start > from ? r.start : from;
 		*found_ret = *next_ret < to;

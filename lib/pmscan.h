@@ -13,34 +13,9 @@
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
-#include <sys/ioctl.h>
 
 #include "error.h"
 #include "pagemap.h"
-
-/*
- * The PAGEMAP_SCAN uapi (include/uapi/linux/fs.h), under our own names:
- * Debian 12's headers predate it, and newer headers must not clash.
- */
-#define MS_PAGE_IS_WPALLOWED  (1 << 0)
-#define MS_PAGE_IS_WRITTEN    (1 << 1)
-#define MS_PAGE_IS_FILE	      (1 << 2) /* file page or shared anonymous (shmem) */
-#define MS_PAGE_IS_PRESENT    (1 << 3)
-#define MS_PAGE_IS_SWAPPED    (1 << 4)
-#define MS_PAGE_IS_PFNZERO    (1 << 5)
-#define MS_PAGE_IS_HUGE	      (1 << 6)
-#define MS_PAGE_IS_SOFT_DIRTY (1 << 7)
-
-struct ms_page_region {
-	uint64_t start, end, categories;
-};
-
-struct ms_pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-#define MS_PAGEMAP_SCAN _IOWR('f', 16, struct ms_pm_scan_arg)
 
 /* Which present pages a scan returns. */
 enum ms_pmscan_select {
@@ -52,11 +27,11 @@ enum ms_pmscan_select {
 enum { MS_PMSCAN_VEC = 512 };
 
 struct ms_pmscan {
-	const struct ms_pagemap *pm; /* not owned */
+	struct ms_pagemap *pm; /* not owned */
 	enum ms_pmscan_select select;
 	bool use_ioctl; /* PAGEMAP_SCAN works here */
 	/* regions of the last scan, covering [scan_from, walk_end) of a scan up to scan_to */
-	struct ms_page_region vec[MS_PMSCAN_VEC];
+	struct ms_pm_region vec[MS_PMSCAN_VEC];
 	size_t count, pos;
 	uint64_t scan_from, scan_to, walk_end;
 	bool have;
@@ -65,7 +40,7 @@ struct ms_pmscan {
 };
 
 /* Scan the process behind pm (which stays open and owned by the caller). */
-struct ms_error *ms_pmscan_init(struct ms_pmscan *scan, const struct ms_pagemap *pm,
+struct ms_error *ms_pmscan_init(struct ms_pmscan *scan, struct ms_pagemap *pm,
 				enum ms_pmscan_select select);
 void ms_pmscan_deinit(struct ms_pmscan *scan);
 
@@ -84,8 +59,5 @@ struct ms_error *ms_pmscan_next(struct ms_pmscan *scan, uint64_t from, uint64_t 
  */
 struct ms_error *ms_pmscan_skip(struct ms_pmscan *scan, uint64_t from, uint64_t to,
 				uint64_t *next_ret, bool *found_ret);
-
-/* Whether the running kernel has PAGEMAP_SCAN (checked once, on our own pagemap). */
-bool ms_pmscan_supported(void);
 
 #endif

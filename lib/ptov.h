@@ -18,40 +18,9 @@
 
 #include "error.h"
 #include "maps.h"
+#include "pagemap.h"
 
-/* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h, and the kernel's own) */
-enum ms_kpf {
-	MS_KPF_LOCKED = 0,
-	MS_KPF_REFERENCED = 2,
-	MS_KPF_UPTODATE = 3,
-	MS_KPF_DIRTY = 4,
-	MS_KPF_LRU = 5,
-	MS_KPF_ACTIVE = 6,
-	MS_KPF_SLAB = 7,
-	MS_KPF_WRITEBACK = 8,
-	MS_KPF_RECLAIM = 9,
-	MS_KPF_BUDDY = 10,
-	MS_KPF_MMAP = 11,
-	MS_KPF_ANON = 12,
-	MS_KPF_SWAPCACHE = 13,
-	MS_KPF_SWAPBACKED = 14,
-	MS_KPF_COMPOUND_HEAD = 15,
-	MS_KPF_COMPOUND_TAIL = 16,
-	MS_KPF_HUGE = 17,
-	MS_KPF_UNEVICTABLE = 18,
-	MS_KPF_HWPOISON = 19,
-	MS_KPF_NOPAGE = 20,
-	MS_KPF_KSM = 21,
-	MS_KPF_THP = 22,
-	MS_KPF_OFFLINE = 23,
-	MS_KPF_ZERO_PAGE = 24,
-	MS_KPF_IDLE = 25,
-	MS_KPF_PGTABLE = 26,
-	MS_KPF_RESERVED = 32,
-	MS_KPF_MLOCKED = 33,
-};
-
-#define MS_KPF(bit) (UINT64_C(1) << (bit))
+/* The kpageflags bits (enum ms_kpf, MS_KPF()) are pagemap's. */
 
 struct ms_page_info {
 	uint64_t pfn;

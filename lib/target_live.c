@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The live-process backend of struct ms_target: memory through
- * process_vm_readv (checked against pagemap first, so reading never faults a
+ * /proc/PID/mem (checked against pagemap first, so reading never faults a
  * page in unless asked), mappings from /proc/PID/{maps,smaps}, threads from
  * /proc/PID/task and, with registers, from a brief freeze.
+ *
+ * Not process_vm_readv: it pins the pages it reads, and pinning an anonymous
+ * page shared copy-on-write with a child makes the kernel unshare (copy) it,
+ * which would change the target. /proc/PID/mem reads without pinning.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "freeze.h"
@@ -24,6 +28,7 @@ enum { LIVE_READ_BATCH = 512 };
 struct live_target {
 	struct ms_pagemap pagemap;
 	bool pagemap_open;
+	int mem_fd; /* /proc/PID/mem, opened on the first read; -1 before */
 };
 
 static void live_destroy(struct ms_target *t)
@@ -31,7 +36,23 @@ static void live_destroy(struct ms_target *t)
 	struct live_target *live = t->priv;
 	if (live && live->pagemap_open)
 		ms_pagemap_close(&live->pagemap);
+	if (live && live->mem_fd >= 0)
+		close(live->mem_fd);
 	free(live);
+}
+
+static struct ms_error *open_mem(struct ms_target *t, struct live_target *live)
+{
+	if (live->mem_fd >= 0)
+		return NULL;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+	live->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (live->mem_fd >= 0)
+		return NULL;
+	if (errno == ENOENT || errno == ESRCH)
+		return ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)t->pid);
+	return ms_error_errno(errno, "%s", path);
 }
 
 /* Why the page at addr, whose pagemap entry is not present, cannot be read. */
@@ -104,13 +125,14 @@ static struct ms_error *live_read(struct ms_target *t, uint64_t addr, void *buf,
 			if (ok < npages)
 				chunk = (first + ok) * page - a;
 		}
-		struct iovec local = {.iov_base = (char *)buf + done, .iov_len = chunk};
-		struct iovec remote = {.iov_base = (void *)(uintptr_t)a, .iov_len = chunk};
-		ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
+		err = open_mem(t, live);
+		if (err)
+			goto out;
+		ssize_t n = pread(live->mem_fd, (char *)buf + done, chunk, (off_t)a);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EFAULT) {
+			if (errno == EIO || errno == EFAULT) {
 				err = not_present_error(t, a, 0);
 				if (err->code == MS_ERROR_FAULT) {
 					ms_error_destroy(err);
@@ -120,12 +142,17 @@ static struct ms_error *live_read(struct ms_target *t, uint64_t addr, void *buf,
 				err = ms_error_create(MS_ERROR_EXITED, "process %d exited",
 						      (int)t->pid);
 			} else {
-				err = ms_error_errno(errno, "process_vm_readv(%d)", (int)t->pid);
+				err = ms_error_errno(errno, "/proc/%d/mem", (int)t->pid);
 			}
 			goto out;
 		}
 		if (n == 0) {
-			err = ms_error_fault(a, "not accessible");
+			/* The address space is gone: the process exited. */
+			if (ms_pid_gone(t->pid))
+				err = ms_error_create(MS_ERROR_EXITED, "process %d exited",
+						      (int)t->pid);
+			else
+				err = ms_error_fault(a, "not accessible");
 			goto out;
 		}
 		done += (size_t)n;
@@ -258,7 +285,10 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 		free(comm);
 		return err;
 	}
-	t->priv = calloc(1, sizeof(struct live_target));
+	struct live_target *live = calloc(1, sizeof(*live));
+	t->priv = live;
+	if (live)
+		live->mem_fd = -1;
 	if (!t->priv) {
 		free(comm);
 		ms_target_destroy(t);

@@ -1,0 +1,1294 @@
+/* SPDX-License-Identifier: MIT */
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "freeze.h"
+#include "inject.h"
+#include "pagemap.h"
+#include "procfs.h"
+
+/* How much is copied per system call, and held by memscope at once. */
+enum { SNAP_BUF_SIZE = 4 << 20, SNAP_SCAN_REGIONS = 512 };
+
+struct spill_extent {
+	uint64_t addr, len, offset; /* bytes at addr are at offset in the spill file */
+};
+
+struct ms_snapshot {
+	pid_t pid;
+	pid_t child;	       /* the fork, 0 if none */
+	pid_t child_in_target; /* its pid in the target's pid namespace */
+	bool live;	       /* ms_snapshot_create_unfrozen: nothing frozen */
+	bool finished;
+	struct ms_freeze *freeze; /* held only while frozen */
+	double frozen_seconds;
+	char no_fork_reason[256];
+	struct ms_snapshot_process proc;
+	struct ms_thread_list *threads;
+	struct ms_maps *maps; /* at the freeze, with smaps detail merged in */
+	uint64_t syscall_addr;
+	pid_t inject_tid;
+	pid_t child_in_making;	   /* the fork, before it is known to have worked */
+	const struct ms_maps *pre; /* smaps before the freeze, while making */
+	/* regions copied while frozen */
+	int spill_fd;
+	uint64_t spill_size;
+	struct spill_extent *extents;
+	size_t nextents, cap_extents;
+	/* readers */
+	int pagemap_fd, target_pagemap_fd;
+	int mem_fd, target_mem_fd; /* /proc/PID/mem of the source, of the target */
+	int shared_fd;
+	uint64_t shared_vma_start;
+	int file_fd; /* the file of a private file mapping (frozen target only) */
+	uint64_t file_vma_start;
+	uint8_t *buf;
+	char **warnings;
+	size_t nwarnings;
+	/* timing of the frozen steps */
+	struct {
+		const char *name;
+		double seconds;
+	} steps[12];
+	size_t nsteps;
+	double step_start;
+};
+
+static void add_warning(struct ms_snapshot *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void add_warning(struct ms_snapshot *s, const char *fmt, ...)
+{
+	char **grown = realloc(s->warnings, (s->nwarnings + 1) * sizeof(*grown));
+	if (!grown)
+		return;
+	s->warnings = grown;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&s->warnings[s->nwarnings], fmt, ap) >= 0)
+		s->nwarnings++;
+	va_end(ap);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void step_done(struct ms_snapshot *s, const char *name)
+{
+	double t = now_seconds();
+	if (s->nsteps < sizeof(s->steps) / sizeof(s->steps[0])) {
+		s->steps[s->nsteps].name = name;
+		s->steps[s->nsteps].seconds = t - s->step_start;
+		s->nsteps++;
+	}
+	s->step_start = t;
+}
+
+const char *ms_snapshot_step(const struct ms_snapshot *s, size_t i, double *seconds_ret)
+{
+	if (i >= s->nsteps)
+		return NULL;
+	*seconds_ret = s->steps[i].seconds;
+	return s->steps[i].name;
+}
+
+/* Whether a read worked; a failure is dropped (the caller has a fallback). */
+static bool got(struct ms_error *err)
+{
+	bool ok = !err;
+	ms_error_destroy(err);
+	return ok;
+}
+
+/* ---- what /proc says about the process ---- */
+
+/*
+ * The last of the ids on a "NSpid:"-style line of a status file (the id in
+ * the innermost pid namespace) into *id; returns how many there are.
+ */
+static int ns_last(const char *status, const char *key, pid_t *id)
+{
+	size_t klen = strlen(key);
+	const char *line = status;
+	while (line && *line) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			const char *q = line + klen + 1;
+			int levels = 0;
+			for (;;) {
+				while (*q == ' ' || *q == '\t')
+					q++;
+				if (*q < '0' || *q > '9')
+					break;
+				char *end;
+				long v = strtol(q, &end, 10);
+				*id = (pid_t)v;
+				levels++;
+				q = end;
+			}
+			return levels;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return 0;
+}
+
+pid_t ms_snapshot_core_tid(const struct ms_snapshot *s, pid_t tid)
+{
+	char path[64], *status;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)s->pid, (int)tid);
+	pid_t id = tid;
+	if (got(ms_procfs_read(path, &status, NULL))) {
+		ns_last(status, "NSpid", &id);
+		free(status);
+	}
+	return id;
+}
+
+static struct ms_error *read_process(pid_t pid, struct ms_snapshot_process *p)
+{
+	char *stat;
+	struct ms_error *err = ms_procfs_read_pid(pid, "stat", &stat, NULL);
+	if (err)
+		return err;
+	p->pid = pid;
+	char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+	if (!open || !close || close < open) {
+		free(stat);
+		return ms_error_create(MS_ERROR_FORMAT, "/proc/%d/stat: unexpected format",
+				       (int)pid);
+	}
+	size_t n = (size_t)(close - open - 1);
+	memcpy(p->comm, open + 1, n > 16 ? 16 : n);
+	p->comm[n > 16 ? 16 : n] = '\0';
+	/* fields from 3 on: state ppid pgrp session tty tpgid flags ... */
+	unsigned long long f[64] = {0};
+	char state = 0;
+	const char *q = close + 2;
+	if (*q)
+		state = *q++;
+	int k = 4;
+	while (*q && k < 60) {
+		while (*q == ' ')
+			q++;
+		f[k++] = strtoull(q, (char **)&q, 10);
+	}
+	/* a negative nice reads as a huge unsigned number: cast back */
+	p->state = state;
+	p->ppid = (pid_t)f[4];
+	p->pgrp = (pid_t)f[5];
+	p->sid = (pid_t)f[6];
+	p->flags = f[9];
+	p->utime = f[14];
+	p->stime = f[15];
+	p->cutime = f[16];
+	p->cstime = f[17];
+	p->starttime = f[22];
+	p->nice = (int)(long long)f[19];
+	free(stat);
+
+	p->core_pid = p->pid;
+	p->core_ppid = p->ppid;
+	p->core_pgrp = p->pgrp;
+	p->core_sid = p->sid;
+	char *status;
+	if (got(ms_procfs_read_pid(pid, "status", &status, NULL))) {
+		uint64_t v;
+		if (ms_procfs_field_u64(status, "Uid", &v))
+			p->uid = (uint32_t)v;
+		if (ms_procfs_field_u64(status, "Gid", &v))
+			p->gid = (uint32_t)v;
+		/* In a pid namespace of its own, the kernel writes the ids it sees there. */
+		int levels = ns_last(status, "NSpid", &p->core_pid);
+		if (levels > 1) {
+			ns_last(status, "NSpgid", &p->core_pgrp);
+			ns_last(status, "NSsid", &p->core_sid);
+			/* the parent, if it lives in the same namespace; 0 if outside */
+			char *pstatus;
+			pid_t ppid = 0;
+			if (got(ms_procfs_read_pid(p->ppid, "status", &pstatus, NULL))) {
+				if (ns_last(pstatus, "NSpid", &ppid) != levels)
+					ppid = 0;
+				free(pstatus);
+			}
+			p->core_ppid = ppid;
+		}
+		free(status);
+	}
+	err = ms_procfs_read_pid(pid, "cmdline", &p->cmdline, &p->cmdline_len);
+	if (err)
+		return err;
+	char *auxv;
+	err = ms_procfs_read_pid(pid, "auxv", &auxv, &p->auxv_size);
+	if (err)
+		return err;
+	p->auxv = auxv;
+	char *filter;
+	p->coredump_filter = 0x33; /* the kernel's default */
+	if (got(ms_procfs_read_pid(pid, "coredump_filter", &filter, NULL))) {
+		p->coredump_filter = strtoull(filter, NULL, 16);
+		free(filter);
+	}
+	return NULL;
+}
+
+/* Field n (1-based, from 3 on: after the command name) of a stat line. */
+static uint64_t stat_field(const char *stat, int n)
+{
+	const char *q = strrchr(stat, ')');
+	/* q + 1 is the space before field 3 */
+	for (int k = 3; q && k <= n; k++)
+		q = strchr(q + 1, ' ');
+	return q ? strtoull(q + 1, NULL, 10) : 0;
+}
+
+void ms_snapshot_thread_times(const struct ms_snapshot *s, pid_t tid, uint64_t *utime,
+			      uint64_t *stime)
+{
+	*utime = *stime = 0;
+	char path[64], *stat;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)s->pid, (int)tid);
+	if (!got(ms_procfs_read(path, &stat, NULL)))
+		return;
+	*utime = stat_field(stat, 14);
+	*stime = stat_field(stat, 15);
+	free(stat);
+}
+
+/* ---- which pages hold data ---- */
+
+static int scan_works = -1; /* PAGEMAP_SCAN: unknown, no, yes */
+
+static int open_pagemap(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * Runs of pages present or swapped (and, with no_zero, not the shared zero
+ * page) in [start, end), from an open pagemap.
+ */
+/* A struct ms_pagemap over an already open pagemap file (not owned). */
+static struct ms_pagemap pagemap_of(int fd, pid_t pid)
+{
+	return (struct ms_pagemap){
+		.fd = fd,
+		.pid = pid,
+		.pfn_visible = ms_pagemap_pfn_visible(),
+		.scan = scan_works,
+		.pidfd = -1,
+	};
+}
+
+/*
+ * Runs of pages present or swapped (and, with no_zero, not the shared zero
+ * page) in [start, end), from an open pagemap.
+ */
+static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t end, bool no_zero,
+				     struct ms_snapshot_range *out, size_t max, size_t *count_ret,
+				     uint64_t *next_ret)
+{
+	size_t page = ms_page_size();
+	if (max > SNAP_SCAN_REGIONS)
+		max = SNAP_SCAN_REGIONS;
+	struct ms_pagemap pm = pagemap_of(fd, pid);
+	if (ms_pagemap_has_scan(&pm)) {
+		scan_works = 1;
+		struct ms_pm_region regions[SNAP_SCAN_REGIONS];
+		struct ms_pm_query q = {
+			.start = start,
+			.end = end,
+			.category_inverted = no_zero ? MS_PC_PFNZERO : 0,
+			.category_mask = no_zero ? MS_PC_PFNZERO : 0,
+			.category_anyof_mask = MS_PC_PRESENT | MS_PC_SWAPPED,
+			.return_mask = MS_PC_PRESENT | MS_PC_SWAPPED,
+		};
+		size_t n;
+		uint64_t walk_end;
+		struct ms_error *err = ms_pagemap_query(&pm, &q, regions, max, &n, &walk_end);
+		if (err)
+			return err;
+		size_t count = 0;
+		for (size_t i = 0; i < n; i++) {
+			/* merge what only differs in present/swapped */
+			if (count && out[count - 1].end == regions[i].start) {
+				out[count - 1].end = regions[i].end;
+				continue;
+			}
+			out[count].start = regions[i].start;
+			out[count].end = regions[i].end;
+			count++;
+		}
+		*count_ret = count;
+		*next_ret = walk_end > start ? walk_end : end;
+		return NULL;
+	}
+	scan_works = 0;
+	/* Older kernels: the entries themselves (the zero page cannot be told apart). */
+	uint64_t entries[SNAP_SCAN_REGIONS];
+	size_t count = 0;
+	uint64_t a = start;
+	while (a < end && count < max) {
+		size_t npages = (size_t)((end - a) / page);
+		if (npages > SNAP_SCAN_REGIONS)
+			npages = SNAP_SCAN_REGIONS;
+		struct ms_error *err = ms_pagemap_read(&pm, a, npages, entries);
+		if (err)
+			return err;
+		for (size_t i = 0; i < npages; i++) {
+			uint64_t addr = a + i * page;
+			if (!(entries[i] & (MS_PM_PRESENT | MS_PM_SWAP)))
+				continue;
+			if (count && out[count - 1].end == addr) {
+				out[count - 1].end = addr + page;
+				continue;
+			}
+			if (count == max) {
+				*count_ret = count;
+				*next_ret = addr;
+				return NULL;
+			}
+			out[count].start = addr;
+			out[count].end = addr + page;
+			count++;
+		}
+		a += npages * page;
+	}
+	*count_ret = count;
+	*next_ret = a < end ? a : end;
+	return NULL;
+}
+
+/* ---- regions copied while frozen ---- */
+
+static struct ms_error *open_spill(struct ms_snapshot *s, const char *dir)
+{
+	if (s->spill_fd >= 0)
+		return NULL;
+	if (!dir || !*dir)
+		dir = ".";
+	s->spill_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->spill_fd >= 0)
+		return NULL;
+	/* filesystems without O_TMPFILE: a named file, unlinked at once */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/.memscope-spill-XXXXXX", dir);
+	s->spill_fd = mkostemp(path, O_CLOEXEC);
+	if (s->spill_fd < 0)
+		return ms_error_errno(errno, "%s", path);
+	unlink(path);
+	return NULL;
+}
+
+static struct ms_error *add_extent(struct ms_snapshot *s, uint64_t addr, uint64_t len,
+				   uint64_t offset)
+{
+	if (s->nextents &&
+	    s->extents[s->nextents - 1].addr + s->extents[s->nextents - 1].len == addr &&
+	    s->extents[s->nextents - 1].offset + s->extents[s->nextents - 1].len == offset) {
+		s->extents[s->nextents - 1].len += len;
+		return NULL;
+	}
+	if (s->nextents == s->cap_extents) {
+		size_t cap = s->cap_extents ? s->cap_extents * 2 : 64;
+		struct spill_extent *e = realloc(s->extents, cap * sizeof(*e));
+		if (!e)
+			return &ms_error_no_memory;
+		s->extents = e;
+		s->cap_extents = cap;
+	}
+	s->extents[s->nextents++] = (struct spill_extent){addr, len, offset};
+	return NULL;
+}
+
+/*
+ * Read another process's memory through /proc/PID/mem (opened on first use
+ * into *mem_fd). Not process_vm_readv: it pins pages, and pinning an
+ * anonymous page that is shared copy-on-write (every page of a fork
+ * snapshot; pages a target shares with its own children) makes the kernel
+ * copy it first: reading a snapshot would double its memory, and reading a
+ * target would change it. /proc/PID/mem also reads what the mapping's
+ * protection forbids, as the kernel's own dumper does.
+ */
+static ssize_t read_process_memory(pid_t pid, int *mem_fd, uint64_t addr, void *buf, size_t len)
+{
+	if (*mem_fd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+		*mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*mem_fd < 0)
+			return -1;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(*mem_fd, (char *)buf + done, len - done, (off_t)(addr + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return done ? (ssize_t)done : n;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Copy vma's data pages from the frozen target into the spill file. */
+static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vma)
+{
+	size_t page = ms_page_size();
+	bool anon = !ms_vma_is_file(vma) && !(vma->prot & MS_PROT_SHARED);
+	struct ms_snapshot_range ranges[64];
+	uint64_t next = vma->start;
+	while (next < vma->end) {
+		size_t n = 0;
+		if (anon) {
+			struct ms_error *err = scan_present(s->target_pagemap_fd, s->pid, next,
+							    vma->end, true, ranges, 64, &n, &next);
+			if (err)
+				return err;
+		} else {
+			ranges[0].start = next;
+			ranges[0].end = vma->end;
+			n = 1;
+			next = vma->end;
+		}
+		for (size_t i = 0; i < n; i++) {
+			for (uint64_t a = ranges[i].start; a < ranges[i].end;) {
+				size_t len = SNAP_BUF_SIZE;
+				if (ranges[i].end - a < len)
+					len = (size_t)(ranges[i].end - a);
+				ssize_t got = read_process_memory(s->pid, &s->target_mem_fd, a,
+								  s->buf, len);
+				if (got <= 0) {
+					a += page; /* unreadable page: a hole */
+					continue;
+				}
+				if (pwrite(s->spill_fd, s->buf, (size_t)got,
+					   (off_t)s->spill_size) != got)
+					return ms_error_errno(errno, "writing the spill file");
+				struct ms_error *err =
+					add_extent(s, a, (uint64_t)got, s->spill_size);
+				if (err)
+					return err;
+				s->spill_size += (uint64_t)got;
+				a += (uint64_t)got;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool spilled(const struct ms_snapshot *s, const struct ms_vma *vma)
+{
+	for (size_t i = 0; i < s->nextents; i++)
+		if (s->extents[i].addr >= vma->start && s->extents[i].addr < vma->end)
+			return true;
+	return false;
+}
+
+static const struct ms_vma *find_exact(const struct ms_maps *maps, const struct ms_vma *vma)
+{
+	if (!maps)
+		return NULL;
+	const struct ms_vma *v = ms_maps_find(maps, vma->start);
+	return v && v->start == vma->start && v->end == vma->end ? v : NULL;
+}
+
+/* Whether fork leaves vma out of (or empty in) the child, by its smaps flags. */
+static bool fork_skips(const struct ms_vma *detail)
+{
+	return detail && (detail->vm_flags & (MS_VM_DONTCOPY | MS_VM_WIPEONFORK));
+}
+
+static bool worth_spilling(const struct ms_snapshot_options *o, const struct ms_vma *detail)
+{
+	if (detail->vm_flags & MS_VM_IO)
+		return false;
+	if ((detail->vm_flags & MS_VM_DONTDUMP) && !o->keep_dontdump)
+		return false;
+	return true;
+}
+
+/* Regions fork left out that smaps did not announce: copy them now, still frozen. */
+static struct ms_error *check_child(struct ms_snapshot *s, const struct ms_snapshot_options *o)
+{
+	struct ms_maps *child_maps;
+	struct ms_error *err = ms_maps_read_pid(s->child_in_making, MS_MAPS_BASIC, &child_maps);
+	if (err)
+		return err;
+	for (size_t i = 0; i < s->maps->count && !err; i++) {
+		const struct ms_vma *v = &s->maps->vmas[i];
+		if (find_exact(child_maps, v) || spilled(s, v))
+			continue;
+		const struct ms_vma *d = find_exact(s->pre, v);
+		if (d && !worth_spilling(o, d))
+			continue;
+		if (!(err = open_spill(s, o->temp_dir)))
+			err = spill_vma(s, v);
+	}
+	ms_maps_destroy(child_maps);
+	return err;
+}
+
+/* ---- making the snapshot ---- */
+
+/*
+ * Make the frozen target fork: a plain fork, except that there is no exit
+ * signal (the target gets no SIGCHLD and its wait() does not see the
+ * child), and that the file table and fs context are shared rather than
+ * copied, so the child holds no extra reference to the target's files,
+ * sockets or locks. The other threads are let go as soon as the fork is
+ * done; this one once it is put back.
+ */
+static struct ms_error *inject_fork(struct ms_snapshot *s, const struct ms_snapshot_options *o,
+				    size_t thread, pid_t *child_ret, int64_t *ret_ret)
+{
+	struct ms_inject *inj;
+	struct ms_error *err = ms_inject_begin(s->freeze, thread, s->syscall_addr, &inj);
+	if (err)
+		return err;
+	uint64_t args[6] = {CLONE_FILES | CLONE_FS, 0, 0, 0, 0, 0};
+	err = ms_inject_syscall(inj, SYS_clone, args, ret_ret, child_ret);
+	step_done(s, "fork");
+	s->child_in_making = *child_ret;
+	if (!err && *child_ret) {
+		err = check_child(s, o);
+		step_done(s, "check child");
+		if (!err)
+			ms_freeze_release_others(s->freeze, thread);
+	}
+	struct ms_error *end = ms_inject_end(inj);
+	step_done(s, "put thread back");
+	if (end && !err)
+		err = end;
+	else
+		ms_error_destroy(end);
+	if (err && *child_ret) {
+		kill(*child_ret, SIGKILL);
+		int status;
+		waitpid(*child_ret, &status, __WALL);
+		*child_ret = 0;
+	}
+	return err;
+}
+
+static struct ms_error *merge_detail(struct ms_snapshot *s, const struct ms_maps *detail,
+				     const struct ms_maps *pre)
+{
+	for (size_t i = 0; i < s->maps->count; i++) {
+		struct ms_vma *v = &s->maps->vmas[i];
+		const struct ms_vma *d = find_exact(detail, v);
+		const struct ms_vma *p = find_exact(pre, v);
+		const struct ms_vma *use = d ? d : p;
+		if (use) {
+			v->has_smaps = true;
+			v->vm_flags = use->vm_flags;
+			memcpy(v->vmflags_text, use->vmflags_text, sizeof(v->vmflags_text));
+			v->usage = use->usage;
+		}
+		if (s->child && !d) {
+			/* fork left it out: MADV_DONTFORK */
+			v->vm_flags |= MS_VM_DONTCOPY;
+		}
+		if (spilled(s, v) && p) {
+			/* the child's copy is empty: the target's counts are the truth */
+			v->usage = p->usage;
+			if (!v->usage.anonymous && !ms_vma_is_file(v))
+				v->usage.anonymous = ms_page_size();
+		}
+	}
+	return NULL;
+}
+
+struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options *o,
+				    struct ms_snapshot **snapshot_ret)
+{
+	struct ms_snapshot *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &ms_error_no_memory;
+	s->pid = pid;
+	s->spill_fd = s->pagemap_fd = s->target_pagemap_fd = -1;
+	s->mem_fd = s->target_mem_fd = s->shared_fd = s->file_fd = -1;
+	struct ms_maps *pre = NULL, *detail = NULL;
+	struct ms_error *err = NULL;
+	s->buf = malloc(SNAP_BUF_SIZE);
+	if (!s->buf) {
+		err = &ms_error_no_memory;
+		goto fail;
+	}
+	err = read_process(pid, &s->proc);
+	if (err)
+		goto fail;
+	/* Which regions fork would miss is known only from smaps: read it first. */
+	const struct ms_maps *given = o->pre_smaps;
+	if (!given) {
+		err = ms_maps_read_pid(pid, MS_MAPS_SMAPS, &pre);
+		if (err)
+			goto fail;
+		given = pre;
+	}
+	s->target_pagemap_fd = open_pagemap(pid);
+	if (s->target_pagemap_fd < 0) {
+		err = ms_error_errno(errno, "/proc/%d/pagemap", (int)pid);
+		goto fail;
+	}
+	if (o->interrupted && *o->interrupted) {
+		err = ms_error_create(MS_ERROR_INTERRUPTED, "interrupted");
+		goto fail;
+	}
+
+	s->step_start = now_seconds();
+	err = ms_freeze_create(pid, &s->freeze);
+	if (err)
+		goto fail;
+	step_done(s, "freeze threads");
+	err = ms_freeze_capture_all(s->freeze, MS_CAPTURE_ALL, &s->threads);
+	if (err)
+		goto fail;
+	step_done(s, "copy registers");
+	err = ms_maps_read_pid(pid, MS_MAPS_BASIC, &s->maps);
+	if (err)
+		goto fail;
+	step_done(s, "read mappings");
+
+	size_t thread = 0;
+	bool can_fork = !o->no_fork;
+	if (!can_fork)
+		snprintf(s->no_fork_reason, sizeof(s->no_fork_reason), "asked not to fork");
+	if (can_fork) {
+		struct ms_error *e = ms_inject_find_syscall(pid, s->maps, &s->syscall_addr);
+		if (e) {
+			snprintf(s->no_fork_reason, sizeof(s->no_fork_reason), "%s", e->message);
+			ms_error_destroy(e);
+			can_fork = false;
+		}
+	}
+	if (can_fork && !ms_inject_pick_thread(s->freeze, &thread, s->no_fork_reason,
+					       sizeof(s->no_fork_reason)))
+		can_fork = false;
+
+	step_done(s, "find syscall, thread");
+	if (can_fork) {
+		/* What fork will not copy is read now, while the target is frozen. */
+		for (size_t i = 0; i < s->maps->count; i++) {
+			const struct ms_vma *d = find_exact(given, &s->maps->vmas[i]);
+			if (!fork_skips(d) || !worth_spilling(o, d))
+				continue;
+			if (!(err = open_spill(s, o->temp_dir)))
+				err = spill_vma(s, &s->maps->vmas[i]);
+			if (err)
+				goto fail;
+		}
+		step_done(s, "copy unforked regions");
+		int64_t ret = 0;
+		pid_t child = 0;
+		s->inject_tid = ms_freeze_tid(s->freeze, thread);
+		s->pre = given;
+		err = inject_fork(s, o, thread, &child, &ret);
+		if (err) {
+			/* the thread is back as it was: dump while frozen instead */
+			snprintf(s->no_fork_reason, sizeof(s->no_fork_reason),
+				 "injecting fork failed: %s", err->message);
+			ms_error_destroy(err);
+			err = NULL;
+		} else if (ret < 0 || !child) {
+			snprintf(s->no_fork_reason, sizeof(s->no_fork_reason),
+				 "the kernel refused to fork process %d: %s", (int)pid,
+				 ret < 0 ? strerror((int)-ret) : "no child");
+		} else {
+			s->child = child;
+			/* what the target calls it: its pid namespace may not be ours */
+			s->child_in_target = (pid_t)ret;
+		}
+	}
+	if (s->child) {
+		ms_freeze_release(s->freeze);
+		s->frozen_seconds = ms_freeze_seconds(s->freeze);
+		ms_freeze_destroy(s->freeze);
+		s->freeze = NULL;
+		step_done(s, "release");
+		err = ms_inject_hold_child(s->child);
+		if (err) {
+			s->child = 0; /* killed: nothing left to reap */
+			goto fail;
+		}
+		err = ms_maps_read_pid(s->child, MS_MAPS_SMAPS, &detail);
+		if (err)
+			goto fail;
+		merge_detail(s, detail, given);
+		/* A region wiped in the child that smaps did not show before the freeze. */
+		for (size_t i = 0; i < s->maps->count; i++) {
+			struct ms_vma *v = &s->maps->vmas[i];
+			if ((v->vm_flags & MS_VM_WIPEONFORK) && !spilled(s, v) &&
+			    worth_spilling(o, v)) {
+				if (!(err = open_spill(s, o->temp_dir)))
+					err = spill_vma(s, v);
+				if (err)
+					goto fail;
+				add_warning(s,
+					    "0x%llx-0x%llx (MADV_WIPEONFORK) became so during the "
+					    "freeze: read after the target resumed",
+					    (unsigned long long)v->start,
+					    (unsigned long long)v->end);
+			}
+		}
+		s->pagemap_fd = open_pagemap(s->child);
+		if (s->pagemap_fd < 0) {
+			err = ms_error_errno(errno, "/proc/%d/pagemap", (int)s->child);
+			goto fail;
+		}
+	} else {
+		/* No snapshot process: the target stays frozen while it is dumped. */
+		err = ms_maps_read_pid(pid, MS_MAPS_SMAPS, &detail);
+		if (err)
+			goto fail;
+		merge_detail(s, detail, NULL);
+		s->pagemap_fd = dup(s->target_pagemap_fd);
+	}
+	ms_maps_destroy(pre);
+	ms_maps_destroy(detail);
+	s->pre = NULL;
+	*snapshot_ret = s;
+	return NULL;
+fail:
+	ms_maps_destroy(pre);
+	ms_maps_destroy(detail);
+	s->pre = NULL;
+	ms_snapshot_destroy(s);
+	return err;
+}
+
+static struct ms_error *list_thread_ids(pid_t pid, struct ms_thread_list **list_ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT
+			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
+			       : ms_error_errno(errno, "%s", path);
+	struct ms_thread_list *list = calloc(1, sizeof(*list));
+	size_t cap = 0;
+	struct ms_error *err = list ? NULL : &ms_error_no_memory;
+	struct dirent *de;
+	while (!err && (de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (list->count == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct ms_thread *grown = realloc(list->threads, cap * sizeof(*grown));
+			if (!grown) {
+				err = &ms_error_no_memory;
+				break;
+			}
+			list->threads = grown;
+		}
+		struct ms_thread *t = &list->threads[list->count++];
+		memset(t, 0, sizeof(*t));
+		t->tid = (pid_t)atoi(de->d_name);
+	}
+	closedir(dir);
+	if (err) {
+		ms_thread_list_destroy(list);
+		return err;
+	}
+	*list_ret = list;
+	return NULL;
+}
+
+struct ms_error *ms_snapshot_create_unfrozen(pid_t pid, struct ms_snapshot **snapshot_ret)
+{
+	struct ms_snapshot *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &ms_error_no_memory;
+	s->pid = pid;
+	s->spill_fd = s->pagemap_fd = s->target_pagemap_fd = -1;
+	s->mem_fd = s->target_mem_fd = s->shared_fd = s->file_fd = -1;
+	snprintf(s->no_fork_reason, sizeof(s->no_fork_reason), "not frozen (an estimate)");
+	struct ms_error *err = read_process(pid, &s->proc);
+	if (!err)
+		err = ms_maps_read_pid(pid, MS_MAPS_SMAPS, &s->maps);
+	if (!err)
+		err = list_thread_ids(pid, &s->threads);
+	if (!err) {
+		s->target_pagemap_fd = open_pagemap(pid);
+		s->pagemap_fd = open_pagemap(pid);
+		if (s->pagemap_fd < 0 || s->target_pagemap_fd < 0)
+			err = ms_error_errno(errno, "/proc/%d/pagemap", (int)pid);
+	}
+	if (err) {
+		ms_snapshot_destroy(s);
+		return err;
+	}
+	s->finished = true;
+	s->live = true;
+	*snapshot_ret = s;
+	return NULL;
+}
+
+/* ---- letting go ---- */
+
+/* Whether the target is still there (not gone, its pid not taken by another). */
+static bool same_process(const struct ms_snapshot *s)
+{
+	char *stat;
+	if (!got(ms_procfs_read_pid(s->pid, "stat", &stat, NULL)))
+		return false;
+	uint64_t start = stat_field(stat, 22);
+	const char *close = strrchr(stat, ')');
+	bool zombie = close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+	bool threads = stat_field(stat, 20) > 1;
+	free(stat);
+	/* a zombie leader with threads left is still alive */
+	return start == s->proc.starttime && (!zombie || threads);
+}
+
+/* Reap the dead snapshot process on the target's behalf: inject wait4 into it. */
+static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
+{
+	char last[256] = "no thread could be used";
+	for (int attempt = 0; attempt < 4; attempt++) {
+		if (!same_process(s))
+			return NULL; /* the target is gone: its children go to init */
+		if (attempt) {
+			struct timespec ts = {0, 2000000L};
+			nanosleep(&ts, NULL);
+		}
+		struct ms_freeze *f;
+		struct ms_error *err =
+			ms_freeze_create_thread(s->pid, attempt == 0 ? s->inject_tid : 0, &f);
+		if (err) {
+			/* exited (a zombie now): its children went to init or a subreaper */
+			bool gone = err->code == MS_ERROR_EXITED && attempt > 0;
+			snprintf(last, sizeof(last), "%s", err->message);
+			ms_error_destroy(err);
+			if (gone)
+				return NULL;
+			continue;
+		}
+		if (!ms_inject_thread_ok(f, 0, last, sizeof(last))) {
+			ms_freeze_destroy(f);
+			continue;
+		}
+		struct ms_inject *inj;
+		int64_t ret = -EAGAIN;
+		err = ms_inject_begin(f, 0, s->syscall_addr, &inj);
+		if (!err) {
+			uint64_t args[6] = {
+				(uint64_t)s->child_in_target, 0, __WALL | WNOHANG, 0, 0, 0};
+			err = ms_inject_syscall(inj, SYS_wait4, args, &ret, NULL);
+			struct ms_error *end = ms_inject_end(inj);
+			if (end && !err)
+				err = end;
+			else
+				ms_error_destroy(end);
+		}
+		ms_freeze_release(f);
+		*seconds_ret += ms_freeze_seconds(f);
+		ms_freeze_destroy(f);
+		if (err) {
+			snprintf(last, sizeof(last), "%s", err->message);
+			ms_error_destroy(err);
+			continue;
+		}
+		/* reaped, or the target reaped it itself (a wait with __WALL) */
+		if (ret == s->child_in_target || ret == -ECHILD)
+			return NULL;
+		snprintf(last, sizeof(last), "wait4 returned %lld", (long long)ret);
+	}
+	return ms_error_create(MS_ERROR_OTHER,
+			       "could not reap snapshot process %d (%s): it stays a zombie child "
+			       "of process %d, invisible to its wait()",
+			       (int)s->child, last, (int)s->pid);
+}
+
+struct ms_error *ms_snapshot_finish(struct ms_snapshot *s, double *reap_seconds_ret)
+{
+	double reap = 0;
+	struct ms_error *err = NULL;
+	if (!s || s->finished)
+		goto out;
+	s->finished = true;
+	if (s->freeze) {
+		ms_freeze_release(s->freeze);
+		s->frozen_seconds = ms_freeze_seconds(s->freeze);
+		ms_freeze_destroy(s->freeze);
+		s->freeze = NULL;
+	}
+	if (s->child) {
+		/* readers first: an open /proc/CHILD/mem is fine, but be tidy */
+		if (s->mem_fd >= 0)
+			close(s->mem_fd);
+		s->mem_fd = -1;
+		kill(s->child, SIGKILL);
+		for (;;) {
+			int status;
+			pid_t r = waitpid(s->child, &status, __WALL);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+				break;
+		}
+		err = reap_child(s, &reap);
+	}
+out:
+	if (reap_seconds_ret)
+		*reap_seconds_ret = reap;
+	return err;
+}
+
+void ms_snapshot_destroy(struct ms_snapshot *s)
+{
+	if (!s)
+		return;
+	ms_error_destroy(ms_snapshot_finish(s, NULL));
+	ms_thread_list_destroy(s->threads);
+	ms_maps_destroy(s->maps);
+	free(s->proc.cmdline);
+	free(s->proc.auxv);
+	free(s->extents);
+	free(s->buf);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		free(s->warnings[i]);
+	free(s->warnings);
+	int fds[] = {s->spill_fd,  s->pagemap_fd, s->target_pagemap_fd, s->mem_fd, s->target_mem_fd,
+		     s->shared_fd, s->file_fd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(s);
+}
+
+/* ---- accessors ---- */
+
+bool ms_snapshot_live(const struct ms_snapshot *s)
+{
+	return s->live;
+}
+
+bool ms_snapshot_forked(const struct ms_snapshot *s)
+{
+	return s->child != 0;
+}
+
+const char *ms_snapshot_no_fork_reason(const struct ms_snapshot *s)
+{
+	return s->child ? "" : s->no_fork_reason;
+}
+
+pid_t ms_snapshot_source_pid(const struct ms_snapshot *s)
+{
+	return s->child ? s->child : s->pid;
+}
+
+double ms_snapshot_frozen_seconds(const struct ms_snapshot *s)
+{
+	return s->freeze ? ms_freeze_seconds(s->freeze) : s->frozen_seconds;
+}
+
+const struct ms_snapshot_process *ms_snapshot_process(const struct ms_snapshot *s)
+{
+	return &s->proc;
+}
+
+const struct ms_thread_list *ms_snapshot_threads(const struct ms_snapshot *s)
+{
+	return s->threads;
+}
+
+const struct ms_maps *ms_snapshot_maps(const struct ms_snapshot *s)
+{
+	return s->maps;
+}
+
+const char *ms_snapshot_warning(const struct ms_snapshot *s, size_t i)
+{
+	return i < s->nwarnings ? s->warnings[i] : NULL;
+}
+
+/* ---- reading ---- */
+
+/* The shared memory object behind a shared mapping, if it can be opened (root). */
+static int shared_object(struct ms_snapshot *s, const struct ms_vma *vma)
+{
+	if (s->shared_fd >= 0 && s->shared_vma_start == vma->start)
+		return s->shared_fd;
+	if (s->shared_fd >= 0)
+		close(s->shared_fd);
+	s->shared_vma_start = vma->start;
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)ms_snapshot_source_pid(s),
+		 (unsigned long long)vma->start, (unsigned long long)vma->end);
+	s->shared_fd = open(path, O_RDONLY | O_CLOEXEC);
+	return s->shared_fd;
+}
+
+struct ms_error *ms_snapshot_data(struct ms_snapshot *s, const struct ms_vma *vma,
+				  enum ms_snapshot_presence how, uint64_t start, uint64_t end,
+				  struct ms_snapshot_range *ranges, size_t max, size_t *count_ret,
+				  uint64_t *next_ret)
+{
+	size_t page = ms_page_size();
+	*count_ret = 0;
+	*next_ret = end;
+	if (start >= end || !max)
+		return NULL;
+	if (spilled(s, vma)) {
+		size_t n = 0;
+		for (size_t i = 0; i < s->nextents; i++) {
+			const struct spill_extent *e = &s->extents[i];
+			uint64_t a = e->addr > start ? e->addr : start;
+			uint64_t b = e->addr + e->len < end ? e->addr + e->len : end;
+			if (a >= b)
+				continue;
+			if (n == max) {
+				*next_ret = a;
+				break;
+			}
+			ranges[n].start = a;
+			ranges[n].end = b;
+			n++;
+		}
+		*count_ret = n;
+		return NULL;
+	}
+	switch (how) {
+	case MS_SNAPSHOT_ALL:
+		ranges[0].start = start;
+		ranges[0].end = end;
+		*count_ret = 1;
+		return NULL;
+	case MS_SNAPSHOT_ANON:
+		return scan_present(s->pagemap_fd, ms_snapshot_source_pid(s), start, end, true,
+				    ranges, max, count_ret, next_ret);
+	case MS_SNAPSHOT_SHARED: {
+		int fd = shared_object(s, vma);
+		if (fd < 0) {
+			/* Not root: what the target has mapped is what can be seen. */
+			return scan_present(s->target_pagemap_fd, s->pid, start, end, false, ranges,
+					    max, count_ret, next_ret);
+		}
+		off_t base = (off_t)vma->offset - (off_t)vma->start;
+		size_t n = 0;
+		uint64_t a = start;
+		while (a < end && n < max) {
+			off_t d = lseek(fd, base + (off_t)a, SEEK_DATA);
+			if (d < 0)
+				break; /* ENXIO: no data after a */
+			uint64_t ds = ((uint64_t)(d - base)) / page * page;
+			if (ds >= end)
+				break;
+			off_t h = lseek(fd, d, SEEK_HOLE);
+			uint64_t he = h < 0 ? end : ((uint64_t)(h - base) + page - 1) / page * page;
+			if (he > end)
+				he = end;
+			if (ds < a)
+				ds = a;
+			ranges[n].start = ds;
+			ranges[n].end = he;
+			n++;
+			a = he;
+		}
+		*count_ret = n;
+		*next_ret = a < end && n == max ? a : end;
+		return NULL;
+	}
+	}
+	return NULL;
+}
+
+static struct ms_error *read_source(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
+				    size_t *done_ret);
+
+/* The file behind a private file mapping, for pages the target has not mapped. */
+static int mapped_file(struct ms_snapshot *s, const struct ms_vma *vma)
+{
+	if (s->file_fd >= 0 && s->file_vma_start == vma->start)
+		return s->file_fd;
+	if (s->file_fd >= 0)
+		close(s->file_fd);
+	s->file_vma_start = vma->start;
+	char path[4200];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)s->pid,
+		 (unsigned long long)vma->start, (unsigned long long)vma->end);
+	s->file_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->file_fd < 0 && !vma->deleted && vma->name) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)s->pid, vma->name);
+		s->file_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return s->file_fd;
+}
+
+/* memscope's own vDSO: the kernel's one image, the same in every process. */
+static const unsigned char *own_vdso(size_t *size_ret)
+{
+	static const unsigned char *base;
+	static size_t size;
+	static bool looked;
+	if (!looked) {
+		looked = true;
+		struct ms_maps *maps;
+		if (got(ms_maps_read_pid(getpid(), MS_MAPS_BASIC, &maps))) {
+			for (size_t i = 0; i < maps->count; i++) {
+				if (maps->vmas[i].kind == MS_VMA_VDSO) {
+					base = (const unsigned char *)(uintptr_t)maps->vmas[i]
+						       .start;
+					size = maps->vmas[i].end - maps->vmas[i].start;
+				}
+			}
+			ms_maps_destroy(maps);
+		}
+	}
+	*size_ret = size;
+	return base;
+}
+
+/*
+ * Reading a frozen target (no fork snapshot): a page it has not mapped
+ * would be faulted in by reading it through its memory, a change it could
+ * see. Such pages of a private file mapping are read from the file, of the
+ * vDSO from memscope's own; the pages it has, from its memory.
+ */
+static struct ms_error *read_target_gently(struct ms_snapshot *s, const struct ms_vma *vma,
+					   uint64_t addr, void *buf, size_t len, size_t *done_ret)
+{
+	size_t page = ms_page_size();
+	uint64_t entries[SNAP_SCAN_REGIONS];
+	size_t done = 0;
+	*done_ret = 0;
+	while (done < len) {
+		uint64_t a = addr + done;
+		size_t npages = (len - done + page - 1) / page;
+		if (npages > SNAP_SCAN_REGIONS)
+			npages = SNAP_SCAN_REGIONS;
+		if (pread(s->target_pagemap_fd, entries, npages * 8, (off_t)(a / page * 8)) !=
+		    (ssize_t)(npages * 8))
+			return read_source(s, addr, buf, len, done_ret);
+		bool present = entries[0] & (MS_PM_PRESENT | MS_PM_SWAP);
+		size_t run = 1;
+		while (run < npages && !!(entries[run] & (MS_PM_PRESENT | MS_PM_SWAP)) == present)
+			run++;
+		size_t chunk = run * page;
+		if (chunk > len - done)
+			chunk = len - done;
+		size_t got = 0;
+		if (present) {
+			struct ms_error *err = read_source(s, a, (char *)buf + done, chunk, &got);
+			done += got;
+			*done_ret = done;
+			if (err)
+				return err;
+			continue;
+		}
+		if (vma->kind == MS_VMA_VDSO) {
+			size_t size;
+			const unsigned char *vdso = own_vdso(&size);
+			if (!vdso || size != vma->end - vma->start)
+				return ms_error_fault(a, "not mapped in");
+			memcpy((char *)buf + done, vdso + (a - vma->start), chunk);
+			done += chunk;
+			*done_ret = done;
+			continue;
+		}
+		int fd = mapped_file(s, vma);
+		if (fd < 0) {
+			/* no way around it: fault the pages in, as the kernel's dumper does */
+			struct ms_error *err = read_source(s, a, (char *)buf + done, chunk, &got);
+			done += got;
+			*done_ret = done;
+			if (err)
+				return err;
+			continue;
+		}
+		ssize_t n = pread(fd, (char *)buf + done, chunk,
+				  (off_t)(vma->offset + (a - vma->start)));
+		if (n > 0)
+			done += (size_t)n;
+		*done_ret = done;
+		if (n < (ssize_t)chunk)
+			return ms_error_fault(addr + done, "beyond the end of the file");
+	}
+	return NULL;
+}
+
+struct ms_error *ms_snapshot_read(struct ms_snapshot *s, const struct ms_vma *vma, uint64_t addr,
+				  void *buf, size_t len, size_t *done_ret)
+{
+	*done_ret = 0;
+	if (spilled(s, vma)) {
+		size_t done = 0;
+		while (done < len) {
+			uint64_t a = addr + done;
+			const struct spill_extent *e = NULL;
+			for (size_t i = 0; i < s->nextents && !e; i++)
+				if (a >= s->extents[i].addr &&
+				    a < s->extents[i].addr + s->extents[i].len)
+					e = &s->extents[i];
+			if (!e)
+				return ms_error_fault(a, "not copied");
+			size_t chunk = (size_t)(e->addr + e->len - a);
+			if (chunk > len - done)
+				chunk = len - done;
+			ssize_t n = pread(s->spill_fd, (char *)buf + done, chunk,
+					  (off_t)(e->offset + (a - e->addr)));
+			if (n <= 0)
+				return ms_error_errno(n < 0 ? errno : EIO,
+						      "reading the spill file");
+			done += (size_t)n;
+			*done_ret = done;
+		}
+		return NULL;
+	}
+	if ((vma->prot & MS_PROT_SHARED) && s->shared_fd >= 0 &&
+	    s->shared_vma_start == vma->start) {
+		ssize_t n =
+			pread(s->shared_fd, buf, len, (off_t)(vma->offset + (addr - vma->start)));
+		if (n < 0)
+			return ms_error_errno(errno, "reading shared memory at 0x%llx",
+					      (unsigned long long)addr);
+		*done_ret = (size_t)n;
+		return (size_t)n < len ? ms_error_fault(addr + (uint64_t)n, "beyond the end")
+				       : NULL;
+	}
+	if (!s->child && !s->live && !(vma->prot & MS_PROT_SHARED) &&
+	    (vma->kind == MS_VMA_FILE || vma->kind == MS_VMA_VDSO))
+		return read_target_gently(s, vma, addr, buf, len, done_ret);
+	return read_source(s, addr, buf, len, done_ret);
+}
+
+static struct ms_error *read_source(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
+				    size_t *done_ret)
+{
+	pid_t pid = ms_snapshot_source_pid(s);
+	ssize_t n =
+		read_process_memory(pid, s->child ? &s->mem_fd : &s->target_mem_fd, addr, buf, len);
+	if (n < 0) {
+		if (errno == ESRCH || (errno == ENOENT && !ms_procfs_pid_exists(pid)))
+			return ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid);
+		/* EINVAL: above 2^63 (the vsyscall page), which pread cannot reach */
+		if (errno != EIO && errno != EFAULT && errno != EINVAL)
+			return ms_error_errno(errno, "/proc/%d/mem", (int)pid);
+		return ms_error_fault(addr, "not accessible");
+	}
+	*done_ret = (size_t)n;
+	return (size_t)n < len ? ms_error_fault(addr + (uint64_t)n, "not accessible") : NULL;
+}

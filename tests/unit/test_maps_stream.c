@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * maps_stream: this process's maps and smaps read piece by piece give the
+ * same mappings as maps' whole-file reader, across many pieces.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "maps_stream.h"
+
+static void compare(enum ms_maps_detail detail)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	enum { N = 3000 };
+	/* alternate protections so that the mappings stay apart: about 3 MB of smaps */
+	char *base = mmap(NULL, 2 * N * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(base, MAP_FAILED);
+	for (size_t i = 0; i < N; i++)
+		ck_assert_int_eq(mprotect(base + 2 * i * page, page, PROT_READ | PROT_WRITE), 0);
+
+	/*
+	 * The readers' own buffers may add mappings, and merge with the ends of
+	 * the test's: compare the test's mappings away from the ends.
+	 */
+	uint64_t lo = (uint64_t)(uintptr_t)base + 4 * page, hi = lo + (2 * N - 8) * page;
+	struct ms_maps *whole;
+	ck_assert_ptr_null(ms_maps_read_pid(getpid(), detail, &whole));
+	size_t w = 0;
+	while (w < whole->count && whole->vmas[w].start < lo)
+		w++;
+	struct ms_maps_stream *s;
+	ck_assert_ptr_null(ms_maps_stream_open(getpid(), detail, &s));
+	size_t n = 0, batches = 0;
+	const struct ms_maps *batch;
+	for (;;) {
+		ck_assert_ptr_null(ms_maps_stream_next(s, &batch));
+		if (!batch)
+			break;
+		batches++;
+		for (size_t i = 0; i < batch->count; i++) {
+			const struct ms_vma *a = &batch->vmas[i];
+			if (a->start < lo || a->end > hi)
+				continue;
+			ck_assert_uint_lt(w + n, whole->count);
+			const struct ms_vma *b = &whole->vmas[w + n];
+			ck_assert_uint_eq(a->start, b->start);
+			ck_assert_uint_eq(a->end, b->end);
+			ck_assert_uint_eq(a->prot, b->prot);
+			ck_assert_uint_eq(a->has_smaps, b->has_smaps);
+			ck_assert_uint_eq(a->vm_flags, b->vm_flags);
+			ck_assert_str_eq(a->name ? a->name : "", b->name ? b->name : "");
+			n++;
+		}
+	}
+	ck_assert_uint_eq(n, 2 * N - 8);
+	ck_assert_uint_gt(batches, 1);
+	ms_maps_stream_close(s);
+	ms_maps_destroy(whole);
+	munmap(base, 2 * N * page);
+}
+
+START_TEST(test_stream_maps)
+{
+	compare(MS_MAPS_BASIC);
+}
+END_TEST
+
+START_TEST(test_stream_smaps)
+{
+	compare(MS_MAPS_SMAPS);
+}
+END_TEST
+
+START_TEST(test_stream_no_process)
+{
+	struct ms_maps_stream *s;
+	struct ms_error *err = ms_maps_stream_open(-1, MS_MAPS_BASIC, &s);
+	ck_assert_ptr_nonnull(err);
+	ms_error_destroy(err);
+	ms_maps_stream_close(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *suite = suite_create("maps_stream");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_stream_maps);
+	tcase_add_test(tc, test_stream_smaps);
+	tcase_add_test(tc, test_stream_no_process);
+	suite_add_tcase(suite, tc);
+	SRunner *sr = srunner_create(suite);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
