@@ -236,3 +236,52 @@ def check_memory(core, fx, truth, dontdump_segment=True):
     first = struct.unpack_from("<Q", truth["mem"]["anon_written"])[0]
     hits = memscope("-c", core, "find", "--max", 1, hex(first)).stdout
     assert hits.startswith(f"{fx['anon_written']:x}:"), hits
+
+
+def check_kernel_layout(core, fx, truth, threads):
+    """What the kernel dumps and what it leaves out (memscope gcore must do
+    the same), as memscope's info files shows it."""
+    page = fx["page_size"]
+    files = check_segments(core)
+    # the kernel's notes, in its order
+    notes = readelf_notes(core)
+    assert notes[:5] == ["NT_PRSTATUS", "NT_PRPSINFO", "NT_SIGINFO", "NT_AUXV", "NT_FILE"]
+
+    def sources(name, pages):
+        return [(x[2], x[3].get("hole", False))
+                for x in extent_sources(files, fx[name], pages * page)]
+    # written anonymous memory: in the core, no holes
+    assert sources("anon_written", 32) == [("core", False)]
+    # never touched: in the core as a hole, and the core file is sparse
+    untouched = extent_sources(files, fx["anon_untouched"], 32 * page)
+    assert any(src == "core" and e["hole"] and s <= fx["anon_untouched"] and
+               t >= fx["anon_untouched"] + 32 * page for s, t, src, e in untouched), untouched
+    st = os.stat(core)
+    assert st.st_blocks * 512 < st.st_size, "a kernel core is sparse"
+    # MADV_DONTDUMP: a segment with nothing in the core
+    m = mapping_at(files, fx["anon_dontdump"])
+    assert int(m["core_size"], 16) == 0 and sources("anon_dontdump", 4) == [("none", False)]
+    # shared anonymous memory is dumped; shared and read-only file mappings are not:
+    # they come from the files, which are the ones that were mapped
+    assert sources("anon_shared", 4) == [("core", False)]
+    assert sources("file_private", 8) == [("file", False)]
+    assert sources("file_shared", 4) == [("file", False)]
+    assert mapping_at(files, fx["file_shared"])["name"] == fx["shared_file"]
+    # a privately written file mapping is dumped whole
+    assert sources("file_written", 8) == [("core", False)]
+    # the ELF header page of libc is in the core, its text comes from the file
+    libc = [m for m in files["mappings"] if m["name"] and "/libc.so" in m["name"]]
+    assert libc[0]["extents"][0]["source"] == "core"
+    assert int(libc[0]["core_size"], 16) == page
+    assert any(e["source"] == "file" for m in libc for e in m["extents"])
+    # names the core does not record, recovered from auxv and registers
+    main_sp = int(threads[0]["sp"], 16)
+    assert mapping_at(files, main_sp)["name"] == "[stack]"
+    vdso = [a for a in truth["auxv"] if a[0] == 33][0][1]
+    assert mapping_at(files, vdso)["name"] == "[vdso]"
+    # every mapping of the process is one of the core's, with its file
+    live = {(s, e, n) for s, e, _, _, n in truth["maps"] if n.startswith("/")}
+    ours = {(int(m["start"], 16), int(m["end"], 16), m["name"]) for m in files["mappings"]
+            if m["name"] and m["name"].startswith("/")}
+    assert {(s, e, n.replace(" (deleted)", "")) for s, e, n in live} == ours
+    return files

@@ -222,6 +222,26 @@ def test_gdb_core():
         shutil.rmtree(tmp)
 
 
+def test_memscope_gcore_core():
+    """memscope's own cores: the same truths as the kernel's, and the same
+    layout (what is dumped, what is left out, holes)."""
+    tmp = tempfile.mkdtemp(prefix="memscope-core-")
+    try:
+        with Fixture("corefix", "-t", 3, "-d", tmp) as fx:
+            truth = corecheck.capture(fx)
+            core = os.path.join(tmp, "ms.core")
+            memscope("gcore", "-o", core, fx.pid)
+            mstest.assert_running_untraced(fx.pid)
+            info = corecheck.open_core(core)
+            assert info["pid"] == fx.pid and info["threads"] == 4 and info["signal"] is None
+            threads = corecheck.check_threads(core, fx, truth)
+            corecheck.check_auxv(core, truth)
+            corecheck.check_memory(core, fx, truth)
+            corecheck.check_kernel_layout(core, fx, truth, threads)
+    finally:
+        shutil.rmtree(tmp)
+
+
 def test_changed_and_missing_files():
     """A mapped file that changed or vanished after the dump is said so;
     an executable that is not the one that ran is refused."""
