@@ -1580,8 +1580,7 @@ int cmd_vm(struct cli_ctx *ctx, int argc, char **argv)
 	if (err)
 		return fail(ctx, err);
 	if (ms_target_kind(t) != MS_TARGET_LIVE)
-		return fail(ctx, ms_error_create(MS_ERROR_UNSUPPORTED,
-						 "needs a live process, not a core file"));
+		return cli_vm_core(ctx, t, o.pages, o.ranges, o.summary, o.all_pages);
 
 	struct vm_job *job = calloc(1, sizeof(*job));
 	if (!job)

@@ -15,7 +15,7 @@ const struct command cli_commands[] = {
 	{
 		.name = "vm",
 		.fn = cmd_vm,
-		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
+		.flags = CMD_TARGET | CMD_PID_ARG,
 		.usage = "vm [-p] [--ranges] [--summary] [--all-pages] [PID]",
 		.summary = "a process's mappings, and the physical page behind each virtual page",
 		.help = "As crash's vm: a header with the process's PID, COMMAND, RSS and "
@@ -68,7 +68,16 @@ const struct command cli_commands[] = {
 			"on, the kernel's numbering has a gap /proc/swaps does not show, and a\n"
 			"page whose offset does not fit is shown as \"SWAP: type N\".\n"
 			"If the process exits during the walk, what was read is printed, then an\n"
-			"error; the exit status is 1.\n",
+			"error; the exit status is 1.\n"
+			"\n"
+			"On a core file (memscope -c CORE vm): the mappings from the core's\n"
+			"segments and NT_FILE note (FLAGS: the read, write and execute bits, all\n"
+			"a core records; ? for a mapping the core names but has no segment\n"
+			"for), IN CORE instead of RSS (the bytes the core holds), and with -p,\n"
+			"where each page's bytes are: \"in core at OFFSET\" (a hole of zeros\n"
+			"where the page was never touched), \"FILE: path  OFFSET: hex\" when they\n"
+			"are read from the mapped file, \"(not in core)\" when they are in\n"
+			"neither. --ranges and --all-pages as above; --summary counts the same.\n",
 	},
 	{
 		.name = "vtop",

@@ -140,6 +140,9 @@ cli_fn cmd_physmap;
 cli_fn cmd_info;
 /* Warn (stderr) about what could not be checked when a core was opened. */
 void cli_print_core_cautions(struct ms_target *target);
+/* vm on a core file (cmd_vm_core.c): where each page's bytes are. */
+int cli_vm_core(struct cli_ctx *ctx, struct ms_target *target, bool pages, bool ranges,
+		bool summary, bool all_pages);
 cli_fn cmd_gcore;
 
 /* backtraces and debugging */

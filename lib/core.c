@@ -1050,7 +1050,8 @@ struct ms_error *ms_core_hole_at(struct ms_core *c, uint64_t offset, uint64_t li
 	off_t hole = lseek(c->fd, (off_t)offset, SEEK_HOLE);
 	if (hole < 0)
 		return ms_error_errno(errno, "%s: lseek(SEEK_HOLE)", c->path);
-	if ((uint64_t)hole < limit)
+	/* a run always moves on, even if the file changes under us */
+	if ((uint64_t)hole > offset && (uint64_t)hole < limit)
 		*end_ret = (uint64_t)hole;
 	return NULL;
 }

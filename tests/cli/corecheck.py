@@ -285,3 +285,63 @@ def check_kernel_layout(core, fx, truth, threads):
             if m["name"] and m["name"].startswith("/")}
     assert {(s, e, n.replace(" (deleted)", "")) for s, e, n in live} == ours
     return files
+
+
+def holes_truth(core, offset, size):
+    """Bytes of [offset, offset + size) of the core file that are holes, by
+    SEEK_DATA/SEEK_HOLE, asked here of the file system."""
+    fd = os.open(core, os.O_RDONLY)
+    try:
+        holes, pos, end = 0, offset, offset + size
+        while pos < end:
+            try:
+                data = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:  # ENXIO: no data up to the end of the file
+                data = end
+            data = min(data, end)
+            holes += data - pos
+            if data >= end:
+                break
+            pos = min(os.lseek(fd, data, os.SEEK_HOLE), end)
+        return holes
+    finally:
+        os.close(fd)
+
+
+def check_vm(core, fx, truth):
+    """vm on a core: the mappings, IN CORE and TOTAL_VM, and where each page
+    is, against readelf's segments, /proc's maps and the file system's holes."""
+    page = fx["page_size"]
+    loads = readelf_loads(core)
+    vm = memscope_json("-c", core, "vm", "--summary")
+    assert vm["pid"] == fx.pid and vm["dumpfile"] == core
+    assert vm["total_vm_bytes"] == sum(e - s for s, e, _, _, _ in truth["maps"])
+    data = sum(l["filesz"] - holes_truth(core, l["offset"], l["filesz"]) for l in loads)
+    assert vm["in_core_bytes"] == vm["total"]["in_core_bytes"] == data
+    assert vm["total"]["hole_bytes"] == sum(l["filesz"] for l in loads) - data
+
+    def seg_of(addr):
+        return [l for l in loads if l["vaddr"] <= addr < l["vaddr"] + l["memsz"]][0]
+    pages = memscope_json("-c", core, "vm", "-p", "--all-pages")
+    by_vaddr = {}
+    for m in pages["mappings"]:
+        for pg in m["pages"]:
+            by_vaddr[int(pg["vaddr"], 16)] = pg
+    for i in range(32):
+        a = fx["anon_written"] + i * page
+        s = seg_of(a)
+        assert by_vaddr[a] == {"vaddr": hex(a), "state": "core",
+                               "offset": hex(s["offset"] + a - s["vaddr"])}, by_vaddr[a]
+        u = fx["anon_untouched"] + i * page
+        assert by_vaddr[u]["state"] == "hole"
+        assert holes_truth(core, int(by_vaddr[u]["offset"], 16), page) == page
+    for i in range(8):
+        f = fx["file_private"] + i * page
+        assert by_vaddr[f] == {"vaddr": hex(f), "state": "file", "offset": hex(i * page),
+                               "file": fx["file"]}, by_vaddr[f]
+    assert by_vaddr[fx["anon_dontdump"]]["state"] == "none"
+    text = memscope("-c", core, "vm", "-p").stdout
+    a = fx["anon_written"]
+    assert f"{a:<10x}  in core at offset {seg_of(a)['offset'] + a - seg_of(a)['vaddr']:x}\n" \
+        in text, text
+    assert f"{fx['file_private']:<10x}  FILE: {fx['file']}  OFFSET: 0  [8 pages, to " in text

@@ -238,6 +238,7 @@ def test_memscope_gcore_core():
             corecheck.check_auxv(core, truth)
             corecheck.check_memory(core, fx, truth)
             corecheck.check_kernel_layout(core, fx, truth, threads)
+            corecheck.check_vm(core, fx, truth)
     finally:
         shutil.rmtree(tmp)
 

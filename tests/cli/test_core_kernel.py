@@ -67,6 +67,7 @@ def test_kernel_core():
         corecheck.check_auxv(core, truth)
         corecheck.check_memory(core, fx, truth)
         corecheck.check_kernel_layout(core, fx, truth, threads)
+        corecheck.check_vm(core, fx, truth)
     finally:
         shutil.rmtree(tmp)
 
