@@ -85,7 +85,7 @@ static void json_mapping(struct json *j, const struct ms_vma *v)
 
 /* One line (or JSON object) for npages pages from vaddr, all alike. */
 static void print_run(struct cli_ctx *ctx, const struct ms_core_extent *e, uint64_t vaddr,
-		      uint64_t npages, bool ranges)
+		      uint64_t end, uint64_t npages, bool ranges)
 {
 	enum where w = where_of(e);
 	uint64_t off = e->offset + (vaddr - e->start);
@@ -105,7 +105,6 @@ static void print_run(struct cli_ctx *ctx, const struct ms_core_extent *e, uint6
 		json_end_object(j);
 		return;
 	}
-	uint64_t end = vaddr + npages * VM_PAGE;
 	if (ranges)
 		printf("%12" PRIx64 "-%-12" PRIx64 " %9" PRIu64 "  ", vaddr, end, npages);
 	else
@@ -113,8 +112,7 @@ static void print_run(struct cli_ctx *ctx, const struct ms_core_extent *e, uint6
 	switch (w) {
 	case W_CORE:
 		if (ranges)
-			printf("in core at offset %" PRIx64 "-%" PRIx64, off,
-			       off + npages * VM_PAGE);
+			printf("in core at offset %" PRIx64 "-%" PRIx64, off, off + (end - vaddr));
 		else
 			printf("in core at offset %" PRIx64, off);
 		break;
@@ -156,14 +154,18 @@ static struct ms_error *walk(struct cli_ctx *ctx, struct ms_target *t, const str
 		enum where w = where_of(&e);
 		count(c, w, end - a);
 		if (pages) {
-			/* pages from a (page-aligned down, as vm prints them) to end */
-			uint64_t p = a & ~(uint64_t)(VM_PAGE - 1);
-			uint64_t n = (end - p + VM_PAGE - 1) / VM_PAGE;
+			/* real cores switch source at page boundaries; a hand-made one
+			 * may not, and then a line starts mid-page, where the change is */
+			uint64_t n = (end - (a & ~(uint64_t)(VM_PAGE - 1)) + VM_PAGE - 1) / VM_PAGE;
 			if (ranges || (!all_pages && w != W_CORE)) {
-				print_run(ctx, &e, p, n, ranges);
+				print_run(ctx, &e, a, end, n, ranges);
 			} else {
-				for (uint64_t i = 0; i < n && !cli_interrupted; i++)
-					print_run(ctx, &e, p + i * VM_PAGE, 1, false);
+				uint64_t p = a;
+				for (uint64_t i = 0; i < n && !cli_interrupted; i++) {
+					uint64_t next = (p & ~(uint64_t)(VM_PAGE - 1)) + VM_PAGE;
+					print_run(ctx, &e, p, next < end ? next : end, 1, false);
+					p = next;
+				}
 			}
 		}
 		a = end;

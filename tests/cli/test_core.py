@@ -160,6 +160,24 @@ def test_good_core_mappings():
                      r"/nonexistent/basecore", text), text
 
 
+def test_vm_on_good_core():
+    loads = corecheck.readelf_loads(GOOD)
+    vm = memscope_json("-c", GOOD, "vm", "-p")
+    assert vm["total_vm_bytes"] == gen.TEXT_SIZE + gen.DATA_SIZE + gen.STACK_SIZE
+    assert vm["in_core_bytes"] == gen.TEXT_FILESZ + gen.DATA_FILESZ + gen.STACK_FILESZ
+    text, data, stack = vm["mappings"]
+    assert (text["file"], text["flags"], data["flags"]) == (gen.EXE, "0x5", "0x3")
+    assert text["pages"] == [
+        {"vaddr": hex(gen.TEXT), "state": "core", "offset": hex(loads[0]["offset"])},
+        {"vaddr": hex(gen.TEXT + gen.TEXT_FILESZ), "state": "none", "pages": 2,
+         "why": "/nonexistent/basecore: No such file or directory"}]
+    assert data["pages"][1] == {"vaddr": hex(gen.DATA + gen.DATA_FILESZ), "state": "none",
+                                "pages": 3}
+    summary = memscope_json("-c", GOOD, "vm", "--summary")["total"]
+    assert summary == {"size_bytes": 0x6000, "in_core_bytes": 0xC00, "hole_bytes": 0,
+                       "from_file_bytes": 0, "not_in_core_bytes": 0x6000 - 0xC00}
+
+
 def test_prompt_on_core():
     p = memscope("-c", GOOD, input="sys\ninfo threads\nset\nquit\n", check=False)
     assert p.returncode == 0, p.stderr
