@@ -198,8 +198,11 @@ static struct ms_error *list_threads(pid_t pid, struct ms_thread_list **threads_
 		th->tid = (pid_t)atoi(de->d_name);
 		char *stat;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)th->tid);
-		if (ms_procfs_read(path, &stat, NULL))
-			continue; /* the thread exited meanwhile */
+		struct ms_error *gone = ms_procfs_read(path, &stat, NULL);
+		if (gone) {
+			ms_error_destroy(gone); /* the thread exited meanwhile */
+			continue;
+		}
 		char *open = strchr(stat, '('), *close = strrchr(stat, ')');
 		if (open && close && close > open) {
 			size_t n = (size_t)(close - open - 1);
