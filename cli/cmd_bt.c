@@ -426,14 +426,12 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 							      (int)only, (int)pid));
 		}
 		struct ms_dwarf_memory mem = ms_unwind_snapshot_memory(snap);
-		err = ms_dwarf_session_create_pid(pid, &dopts, &mem, &bt.session);
+		err = ms_dwarf_session_create(target, &dopts, &mem, &bt.session);
 		bt.exe = ms_target_exe(target);
 	} else {
 		cm.target = target;
 		struct ms_dwarf_memory mem = {.read = core_elf_read, .arg = &cm};
-		err = ms_dwarf_session_create_core(ms_target_core_path(target),
-						   ms_target_exe(target), &dopts, &mem,
-						   &bt.session);
+		err = ms_dwarf_session_create(target, &dopts, &mem, &bt.session);
 		if (!err) {
 			cm.elf = ms_dwarf_session_core_elf(bt.session);
 			struct ms_error *terr = ms_target_threads(target, true, &core_threads);

@@ -40,15 +40,24 @@ struct ms_dwarf_options {
 	const char *debug_dirs;
 };
 
-/* A live process's modules, from /proc/PID/maps (read now). */
+struct ms_target;
+
+/*
+ * A session over a target's modules. A live process's are its mappings (the
+ * target's, read once): their files are opened as the process maps them,
+ * and the vdso is read without faulting pages in. A core file's are what
+ * libdwfl's core reporting finds (NT_FILE, build-ids, the executable). mem
+ * NULL: the target's own reads, which never fault pages in. The target must
+ * outlive the session and keep its mappings meanwhile.
+ */
+struct ms_error *ms_dwarf_session_create(struct ms_target *target,
+					 const struct ms_dwarf_options *opts,
+					 const struct ms_dwarf_memory *mem,
+					 struct ms_dwarf_session **session_ret);
+/* The same over a live process of its own (opened now). */
 struct ms_error *ms_dwarf_session_create_pid(pid_t pid, const struct ms_dwarf_options *opts,
 					     const struct ms_dwarf_memory *mem,
 					     struct ms_dwarf_session **session_ret);
-/* A core file's modules (libdwfl's core reporting). exe may be NULL. */
-struct ms_error *ms_dwarf_session_create_core(const char *core_path, const char *exe,
-					      const struct ms_dwarf_options *opts,
-					      const struct ms_dwarf_memory *mem,
-					      struct ms_dwarf_session **session_ret);
 void ms_dwarf_session_destroy(struct ms_dwarf_session *session);
 
 Dwfl *ms_dwarf_session_dwfl(struct ms_dwarf_session *session);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the DWARF layer (dwarf.c, dwarf_loc.c): the session's inside
- * and helpers the two halves share.
+ * Private to the DWARF layer (dwarf*.c): the session's inside and the
+ * helpers its files share.
  */
 #ifndef MEMSCOPE_DWARF_IMPL_H
 #define MEMSCOPE_DWARF_IMPL_H
@@ -55,9 +55,17 @@ struct ms_dwarf_site {
 	Dwarf_Die site;
 };
 
+struct ms_dwarf_mapped;
+
 struct ms_dwarf_session {
 	Dwfl *dwfl;
 	pid_t pid; /* live processes; 0 for cores */
+	struct ms_target *target;
+	struct ms_target *own_target; /* ms_dwarf_session_create_pid's */
+	/* live: the files and the vdso reported, one per module (its userdata) */
+	struct ms_dwarf_mapped *mapped;
+	size_t nmapped;
+	void *vdso_image;
 	bool linknames_read;
 	struct ms_dwarf_linkname *linknames;
 	size_t nlinknames;
