@@ -5,6 +5,9 @@
 #   rd     vs the same floor (rd's text output makes it output-bound)
 #   ptov   vs reading every pagemap entry of every mapping of every process
 #          (bench/pagemap_floor), the plain way to answer it
+#   rd -s  vs rd without -s: the cost of naming every value that points
+#          into an ELF file (over the big range), and of loading the symbol
+#          tables for a one-shot rd -s of libc's relocated data
 # and the peak RSS of find and ptov. Prints README table rows; medians of
 # interleaved rounds. The machine is shared with other work: numbers are
 # indicative.
@@ -22,6 +25,9 @@ pid=$(field pid)
 start=$(printf '0x%x' "$(field touched)")
 len=$(field touched_len)
 rdlen=$((128 << 20))
+# libc's first writable mapping: pointers into libc, named by rd -s
+read -r libc_rw libc_rw_end < <(awk '/libc\.so/ && $2 ~ /^rw/ {split($1, r, "-"); print "0x" r[1], "0x" r[2]; exit}' "/proc/$pid/maps")
+libc_words=$(((libc_rw_end - libc_rw) / 8))
 
 # Interleaved rounds: each round runs every command once, so that load from
 # other work on the machine falls on all of them alike; medians per command.
@@ -59,6 +65,13 @@ $(j "$ms" -p "$pid" rd -64 "$start" $((rdlen / 8)))
 $(j "$build/bench/readv_floor" "$pid" "$start" "$rdlen")
 CMDS
 )
+{ read -r rds_s; read -r rdplain_s; read -r rdslibc_s; read -r rdlibc_s; } < <(rounds 10 <<CMDS
+$(j "$ms" -p "$pid" rd -s "$start" $((rdlen / 8)))
+$(j "$ms" -p "$pid" rd -64 "$start" $((rdlen / 8)))
+$(j "$ms" -p "$pid" rd -s "$libc_rw" "$libc_words")
+$(j "$ms" -p "$pid" rd -64 "$libc_rw" "$libc_words")
+CMDS
+)
 { read -r find2_s; read -r gdb_s; } < <(rounds 3 <<CMDS
 $(j "$ms" -p "$pid" find -s "$start" -l "$len" 0xdeadbeefcafebabe)
 $(j gdb -batch -nx -p "$pid" -ex "find /g $start, +$len, 0xdeadbeefcafebabe")
@@ -90,10 +103,12 @@ else
 fi
 
 python3 - "$find_s" "$findc_s" "$floor_s" "$gdb_s" "$rd_s" "$rdfloor_s" "$find_rss" \
-	"$ptov_s" "$ptovall_s" "$pmfloor_s" "$ptov_rss" "$len" "$rdlen" "$nproc_all" "$find2_s" <<'PY'
+	"$ptov_s" "$ptovall_s" "$pmfloor_s" "$ptov_rss" "$len" "$rdlen" "$nproc_all" "$find2_s" \
+	"$rds_s" "$rdplain_s" "$rdslibc_s" "$rdlibc_s" "$libc_words" <<'PY'
 import sys
 (find, findc, floor, gdb, rd, rdfloor, find_rss, ptov, ptovall, pmfloor, ptov_rss,
- length, rdlen, nprocs, find2) = (float(x) for x in sys.argv[1:16])
+ length, rdlen, nprocs, find2, rds, rdplain, rdslibc, rdlibc,
+ libc_words) = (float(x) for x in sys.argv[1:21])
 gib = length / 2**30
 gbs = lambda sec, n=length: f"{n / sec / 1e9:.1f} GB/s"
 print(f"| find, 64-bit value over {gib:.0f} GiB of present memory, median | {find*1000:.0f} ms, "
@@ -107,6 +122,12 @@ print(f"| rd -64 of {rdlen / 2**20:.0f} MiB to /dev/null, median | {rd*1000:.0f}
       f"{gbs(rd, rdlen)} ({rdlen / 16 * 71 / rd / 1e9:.1f} GB/s of text) "
       f"| process_vm_readv of the same bytes (floor) {rdfloor*1000:.0f} ms | {rd/rdfloor:.1f}x "
       f"| output-bound |")
+print(f"| rd -s of {rdlen / 2**20:.0f} MiB (values in no ELF file) to /dev/null, median "
+      f"| {rds*1000:.0f} ms | rd -64 of the same {rdplain*1000:.0f} ms | {rds/rdplain:.2f}x "
+      f"| close to 1x |")
+print(f"| rd -s of libc's relocated data ({libc_words:.0f} words, mostly symbols), one-shot, "
+      f"median | {rdslibc*1000:.1f} ms | rd -64 of the same {rdlibc*1000:.1f} ms "
+      f"| {rdslibc/rdlibc:.1f}x | < 10 ms |")
 print(f"| peak RSS of find over {gib:.0f} GiB | {find_rss/1024:.1f} MiB | | | < 64 MiB |")
 if ptov:
     print(f"| ptov of a fixture page, stops at kpagecount, {nprocs:.0f} processes, median "

@@ -118,18 +118,48 @@ static int cmp_symentry(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static struct ms_dwarf_symidx *symbol_index(struct ms_dwarf_session *s, Dwfl_Module *mod)
+static int cmp_section(const void *a, const void *b)
 {
-	for (size_t i = 0; i < s->nsymidx; i++)
-		if (s->symidx[i].mod == mod)
-			return &s->symidx[i];
-	struct ms_dwarf_symidx *grown = realloc(s->symidx, (s->nsymidx + 1) * sizeof(*grown));
-	if (!grown)
-		return NULL;
-	s->symidx = grown;
-	struct ms_dwarf_symidx *idx = &s->symidx[s->nsymidx++];
-	memset(idx, 0, sizeof(*idx));
-	idx->mod = mod;
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Of symbols sharing a name or an address: functions and objects, then global, then weak. */
+static int symbol_rank(const struct ms_dwarf_symentry *e)
+{
+	int r = 0;
+	if (e->type == STT_FUNC || e->type == STT_OBJECT || e->type == STT_GNU_IFUNC)
+		r += 4;
+	if (e->bind == STB_GLOBAL)
+		r += 2;
+	else if (e->bind == STB_WEAK)
+		r += 1;
+	return r;
+}
+
+/*
+ * Of names at one address, the one a dump shows: a function or an object,
+ * the public name (getpid, not __getpid), the better bound, the larger.
+ */
+static bool better_alias(const struct ms_dwarf_symentry *x, const struct ms_dwarf_symentry *y)
+{
+	int rx = symbol_rank(x), ry = symbol_rank(y);
+	if (rx / 4 != ry / 4)
+		return rx > ry;
+	size_t ux = strspn(x->name, "_"), uy = strspn(y->name, "_");
+	if (ux != uy)
+		return ux < uy;
+	if (rx != ry)
+		return rx > ry;
+	if (x->size != y->size)
+		return x->size > y->size;
+	return strcmp(x->name, y->name) < 0;
+}
+
+static void build_symbol_index(struct ms_dwarf_symidx *idx)
+{
+	Dwfl_Module *mod = idx->mod;
+	idx->built = true;
 	GElf_Addr bias;
 	Elf *elf = dwfl_module_getelf(mod, &bias);
 	size_t nsec = 0;
@@ -143,44 +173,121 @@ static struct ms_dwarf_symidx *symbol_index(struct ms_dwarf_session *s, Dwfl_Mod
 			idx->sections[idx->nsections][1] = sh.sh_addr + bias + sh.sh_size;
 			idx->nsections++;
 		}
+		if (idx->sections)
+			qsort(idx->sections, idx->nsections, sizeof(*idx->sections), cmp_section);
 	}
 	int count = dwfl_module_getsymtab(mod);
 	if (count <= 1)
-		return idx;
+		return;
 	idx->e = malloc((size_t)count * sizeof(*idx->e));
 	if (!idx->e)
-		return idx;
+		return;
 	for (int i = 1; i < count; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
 		GElf_Word shndx;
 		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
 		int type = GELF_ST_TYPE(sym.st_info);
-		if (!name || !*name || shndx == SHN_UNDEF || type == STT_SECTION ||
-		    type == STT_FILE || type == STT_TLS)
+		if (!name || !*name || shndx == SHN_UNDEF || shndx == SHN_ABS ||
+		    shndx == SHN_COMMON || type == STT_SECTION || type == STT_FILE ||
+		    type == STT_TLS)
 			continue;
-		bool local_data = GELF_ST_BIND(sym.st_info) == STB_LOCAL && type == STT_OBJECT;
-		idx->e[idx->n++] = (struct ms_dwarf_symentry){addr, sym.st_size, name, local_data};
+		idx->e[idx->n++] = (struct ms_dwarf_symentry){
+			.addr = addr,
+			.size = sym.st_size,
+			.name = name,
+			.type = (unsigned char)type,
+			.bind = (unsigned char)GELF_ST_BIND(sym.st_info),
+		};
 	}
 	qsort(idx->e, idx->n, sizeof(*idx->e), cmp_symentry);
+	for (size_t i = 0, j; i < idx->n; i = j) {
+		size_t best = i;
+		for (j = i; j < idx->n && idx->e[j].addr == idx->e[i].addr; j++)
+			if (better_alias(&idx->e[j], &idx->e[best]))
+				best = j;
+		for (size_t k = i; k < j; k++)
+			idx->e[k].alias = (uint32_t)best;
+	}
+}
+
+/* The module's entry; its symbols are read on first use (built false before). */
+static struct ms_dwarf_symidx *module_index(struct ms_dwarf_session *s, Dwfl_Module *mod)
+{
+	/* a dump asks for the same module again and again */
+	if (s->symidx_last < s->nsymidx && s->symidx[s->symidx_last].mod == mod)
+		return &s->symidx[s->symidx_last];
+	for (size_t i = 0; i < s->nsymidx; i++) {
+		if (s->symidx[i].mod == mod) {
+			s->symidx_last = i;
+			return &s->symidx[i];
+		}
+	}
+	struct ms_dwarf_symidx *grown = realloc(s->symidx, (s->nsymidx + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	s->symidx = grown;
+	s->symidx_last = s->nsymidx++;
+	struct ms_dwarf_symidx *idx = &s->symidx[s->symidx_last];
+	*idx = (struct ms_dwarf_symidx){.mod = mod};
+	Dwarf_Addr low, high;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	idx->low = low;
+	idx->high = high;
 	return idx;
 }
 
-const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64_t *offset_ret)
+/* The symbols of the module holding addr, or NULL. */
+static struct ms_dwarf_symidx *symbol_index(struct ms_dwarf_session *s, uint64_t addr)
 {
+	if (addr < s->modules_low || addr >= s->modules_high)
+		return NULL;
+	struct ms_dwarf_symidx *last =
+		s->symidx_last < s->nsymidx ? &s->symidx[s->symidx_last] : NULL;
+	if (last && last->built && addr >= last->low && addr < last->high)
+		return last;
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
-	if (!mod)
+	struct ms_dwarf_symidx *idx = mod ? module_index(s, mod) : NULL;
+	if (!idx || addr < idx->low || addr >= idx->high)
 		return NULL;
-	struct ms_dwarf_symidx *idx = symbol_index(s, mod);
-	if (!idx || !idx->n)
-		return NULL;
-	/* Like gdb, name only addresses inside one of the module's sections. */
-	bool in_section = idx->nsections == 0;
-	for (size_t k = 0; k < idx->nsections && !in_section; k++)
-		in_section = addr >= idx->sections[k][0] && addr < idx->sections[k][1];
-	if (!in_section)
-		return NULL;
-	/* The last symbol at or below addr; names at one address sort, the last wins. */
+	if (!idx->built)
+		build_symbol_index(idx);
+	return idx;
+}
+
+static void fill_symbol(const struct ms_dwarf_symidx *idx, size_t i, struct ms_dwarf_symbol *sym)
+{
+	const struct ms_dwarf_symentry *e = &idx->e[i];
+	*sym = (struct ms_dwarf_symbol){
+		.name = e->name,
+		.address = e->addr,
+		.size = e->size,
+		.type = e->type,
+		.bind = e->bind,
+		.mod = idx->mod,
+	};
+}
+
+/* The allocated section holding addr (the latest-starting of any that overlap), or -1. */
+static ptrdiff_t section_at(const struct ms_dwarf_symidx *idx, uint64_t addr)
+{
+	size_t lo = 0, hi = idx->nsections;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (idx->sections[mid][0] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo; k-- > 0;)
+		if (addr < idx->sections[k][1])
+			return (ptrdiff_t)k;
+	return -1;
+}
+
+/* The last symbol at or below addr (the last name at that address), or -1. */
+static ptrdiff_t last_at_or_below(const struct ms_dwarf_symidx *idx, uint64_t addr)
+{
 	size_t lo = 0, hi = idx->n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -189,30 +296,70 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64
 		else
 			hi = mid;
 	}
-	if (lo == 0)
-		return NULL;
-	ptrdiff_t i = (ptrdiff_t)lo - 1, zero_sized = -1;
-	/* Prefer a symbol with a size; remember a sizeless one in case none holds addr. */
+	return (ptrdiff_t)lo - 1;
+}
+
+/* gdb's choice: a symbol whose size covers addr, else the nearest one without a size. */
+static ptrdiff_t covering_symbol(const struct ms_dwarf_symidx *idx, uint64_t addr)
+{
+	if (idx->nsections && section_at(idx, addr) < 0)
+		return -1;
+	ptrdiff_t i = last_at_or_below(idx, addr), zero_sized = -1;
 	while (i >= 0 && idx->e[i].size == 0) {
 		if (zero_sized < 0)
 			zero_sized = i;
 		i--;
 	}
-	ptrdiff_t pick;
 	if (i >= 0 && addr < idx->e[i].addr + idx->e[i].size)
-		pick = i;
-	else if (zero_sized >= 0)
-		pick = zero_sized;
-	else
+		return i;
+	return zero_sized;
+}
+
+/*
+ * A dump's choice: the nearest symbol at or below addr in the same section
+ * (outside every section, one whose size covers addr).
+ */
+static ptrdiff_t nearest_symbol(const struct ms_dwarf_symidx *idx, uint64_t addr)
+{
+	ptrdiff_t i = last_at_or_below(idx, addr);
+	if (i < 0)
+		return -1;
+	ptrdiff_t best = idx->e[i].alias;
+	const struct ms_dwarf_symentry *e = &idx->e[best];
+	ptrdiff_t sec = idx->nsections ? section_at(idx, addr) : -1;
+	if (sec >= 0 ? e->addr < idx->sections[sec][0] : !(e->size && addr < e->addr + e->size))
+		return -1;
+	return best;
+}
+
+bool ms_dwarf_symbol_lookup(struct ms_dwarf_session *s, uint64_t addr,
+			    enum ms_dwarf_symbol_match match, struct ms_dwarf_symbol *sym_ret)
+{
+	struct ms_dwarf_symidx *idx = symbol_index(s, addr);
+	if (!idx || !idx->n)
+		return false;
+	ptrdiff_t i = match == MS_DWARF_SYMBOL_NEAREST ? nearest_symbol(idx, addr)
+						       : covering_symbol(idx, addr);
+	if (i < 0)
+		return false;
+	fill_symbol(idx, (size_t)i, sym_ret);
+	return true;
+}
+
+const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64_t *offset_ret)
+{
+	struct ms_dwarf_symbol sym;
+	if (!ms_dwarf_symbol_lookup(s, addr, MS_DWARF_SYMBOL_COVERING, &sym))
 		return NULL;
 	if (offset_ret)
-		*offset_ret = addr - idx->e[pick].addr;
-	const char *name = idx->e[pick].name;
+		*offset_ret = addr - sym.address;
+	const char *name = sym.name;
 	/* gdb drops the dot of compiler-made local names (clang's .str): so do we */
 	if (name[0] == '.' && name[1])
 		name++;
 	/* and the ".N" GCC appends to a function's static ("spin.0" is <spin>) */
-	const char *dot = idx->e[pick].local_data ? strrchr(name, '.') : NULL;
+	bool local_data = sym.bind == STB_LOCAL && sym.type == STT_OBJECT;
+	const char *dot = local_data ? strrchr(name, '.') : NULL;
 	if (dot && dot > name && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
 		const char *cached = ms_dwarf_interned(s, dot);
 		if (!cached) {
@@ -228,8 +375,7 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *s, uint64_t addr, uint64
 
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name)
 {
-	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
-	struct ms_dwarf_symidx *idx = mod ? symbol_index(s, mod) : NULL;
+	struct ms_dwarf_symidx *idx = symbol_index(s, addr);
 	if (!idx)
 		return false;
 	size_t lo = 0, hi = idx->n;
@@ -246,40 +392,43 @@ bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const c
 	return false;
 }
 
-static int symbol_address_cb(Dwfl_Module *mod, void **ud, const char *n, Dwarf_Addr start,
+struct name_query {
+	struct ms_dwarf_session *s;
+	const char *name;
+	struct ms_dwarf_symbol *sym;
+	bool found;
+};
+
+static int symbol_by_name_cb(Dwfl_Module *mod, void **ud, const char *n, Dwarf_Addr start,
 			     void *arg)
 {
 	(void)ud;
 	(void)n;
 	(void)start;
-	struct {
-		struct ms_dwarf_session *s;
-		const char *name;
-		uint64_t addr;
-		bool found;
-	} *q = arg;
-	struct ms_dwarf_symidx *idx = symbol_index(q->s, mod);
-	for (size_t i = 0; idx && i < idx->n; i++) {
-		if (strcmp(idx->e[i].name, q->name) == 0) {
-			q->addr = idx->e[i].addr;
-			q->found = true;
-			return DWARF_CB_ABORT;
-		}
-	}
-	return DWARF_CB_OK;
+	struct name_query *q = arg;
+	struct ms_dwarf_symidx *idx = module_index(q->s, mod);
+	if (idx && !idx->built)
+		build_symbol_index(idx);
+	ptrdiff_t best = -1;
+	for (size_t i = 0; idx && i < idx->n; i++)
+		if (strcmp(idx->e[i].name, q->name) == 0 &&
+		    (best < 0 || symbol_rank(&idx->e[i]) > symbol_rank(&idx->e[best])))
+			best = (ptrdiff_t)i;
+	if (best < 0)
+		return DWARF_CB_OK;
+	fill_symbol(idx, (size_t)best, q->sym);
+	q->found = true;
+	return DWARF_CB_ABORT;
 }
 
-bool ms_dwarf_symbol_address(struct ms_dwarf_session *s, const char *name, uint64_t *addr_ret)
+bool ms_dwarf_symbol_by_name(struct ms_dwarf_session *s, Dwfl_Module *mod, const char *name,
+			     struct ms_dwarf_symbol *sym_ret)
 {
-	struct {
-		struct ms_dwarf_session *s;
-		const char *name;
-		uint64_t addr;
-		bool found;
-	} q = {s, name, 0, false};
-	dwfl_getmodules(s->dwfl, symbol_address_cb, &q, 0);
-	if (q.found)
-		*addr_ret = q.addr;
+	struct name_query q = {.s = s, .name = name, .sym = sym_ret};
+	if (mod)
+		symbol_by_name_cb(mod, NULL, NULL, 0, &q);
+	else
+		dwfl_getmodules(s->dwfl, symbol_by_name_cb, &q, 0);
 	return q.found;
 }
 

@@ -38,6 +38,13 @@ struct ms_dwarf_options {
 	/* Colon-separated debug directories searched by build-id and
 	 * .gnu_debuglink, before the default /usr/lib/debug. NULL: default. */
 	const char *debug_dirs;
+	/*
+	 * Only ELF symbols will be asked for: a separate debug file is looked
+	 * for by build-id in the debug directories only (no .gnu_debuglink,
+	 * no debuginfod, no decompressed copy), which keeps a one-shot lookup
+	 * cheap.
+	 */
+	bool symbols_only;
 };
 
 struct ms_target;
@@ -88,10 +95,42 @@ struct ms_dwarf_module {
 bool ms_dwarf_module_at(struct ms_dwarf_session *session, uint64_t addr,
 			struct ms_dwarf_module *module_ret);
 
+/* An ELF symbol as its module's symbol table has it (gdb's minimal symbol). */
+struct ms_dwarf_symbol {
+	const char *name;	  /* as the table spells it; lives as long as the session */
+	uint64_t address, size;	  /* in the target (load bias applied) */
+	unsigned char type, bind; /* STT_*, STB_* */
+	Dwfl_Module *mod;
+};
+
 /*
- * The ELF symbol at or before addr in its module, demangled (C++ and Rust),
- * with the offset of addr from it. NULL if none. The string lives as long
- * as the session.
+ * Which symbol an address is in. COVERING is gdb's, for code: addr inside
+ * one of its module's sections, the nearest symbol at or below it whose
+ * size covers it, else the nearest one without a size. NEAREST is a memory
+ * dump's "name+offset" (crash's rd -s): the nearest symbol at or below addr
+ * in the same section (outside every section, one whose size covers it),
+ * and of aliases the public name of a function or an object.
+ */
+enum ms_dwarf_symbol_match {
+	MS_DWARF_SYMBOL_COVERING,
+	MS_DWARF_SYMBOL_NEAREST,
+};
+
+/* The ELF symbol addr is in, chosen as match says. False if none. */
+bool ms_dwarf_symbol_lookup(struct ms_dwarf_session *session, uint64_t addr,
+			    enum ms_dwarf_symbol_match match, struct ms_dwarf_symbol *sym_ret);
+/*
+ * The symbol called name in mod, or with mod NULL in the first module that
+ * has one; of several, a global function or object first. False if none.
+ */
+bool ms_dwarf_symbol_by_name(struct ms_dwarf_session *session, Dwfl_Module *mod, const char *name,
+			     struct ms_dwarf_symbol *sym_ret);
+
+/*
+ * The symbol at addr (MS_DWARF_SYMBOL_COVERING) named as gdb prints it:
+ * demangled with its parameters (C++ and Rust), GCC's ".N" of static
+ * locals dropped; with the offset of addr from it. NULL if none. The
+ * string lives as long as the session.
  */
 const char *ms_dwarf_symbol_at(struct ms_dwarf_session *session, uint64_t addr,
 			       uint64_t *offset_ret);
@@ -100,10 +139,6 @@ const char *ms_dwarf_symbol_at(struct ms_dwarf_session *session, uint64_t addr,
  * gdb names functions; caller frees; NULL if the name is not mangled.
  */
 char *ms_dwarf_demangle(const char *name);
-
-/* The address of a function or object by its ELF symbol name, in any module. */
-bool ms_dwarf_symbol_address(struct ms_dwarf_session *session, const char *name,
-			     uint64_t *addr_ret);
 
 /*
  * Frames a chain of tail calls left out between a frame (its pc, and

@@ -17,12 +17,15 @@ struct ms_dwarf_string {
 struct ms_dwarf_symentry {
 	uint64_t addr, size;
 	const char *name;
-	bool local_data; /* a file-local object (GCC names static locals "x.0") */
+	unsigned char type, bind;
+	uint32_t alias; /* the entry a dump shows for this address (better_alias) */
 };
 
 /* A module's ELF symbols sorted by address, then name (gdb's minimal symbols). */
 struct ms_dwarf_symidx {
 	Dwfl_Module *mod;
+	uint64_t low, high; /* the module's range (dwfl_addrmodule answers past the last) */
+	bool built;	    /* the entries and sections below are read */
 	struct ms_dwarf_symentry *e;
 	size_t n;
 	uint64_t (*sections)[2]; /* allocated sections: symbols only describe these */
@@ -77,7 +80,8 @@ struct ms_dwarf_session {
 	/* interned strings (demangled names, file names), keyed by their source */
 	struct ms_dwarf_string *strings[512];
 	struct ms_dwarf_symidx *symidx;
-	size_t nsymidx;
+	size_t nsymidx, symidx_last;
+	uint64_t modules_low, modules_high; /* every module lies between */
 	struct ms_dwarf_scopes *scopes[1024];
 	struct ms_dwarf_site *sites[1024];
 };

@@ -277,6 +277,21 @@ static struct ms_error *session_alloc(const struct ms_dwarf_options *opts,
 	return NULL;
 }
 
+static int widen_bounds(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)name;
+	(void)start;
+	struct ms_dwarf_session *s = arg;
+	Dwarf_Addr low, high;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	if (low < s->modules_low)
+		s->modules_low = low;
+	if (high > s->modules_high)
+		s->modules_high = high;
+	return DWARF_CB_OK;
+}
+
 static struct ms_error *read_target(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	return ms_target_read(arg, addr, buf, len, 0, NULL);
@@ -293,7 +308,8 @@ struct ms_error *ms_dwarf_session_create(struct ms_target *target,
 	if (err)
 		return err;
 	s->target = target;
-	s->callbacks.find_debuginfo = ms_dwarf_find_debuginfo;
+	s->callbacks.find_debuginfo =
+		opts && opts->symbols_only ? dwfl_build_id_find_debuginfo : ms_dwarf_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	if (ms_target_kind(target) == MS_TARGET_LIVE) {
 		s->pid = ms_target_pid(target);
@@ -305,6 +321,9 @@ struct ms_error *ms_dwarf_session_create(struct ms_target *target,
 		ms_dwarf_session_destroy(s);
 		return err;
 	}
+	/* most values a dump asks about are in no module: answered without libdwfl */
+	s->modules_low = UINT64_MAX;
+	dwfl_getmodules(s->dwfl, widen_bounds, s, 0);
 	*session_ret = s;
 	return NULL;
 }

@@ -64,7 +64,11 @@ static bool site_target(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_Addr 
 	const char *name = dwarf_formstring(dwarf_attr_integrate(&origin, DW_AT_linkage_name, &la));
 	if (!name)
 		name = dwarf_diename(&origin);
-	return name && ms_dwarf_symbol_address(s, name, target);
+	struct ms_dwarf_symbol sym;
+	if (!name || !ms_dwarf_symbol_by_name(s, NULL, name, &sym))
+		return false;
+	*target = sym.address;
+	return true;
 }
 
 static uint64_t site_return_pc(Dwarf_Die *site, Dwarf_Addr bias)
