@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "freeze.h"
 
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
@@ -76,30 +75,6 @@ static struct frozen_thread *add_thread(struct ms_freeze *f, pid_t tid)
 	return t;
 }
 
-/* Name and state from /proc/PID/task/TID/stat: "tid (comm) S ...". */
-static void read_thread_stat(pid_t pid, struct frozen_thread *t)
-{
-	char path[64], *buf;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)t->tid);
-	struct ms_error *err = ms_procfs_read(path, &buf, NULL);
-	if (err) {
-		/* the thread may be gone; the freeze will tell */
-		ms_error_destroy(err);
-		return;
-	}
-	char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-	if (open && close && close > open) {
-		size_t n = (size_t)(close - open - 1);
-		if (n > 16)
-			n = 16;
-		memcpy(t->name, open + 1, n);
-		t->name[n] = '\0';
-		if (close[1] == ' ')
-			t->state = close[2];
-	}
-	free(buf);
-}
-
 /* Whether tid's tracer is this process (a clone child auto-attached). */
 static bool thread_traced_by_us(pid_t pid, pid_t tid)
 {
@@ -119,21 +94,13 @@ static bool thread_traced_by_us(pid_t pid, pid_t tid)
 /* Seize and interrupt every listed thread not yet seized; returns how many were new. */
 static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)f->pid);
-	DIR *dir = opendir(path);
-	if (!dir) {
-		if (errno == ENOENT)
-			return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)f->pid);
-		return ms_error_errno(errno, "%s", path);
-	}
-	size_t fresh = 0;
-	struct ms_error *err = NULL;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		pid_t tid = (pid_t)atoi(de->d_name);
+	pid_t *tids;
+	size_t ntids, fresh = 0;
+	struct ms_error *err = ms_procfs_thread_ids(f->pid, &tids, &ntids);
+	if (err)
+		return err;
+	for (size_t i = 0; i < ntids; i++) {
+		pid_t tid = tids[i];
 		if (find_thread(f, tid))
 			continue;
 		if (f->only_tid && tid != f->only_tid)
@@ -143,7 +110,7 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 			err = &ms_error_no_memory;
 			break;
 		}
-		read_thread_stat(f->pid, t);
+		ms_procfs_thread_stat(f->pid, tid, t->name, &t->state);
 		if (t->state == 'Z' || t->state == 'X') {
 			/* a thread that exited (a main thread after pthread_exit): nothing to stop */
 			t->gone = true;
@@ -196,7 +163,7 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
 		}
 		fresh++;
 	}
-	closedir(dir);
+	free(tids);
 	*new_ret = fresh;
 	return err;
 }
@@ -223,7 +190,7 @@ static void handle_event(struct ms_freeze *f, pid_t tid, int status)
 		if (!t)
 			return;
 		t->seized = true;
-		read_thread_stat(f->pid, t);
+		ms_procfs_thread_stat(f->pid, tid, t->name, &t->state);
 	}
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
 		t->gone = true;
@@ -298,26 +265,22 @@ struct ms_error *ms_freeze_create(pid_t pid, struct ms_freeze **freeze_ret)
 /* A live (not zombie) thread of pid, the main thread preferred; 0 if none. */
 static pid_t pick_live_thread(pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *dir = opendir(path);
-	if (!dir)
+	pid_t *tids, best = 0;
+	size_t n;
+	struct ms_error *err = ms_procfs_thread_ids(pid, &tids, &n);
+	if (err) {
+		ms_error_destroy(err);
 		return 0;
-	pid_t best = 0;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		struct frozen_thread t = {.tid = (pid_t)atoi(de->d_name)};
-		read_thread_stat(pid, &t);
-		if (!t.state || t.state == 'Z' || t.state == 'X')
-			continue;
-		if (!best || t.tid == pid)
-			best = t.tid;
-		if (best == pid)
-			break;
 	}
-	closedir(dir);
+	for (size_t i = 0; i < n && best != pid; i++) {
+		char name[17], state = 0;
+		ms_procfs_thread_stat(pid, tids[i], name, &state);
+		if (!state || state == 'Z' || state == 'X')
+			continue;
+		if (!best || tids[i] == pid)
+			best = tids[i];
+	}
+	free(tids);
 	return best;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "procfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -139,4 +140,65 @@ bool ms_procfs_pid_exists(pid_t pid)
 	char path[32];
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	return access(path, F_OK) == 0;
+}
+
+struct ms_error *ms_procfs_thread_ids(pid_t pid, pid_t **tids_ret, size_t *count_ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT
+			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
+			       : ms_error_errno(errno, "%s", path);
+	pid_t *tids = NULL;
+	size_t n = 0, cap = 0;
+	struct ms_error *err = NULL;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			pid_t *grown = realloc(tids, cap * sizeof(*grown));
+			if (!grown) {
+				err = &ms_error_no_memory;
+				break;
+			}
+			tids = grown;
+		}
+		tids[n++] = (pid_t)atoi(de->d_name);
+	}
+	closedir(dir);
+	if (err) {
+		free(tids);
+		return err;
+	}
+	*tids_ret = tids;
+	*count_ret = n;
+	return NULL;
+}
+
+bool ms_procfs_thread_stat(pid_t pid, pid_t tid, char name[17], char *state_ret)
+{
+	char path[64], *stat;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	struct ms_error *err = ms_procfs_read(path, &stat, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	/* "tid (comm) S ...": comm may hold spaces and parentheses */
+	char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+	if (open && close && close > open) {
+		size_t n = (size_t)(close - open - 1);
+		if (n > 16)
+			n = 16;
+		memcpy(name, open + 1, n);
+		name[n] = '\0';
+		if (close[1] == ' ')
+			*state_ret = close[2];
+	}
+	free(stat);
+	return true;
 }

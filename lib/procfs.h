@@ -38,4 +38,16 @@ struct ms_error *ms_procfs_write(const char *path, const char *value);
 /* Whether /proc/PID exists (the process is alive or a zombie). */
 bool ms_procfs_pid_exists(pid_t pid);
 
+/*
+ * The ids of process pid's threads, as /proc/PID/task lists them (the
+ * kernel's order: creation order). Caller frees. "no process PID"
+ * (MS_ERROR_NOT_FOUND) if it is gone.
+ */
+struct ms_error *ms_procfs_thread_ids(pid_t pid, pid_t **tids_ret, size_t *count_ret);
+/*
+ * A thread's name (comm, NUL-terminated) and state letter from
+ * /proc/PID/task/TID/stat; false, leaving both alone, if it is gone.
+ */
+bool ms_procfs_thread_stat(pid_t pid, pid_t tid, char name[17], char *state_ret);
+
 #endif

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "snapshot.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -779,38 +778,22 @@ fail:
 
 static struct ms_error *list_thread_ids(pid_t pid, struct ms_thread_list **list_ret)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT
-			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
-			       : ms_error_errno(errno, "%s", path);
-	struct ms_thread_list *list = calloc(1, sizeof(*list));
-	size_t cap = 0;
-	struct ms_error *err = list ? NULL : &ms_error_no_memory;
-	struct dirent *de;
-	while (!err && (de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (list->count == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct ms_thread *grown = realloc(list->threads, cap * sizeof(*grown));
-			if (!grown) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			list->threads = grown;
-		}
-		struct ms_thread *t = &list->threads[list->count++];
-		memset(t, 0, sizeof(*t));
-		t->tid = (pid_t)atoi(de->d_name);
-	}
-	closedir(dir);
-	if (err) {
-		ms_thread_list_destroy(list);
+	pid_t *tids;
+	size_t n;
+	struct ms_error *err = ms_procfs_thread_ids(pid, &tids, &n);
+	if (err)
 		return err;
+	struct ms_thread_list *list = calloc(1, sizeof(*list));
+	if (list)
+		list->threads = calloc(n ? n : 1, sizeof(*list->threads));
+	if (!list || !list->threads) {
+		free(tids);
+		ms_thread_list_destroy(list);
+		return &ms_error_no_memory;
 	}
+	for (size_t i = 0; i < n; i++)
+		list->threads[list->count++].tid = tids[i];
+	free(tids);
 	*list_ret = list;
 	return NULL;
 }

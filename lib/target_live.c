@@ -9,7 +9,6 @@
  * page shared copy-on-write with a child makes the kernel unshare (copy) it,
  * which would change the target. /proc/PID/mem reads without pinning.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -170,47 +169,25 @@ static struct ms_error *live_load_maps(struct ms_target *t, enum ms_maps_detail 
 
 static struct ms_error *list_threads(pid_t pid, struct ms_thread_list **threads_ret)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT
-			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
-			       : ms_error_errno(errno, "%s", path);
+	pid_t *tids;
+	size_t n;
+	struct ms_error *err = ms_procfs_thread_ids(pid, &tids, &n);
+	if (err)
+		return err;
 	struct ms_thread_list *list = calloc(1, sizeof(*list));
-	size_t cap = 0;
-	struct ms_error *err = list ? NULL : &ms_error_no_memory;
-	struct dirent *de;
-	while (!err && (de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (list->count == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct ms_thread *grown = realloc(list->threads, cap * sizeof(*grown));
-			if (!grown) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			list->threads = grown;
-		}
+	if (list)
+		list->threads = calloc(n ? n : 1, sizeof(*list->threads));
+	if (!list || !list->threads) {
+		free(tids);
+		ms_thread_list_destroy(list);
+		return &ms_error_no_memory;
+	}
+	for (size_t i = 0; i < n; i++) {
 		struct ms_thread *th = &list->threads[list->count];
 		memset(th, 0, sizeof(*th));
-		th->tid = (pid_t)atoi(de->d_name);
-		char *stat;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)th->tid);
-		struct ms_error *gone = ms_procfs_read(path, &stat, NULL);
-		if (gone) {
-			ms_error_destroy(gone); /* the thread exited meanwhile */
-			continue;
-		}
-		char *open = strchr(stat, '('), *close = strrchr(stat, ')');
-		if (open && close && close > open) {
-			size_t n = (size_t)(close - open - 1);
-			memcpy(th->name, open + 1, n > 16 ? 16 : n);
-			if (close[1] == ' ')
-				th->state = close[2];
-		}
-		free(stat);
+		th->tid = tids[i];
+		if (!ms_procfs_thread_stat(pid, th->tid, th->name, &th->state))
+			continue; /* the thread exited meanwhile */
 		/* main thread first */
 		if (th->tid == pid && list->count) {
 			struct ms_thread tmp = list->threads[0];
@@ -219,11 +196,7 @@ static struct ms_error *list_threads(pid_t pid, struct ms_thread_list **threads_
 		}
 		list->count++;
 	}
-	closedir(dir);
-	if (err) {
-		ms_thread_list_destroy(list);
-		return err;
-	}
+	free(tids);
 	*threads_ret = list;
 	return NULL;
 }

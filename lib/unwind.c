@@ -11,7 +11,6 @@
  * callbacks over the core's registers and memory, so both kinds of target
  * unwind the same way.
  */
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <gelf.h>
@@ -22,6 +21,7 @@
 #include <sys/uio.h>
 
 #include "freeze.h"
+#include "procfs.h"
 #include "unwind.h"
 
 enum {
@@ -53,39 +53,6 @@ struct ms_unwind_snapshot {
 
 /* ---- the snapshot ---- */
 
-static struct ms_error *list_tids(pid_t pid, pid_t **tids_ret, size_t *count_ret)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT
-			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
-			       : ms_error_errno(errno, "%s", path);
-	pid_t *tids = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			pid_t *grown = realloc(tids, cap * sizeof(*grown));
-			if (!grown) {
-				free(tids);
-				closedir(dir);
-				return &ms_error_no_memory;
-			}
-			tids = grown;
-		}
-		tids[n++] = (pid_t)atoi(de->d_name);
-	}
-	closedir(dir);
-	*tids_ret = tids;
-	*count_ret = n;
-	return NULL;
-}
-
 struct ms_error *ms_unwind_snapshot_take(struct ms_target *target,
 					 const struct ms_unwind_options *opts,
 					 struct ms_unwind_snapshot **snap_ret)
@@ -107,7 +74,7 @@ struct ms_error *ms_unwind_snapshot_take(struct ms_target *target,
 	struct ms_error *err = ms_target_maps(target, MS_MAPS_BASIC, &maps);
 	if (err)
 		goto fail;
-	err = list_tids(pid, &before, &nbefore);
+	err = ms_procfs_thread_ids(pid, &before, &nbefore);
 	if (err)
 		goto fail;
 
