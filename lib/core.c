@@ -971,7 +971,7 @@ const struct ms_core_file *ms_core_files(const struct ms_core *c, size_t *count_
 	return c->files;
 }
 
-const struct ms_core_file *ms_core_file_find(const struct ms_core *c, uint64_t addr)
+const struct ms_core_file *ms_core_file_next(const struct ms_core *c, uint64_t addr)
 {
 	size_t lo = 0, hi = c->nfiles;
 	while (lo < hi) {
@@ -981,9 +981,13 @@ const struct ms_core_file *ms_core_file_find(const struct ms_core *c, uint64_t a
 		else
 			hi = mid;
 	}
-	if (lo < c->nfiles && c->files[lo].start <= addr)
-		return &c->files[lo];
-	return NULL;
+	return lo < c->nfiles ? &c->files[lo] : NULL;
+}
+
+const struct ms_core_file *ms_core_file_find(const struct ms_core *c, uint64_t addr)
+{
+	const struct ms_core_file *f = ms_core_file_next(c, addr);
+	return f && f->start <= addr ? f : NULL;
 }
 
 struct ms_error *ms_core_read(struct ms_core *c, uint64_t addr, void *buf, size_t len,

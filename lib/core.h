@@ -119,6 +119,8 @@ bool ms_core_auxv_get(const struct ms_core *core, uint64_t type, uint64_t *value
 const struct ms_core_file *ms_core_files(const struct ms_core *core, size_t *count_ret);
 /* The NT_FILE entry containing addr, or NULL. */
 const struct ms_core_file *ms_core_file_find(const struct ms_core *core, uint64_t addr);
+/* The first NT_FILE entry ending above addr (containing it or after it), or NULL. */
+const struct ms_core_file *ms_core_file_next(const struct ms_core *core, uint64_t addr);
 
 /* Read len bytes of the core file itself at offset; short files are errors. */
 struct ms_error *ms_core_pread(struct ms_core *core, void *buf, size_t len, uint64_t offset);

@@ -464,22 +464,6 @@ static struct ms_error *read_backing(struct core_target *ct, struct backing *b, 
 	return err;
 }
 
-/* The first NT_FILE entry ending above addr, or NULL. */
-static const struct ms_core_file *file_next(struct ms_core *core, uint64_t addr)
-{
-	size_t n;
-	const struct ms_core_file *files = ms_core_files(core, &n);
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (files[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n ? &files[lo] : NULL;
-}
-
 struct ms_error *ms_target_core_extent(struct ms_target *t, uint64_t addr,
 				       struct ms_core_extent *ext)
 {
@@ -504,7 +488,7 @@ struct ms_error *ms_target_core_extent(struct ms_target *t, uint64_t addr,
 	if (!s && !f) {
 		ext->source = MS_CORE_SRC_UNMAPPED;
 		const struct ms_core_segment *ns = ms_core_segment_next(ct->core, addr);
-		const struct ms_core_file *nf = file_next(ct->core, addr);
+		const struct ms_core_file *nf = ms_core_file_next(ct->core, addr);
 		ext->end = UINT64_MAX;
 		if (ns && ns->vaddr < ext->end)
 			ext->end = ns->vaddr;
@@ -556,19 +540,19 @@ static struct ms_error *core_read(struct ms_target *t, uint64_t addr, void *buf,
 			err = ms_error_fault(a, "address range wraps around");
 			break;
 		}
+		/* what the core holds; where it stops, the mapped file, if it can be */
+		size_t got = 0;
+		err = ms_core_read(ct->core, a, (char *)buf + done, len - done, &got);
+		done += got;
+		if (!err || (err->code != MS_ERROR_NOT_MAPPED && err->code != MS_ERROR_FAULT))
+			break;
+		ms_error_destroy(err);
+		err = NULL;
+		a = addr + done;
+		if (a < addr)
+			continue; /* wrapped: said above */
 		struct ms_core_extent ext;
-		const struct ms_core_segment *s = ms_core_segment_find(ct->core, a);
-		size_t chunk = len - done, got = 0;
-		if (s && a - s->vaddr < s->filesz) {
-			if (chunk > s->filesz - (a - s->vaddr))
-				chunk = (size_t)(s->filesz - (a - s->vaddr));
-			err = ms_core_pread(ct->core, (char *)buf + done, chunk,
-					    s->offset + (a - s->vaddr));
-			if (err)
-				break;
-			done += chunk;
-			continue;
-		}
+		size_t chunk = len - done;
 		err = ms_target_core_extent(t, a, &ext);
 		if (err)
 			break;
