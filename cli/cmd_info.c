@@ -692,17 +692,6 @@ static int info_files(struct cli_ctx *ctx, struct ms_target *t, int argc, char *
 	return err ? cli_error(ctx, err) : CLI_OK;
 }
 
-void cli_print_core_cautions(struct ms_target *target)
-{
-	size_t n;
-	const char *const *cautions = ms_target_core_cautions(target, &n);
-	for (size_t i = 0; i < n && i < 5; i++)
-		fprintf(stderr, "memscope: warning: %s\n", cautions[i]);
-	if (n > 5)
-		fprintf(stderr, "memscope: warning: ... and %zu more mapped files like these\n",
-			n - 5);
-}
-
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv)
 {
 	if (argc < 2)

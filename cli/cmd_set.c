@@ -61,21 +61,15 @@ int cmd_set(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "-e EXE goes with -c CORE");
 	if (optind + 1 < argc || (core && optind < argc))
 		return cli_usage(ctx, "too many arguments");
-	struct ms_target *target = NULL;
-	struct ms_error *err = NULL;
-	if (core) {
-		err = ms_target_open_core(core, exe, &target);
-		if (!err)
-			cli_print_core_cautions(target);
-	} else if (optind < argc) {
-		pid_t pid;
-		if (!cli_parse_pid(argv[optind], &pid))
-			return cli_usage(ctx, "invalid process id '%s'", argv[optind]);
-		err = ms_target_open_pid(pid, &target);
-	} else {
+	if (!core && optind == argc) {
 		show(ctx);
 		return CLI_OK;
 	}
+	pid_t pid = 0;
+	if (!core && !cli_parse_pid(argv[optind], &pid))
+		return cli_usage(ctx, "invalid process id '%s'", argv[optind]);
+	struct ms_target *target;
+	struct ms_error *err = cli_open_target(pid, core, exe, &target);
 	if (err)
 		return cli_error(ctx, err);
 	ms_target_destroy(ctx->session->target);

@@ -87,6 +87,13 @@ void cli_warn(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(p
  * else the session's target. Errors if there is none. For CMD_PID_ARG rows.
  */
 struct ms_error *cli_target(struct cli_ctx *ctx, pid_t pid, struct ms_target **target_ret);
+/*
+ * Open the session's target (-p PID, -c CORE [-e EXE], set): a core file
+ * when core is set, else process pid. What could not be checked in a core
+ * (its mapped files) is said as warnings on stderr.
+ */
+struct ms_error *cli_open_target(pid_t pid, const char *core, const char *exe,
+				 struct ms_target **target_ret);
 /* Parse a PID argument; false if s is not a positive decimal number. */
 bool cli_parse_pid(const char *s, pid_t *pid_ret);
 
@@ -138,8 +145,6 @@ cli_fn cmd_physmap;
 
 /* core dumps */
 cli_fn cmd_info;
-/* Warn (stderr) about what could not be checked when a core was opened. */
-void cli_print_core_cautions(struct ms_target *target);
 /* vm on a core file (cmd_vm_core.c): where each page's bytes are. */
 int cli_vm_core(struct cli_ctx *ctx, struct ms_target *target, bool pages, bool ranges,
 		bool summary, bool all_pages);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/core.h"
 #include "../lib/procfs.h"
 #include "../lib/target.h"
 #include "commands.h"
@@ -129,6 +130,24 @@ struct ms_error *cli_target(struct cli_ctx *ctx, pid_t pid, struct ms_target **t
 				       "no target: give a PID, or run memscope -p PID %s ...",
 				       ctx->cmd->name);
 	*target_ret = ctx->session->target;
+	return NULL;
+}
+
+struct ms_error *cli_open_target(pid_t pid, const char *core, const char *exe,
+				 struct ms_target **target_ret)
+{
+	if (!core)
+		return ms_target_open_pid(pid, target_ret);
+	struct ms_error *err = ms_target_open_core(core, exe, target_ret);
+	if (err)
+		return err;
+	size_t n;
+	const char *const *cautions = ms_target_core_cautions(*target_ret, &n);
+	for (size_t i = 0; i < n && i < 5; i++)
+		fprintf(stderr, "memscope: warning: %s\n", cautions[i]);
+	if (n > 5)
+		fprintf(stderr, "memscope: warning: ... and %zu more mapped files like these\n",
+			n - 5);
 	return NULL;
 }
 

@@ -94,19 +94,14 @@ int main(int argc, char **argv)
 		fputs("memscope: -e EXE goes with -c CORE\n", stderr);
 		return CLI_USAGE;
 	}
-	struct ms_error *err = NULL;
-	if (pid_arg) {
-		pid_t pid;
-		if (!cli_parse_pid(pid_arg, &pid)) {
-			fprintf(stderr, "memscope: invalid process id '%s'\n", pid_arg);
-			return CLI_USAGE;
-		}
-		err = ms_target_open_pid(pid, &session.target);
-	} else if (core) {
-		err = ms_target_open_core(core, exe, &session.target);
-		if (!err)
-			cli_print_core_cautions(session.target);
+	pid_t pid = 0;
+	if (pid_arg && !cli_parse_pid(pid_arg, &pid)) {
+		fprintf(stderr, "memscope: invalid process id '%s'\n", pid_arg);
+		return CLI_USAGE;
 	}
+	struct ms_error *err = NULL;
+	if (pid_arg || core)
+		err = cli_open_target(pid, core, exe, &session.target);
 	if (err) {
 		fprintf(stderr, "memscope: %s\n", err->message);
 		ms_error_destroy(err);
