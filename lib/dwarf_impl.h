@@ -113,6 +113,12 @@ Dwarf_Die *ms_dwarf_cu_at(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Ad
 /* The DW_TAG_call_site whose return address is ret_pc (absolute), with its module. */
 bool ms_dwarf_call_site_at(struct ms_dwarf_session *s, uint64_t ret_pc, Dwfl_Module **mod_ret,
 			   Dwarf_Addr *bias_ret, Dwarf_Die *site_ret);
+/* Where a function's code starts (DW_AT_low_pc, else DW_AT_entry_pc), module-relative. */
+bool ms_dwarf_die_entry(Dwarf_Die *die, Dwarf_Addr *pc_ret);
+/* The function a call site calls (DW_AT_call_origin, or GNU's DW_AT_abstract_origin). */
+bool ms_dwarf_call_site_origin(Dwarf_Die *site, Dwarf_Die *origin_ret);
+/* The address a call site calls, when the callee is defined in this module's DWARF. */
+bool ms_dwarf_call_site_target(Dwarf_Die *site, Dwarf_Addr bias, uint64_t *target_ret);
 /* Whether one of the ELF symbols at addr is called name. */
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name);
 

@@ -154,16 +154,16 @@ static struct ms_error *frame_base(struct ms_dwarf_frame *f, uint64_t *fb_ret)
 
 /* ---- entry values ---- */
 
-static bool die_low_pc(Dwarf_Die *die, Dwarf_Addr *pc)
+bool ms_dwarf_die_entry(Dwarf_Die *die, Dwarf_Addr *pc_ret)
 {
-	return dwarf_lowpc(die, pc) == 0 || dwarf_entrypc(die, pc) == 0;
+	return dwarf_lowpc(die, pc_ret) == 0 || dwarf_entrypc(die, pc_ret) == 0;
 }
 
 /* The entry address of the physical frame's function. */
 static bool function_entry(struct ms_dwarf_frame *f, uint64_t *entry)
 {
 	Dwarf_Addr pc;
-	if (f->has_scope && die_low_pc(&f->function, &pc)) {
+	if (f->has_scope && ms_dwarf_die_entry(&f->function, &pc)) {
 		*entry = pc + f->bias;
 		return true;
 	}
@@ -226,24 +226,24 @@ bool ms_dwarf_call_site_at(struct ms_dwarf_session *s, uint64_t ret_pc, Dwfl_Mod
 	return e->found;
 }
 
-/* The address a call site calls, when DWARF says it. */
-static bool call_site_target(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_Addr bias,
-			     uint64_t *target)
+bool ms_dwarf_call_site_origin(Dwarf_Die *site, Dwarf_Die *origin_ret)
 {
 	Dwarf_Attribute attr;
-	Dwarf_Die origin;
 	Dwarf_Attribute *a = dwarf_attr(site, DW_AT_call_origin, &attr);
 	if (!a)
 		a = dwarf_attr(site, DW_AT_abstract_origin, &attr);
-	if (!a || !dwarf_formref_die(a, &origin))
-		return false;
+	return a && dwarf_formref_die(a, origin_ret);
+}
+
+bool ms_dwarf_call_site_target(Dwarf_Die *site, Dwarf_Addr bias, uint64_t *target_ret)
+{
+	Dwarf_Die origin;
 	Dwarf_Addr pc;
-	if (!dwarf_hasattr(&origin, DW_AT_declaration) && die_low_pc(&origin, &pc)) {
-		*target = pc + bias;
-		return true;
-	}
-	(void)s;
-	return false; /* a declaration: resolved by symbol name below */
+	if (!ms_dwarf_call_site_origin(site, &origin) ||
+	    dwarf_hasattr(&origin, DW_AT_declaration) || !ms_dwarf_die_entry(&origin, &pc))
+		return false;
+	*target_ret = pc + bias;
+	return true;
 }
 
 /*
@@ -256,14 +256,10 @@ static bool call_site_calls(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_A
 			    uint64_t entry)
 {
 	uint64_t target;
-	if (call_site_target(s, site, bias, &target))
+	if (ms_dwarf_call_site_target(site, bias, &target))
 		return target == entry;
-	Dwarf_Attribute attr;
 	Dwarf_Die origin;
-	Dwarf_Attribute *a = dwarf_attr(site, DW_AT_call_origin, &attr);
-	if (!a)
-		a = dwarf_attr(site, DW_AT_abstract_origin, &attr);
-	if (!a || !dwarf_formref_die(a, &origin))
+	if (!ms_dwarf_call_site_origin(site, &origin))
 		return false;
 	Dwarf_Attribute la;
 	const char *name = dwarf_formstring(dwarf_attr_integrate(&origin, DW_AT_linkage_name, &la));
@@ -1060,7 +1056,7 @@ struct ms_dwarf_value *ms_dwarf_entry_value(struct ms_dwarf_frame *f, struct ms_
 	/* The location at the function's entry decides where the caller put it. */
 	Dwarf_Addr entry;
 	Dwarf_Die *scope = &f->scope;
-	if (!die_low_pc(scope, &entry))
+	if (!ms_dwarf_die_entry(scope, &entry))
 		return NULL;
 	Dwarf_Op *ops;
 	size_t nops;

@@ -29,7 +29,7 @@ static bool entry_of(struct ms_dwarf_session *s, uint64_t pc, uint64_t *entry, D
 	for (int i = n - 1; i >= 0; i--) {
 		Dwarf_Addr low;
 		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram &&
-		    (dwarf_lowpc(&scopes[i], &low) == 0 || dwarf_entrypc(&scopes[i], &low) == 0)) {
+		    ms_dwarf_die_entry(&scopes[i], &low)) {
 			*entry = low + bias;
 			*fn = scopes[i];
 			*has_fn = true;
@@ -43,23 +43,15 @@ static bool entry_of(struct ms_dwarf_session *s, uint64_t pc, uint64_t *entry, D
 	return true;
 }
 
-/* Where a call site jumps, when DWARF says it. */
+/* Where a call site jumps: the callee DWARF defines, else the symbol of its name. */
 static bool site_target(struct ms_dwarf_session *s, Dwarf_Die *site, Dwarf_Addr bias,
 			uint64_t *target)
 {
-	Dwarf_Attribute attr;
-	Dwarf_Die origin;
-	Dwarf_Attribute *a = dwarf_attr(site, DW_AT_call_origin, &attr);
-	if (!a)
-		a = dwarf_attr(site, DW_AT_abstract_origin, &attr);
-	if (!a || !dwarf_formref_die(a, &origin))
-		return false;
-	Dwarf_Addr low;
-	if (!dwarf_hasattr(&origin, DW_AT_declaration) &&
-	    (dwarf_lowpc(&origin, &low) == 0 || dwarf_entrypc(&origin, &low) == 0)) {
-		*target = low + bias;
+	if (ms_dwarf_call_site_target(site, bias, target))
 		return true;
-	}
+	Dwarf_Die origin;
+	if (!ms_dwarf_call_site_origin(site, &origin))
+		return false;
 	Dwarf_Attribute la;
 	const char *name = dwarf_formstring(dwarf_attr_integrate(&origin, DW_AT_linkage_name, &la));
 	if (!name)
