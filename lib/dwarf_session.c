@@ -10,12 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dwarf_impl.h"
@@ -30,54 +27,6 @@ struct ms_dwarf_mapped {
 };
 
 /* ---- a live process's modules ---- */
-
-/*
- * Open the file a mapping names, making sure it is the one mapped: the
- * process may live in another mount namespace, or the file be deleted or
- * replaced since. Regular files only: a mapped device may hang on open.
- */
-static int open_mapped(const struct ms_dwarf_mapped *m, char **path_ret)
-{
-	int pid = (int)m->session->pid;
-	char root[4200], map_files[64];
-	snprintf(root, sizeof(root), "/proc/%d/root%s", pid, m->name);
-	snprintf(map_files, sizeof(map_files), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid,
-		 m->start, m->end);
-	const char *candidates[] = {m->deleted ? NULL : m->name, root, map_files};
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-		struct stat st;
-		if (!candidates[i] || stat(candidates[i], &st) != 0 || !S_ISREG(st.st_mode) ||
-		    (m->inode && (uint64_t)st.st_ino != m->inode))
-			continue;
-		int fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) != 0 || (m->inode && (uint64_t)st.st_ino != m->inode)) {
-			close(fd);
-			continue;
-		}
-		*path_ret = strdup(candidates[i]);
-		return fd;
-	}
-	return -1;
-}
-
-/* The size of our own vdso image, from its ELF headers (it is wholly in memory). */
-static size_t own_vdso_size(const uint8_t *image)
-{
-	Elf64_Ehdr eh;
-	memcpy(&eh, image, sizeof(eh));
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
-		return 0;
-	size_t end = eh.e_shoff + (size_t)eh.e_shnum * eh.e_shentsize;
-	for (size_t i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, image + eh.e_phoff + i * eh.e_phentsize, sizeof(ph));
-		if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > end)
-			end = ph.p_offset + ph.p_filesz;
-	}
-	return end;
-}
 
 /* The vdso's ELF image, read without faulting its pages in. */
 static Elf *vdso_elf(struct ms_dwarf_session *s, const struct ms_dwarf_mapped *m)
@@ -95,13 +44,11 @@ static Elf *vdso_elf(struct ms_dwarf_session *s, const struct ms_dwarf_mapped *m
 	 * kernel's one vdso image, which is ours too: use our copy when what
 	 * could be read matches it.
 	 */
-	const uint8_t *own = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
-	if (done < len && own) {
-		size_t own_len = own_vdso_size(own);
-		if (own_len >= done && own_len <= len && memcmp(own, s->vdso_image, done) == 0) {
-			memcpy(s->vdso_image, own, own_len);
-			done = own_len;
-		}
+	size_t own_len;
+	const void *own = ms_maps_own_vdso(&own_len);
+	if (done < len && own && own_len == len && memcmp(own, s->vdso_image, done) == 0) {
+		memcpy(s->vdso_image, own, own_len);
+		done = own_len;
 	}
 	return elf_memory(s->vdso_image, done);
 }
@@ -119,7 +66,15 @@ static int find_mapped_elf(Dwfl_Module *mod, void **userdata, const char *modnam
 		*elfp = vdso_elf(m->session, m);
 		return -1;
 	}
-	return open_mapped(m, file_name);
+	struct ms_vma vma = {
+		.start = m->start,
+		.end = m->end,
+		.inode = m->inode,
+		.name = m->name,
+		.deleted = m->deleted,
+		.kind = MS_VMA_FILE,
+	};
+	return ms_vma_open_file(m->session->pid, &vma, file_name);
 }
 
 static bool same_file(const struct ms_vma *a, const struct ms_vma *b)

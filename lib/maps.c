@@ -2,10 +2,13 @@
 #include "maps.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "procfs.h"
 
@@ -298,4 +301,56 @@ struct ms_error *ms_maps_read_pid(pid_t pid, enum ms_maps_detail detail, struct 
 	err = ms_maps_parse(text, maps_ret);
 	free(text);
 	return err;
+}
+
+int ms_vma_open_file(pid_t pid, const struct ms_vma *vma, char **path_ret)
+{
+	char root[4200], map_files[64];
+	snprintf(root, sizeof(root), "/proc/%d/root%s", (int)pid, vma->name ? vma->name : "");
+	snprintf(map_files, sizeof(map_files), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
+		 vma->start, vma->end);
+	bool named = vma->name && vma->name[0] == '/';
+	const char *candidates[] = {named && !vma->deleted ? vma->name : NULL,
+				    named && !vma->deleted ? root : NULL, map_files};
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		struct stat st;
+		if (!candidates[i] || stat(candidates[i], &st) != 0 || !S_ISREG(st.st_mode) ||
+		    (vma->inode && (uint64_t)st.st_ino != vma->inode))
+			continue;
+		int fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) != 0 || (vma->inode && (uint64_t)st.st_ino != vma->inode)) {
+			close(fd);
+			continue;
+		}
+		if (path_ret)
+			*path_ret = strdup(candidates[i]);
+		return fd;
+	}
+	return -1;
+}
+
+const void *ms_maps_own_vdso(size_t *size_ret)
+{
+	static const void *base;
+	static size_t size;
+	static bool looked;
+	if (!looked) {
+		looked = true;
+		struct ms_maps *maps;
+		struct ms_error *err = ms_maps_read_pid(getpid(), MS_MAPS_BASIC, &maps);
+		if (!err) {
+			for (size_t i = 0; i < maps->count; i++) {
+				if (maps->vmas[i].kind == MS_VMA_VDSO) {
+					base = (const void *)(uintptr_t)maps->vmas[i].start;
+					size = maps->vmas[i].end - maps->vmas[i].start;
+				}
+			}
+			ms_maps_destroy(maps);
+		}
+		ms_error_destroy(err);
+	}
+	*size_ret = size;
+	return base;
 }

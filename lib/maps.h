@@ -126,6 +126,23 @@ void ms_vma_perms(const struct ms_vma *vma, char buf[5]);
 uint64_t ms_vm_flags_from_text(const char *text);
 /* Classify a mapping by its name. */
 enum ms_vma_kind ms_vma_kind_of(const char *name);
+
+/*
+ * Open the file live process pid maps at vma, making sure it is that file
+ * (the same inode; regular files only, as a mapped device may hang on
+ * open): by its path, by the same path under the process's root (another
+ * mount namespace), then through /proc/PID/map_files (a deleted file; needs
+ * privilege). path_ret (may be NULL) gets the path opened, malloc'd. -1 if
+ * none can be.
+ */
+int ms_vma_open_file(pid_t pid, const struct ms_vma *vma, char **path_ret);
+
+/*
+ * memscope's own vDSO: the kernel maps one image into every process, so
+ * the pages a target never touched can be read from ours instead of being
+ * faulted in. Its address and the size of its mapping; NULL if none.
+ */
+const void *ms_maps_own_vdso(size_t *size_ret);
 /* Whether the mapping is backed by a file (not anonymous, not special). */
 static inline bool ms_vma_is_file(const struct ms_vma *vma)
 {

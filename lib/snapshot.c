@@ -1110,39 +1110,8 @@ static int mapped_file(struct ms_snapshot *s, const struct ms_vma *vma)
 	if (s->file_fd >= 0)
 		close(s->file_fd);
 	s->file_vma_start = vma->start;
-	char path[4200];
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)s->pid,
-		 (unsigned long long)vma->start, (unsigned long long)vma->end);
-	s->file_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->file_fd < 0 && !vma->deleted && vma->name) {
-		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)s->pid, vma->name);
-		s->file_fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
+	s->file_fd = ms_vma_open_file(s->pid, vma, NULL);
 	return s->file_fd;
-}
-
-/* memscope's own vDSO: the kernel's one image, the same in every process. */
-static const unsigned char *own_vdso(size_t *size_ret)
-{
-	static const unsigned char *base;
-	static size_t size;
-	static bool looked;
-	if (!looked) {
-		looked = true;
-		struct ms_maps *maps;
-		if (got(ms_maps_read_pid(getpid(), MS_MAPS_BASIC, &maps))) {
-			for (size_t i = 0; i < maps->count; i++) {
-				if (maps->vmas[i].kind == MS_VMA_VDSO) {
-					base = (const unsigned char *)(uintptr_t)maps->vmas[i]
-						       .start;
-					size = maps->vmas[i].end - maps->vmas[i].start;
-				}
-			}
-			ms_maps_destroy(maps);
-		}
-	}
-	*size_ret = size;
-	return base;
 }
 
 /*
@@ -1184,7 +1153,7 @@ static struct ms_error *read_target_gently(struct ms_snapshot *s, const struct m
 		}
 		if (vma->kind == MS_VMA_VDSO) {
 			size_t size;
-			const unsigned char *vdso = own_vdso(&size);
+			const unsigned char *vdso = ms_maps_own_vdso(&size);
 			if (!vdso || size != vma->end - vma->start)
 				return ms_error_fault(a, "not mapped in");
 			memcpy((char *)buf + done, vdso + (a - vma->start), chunk);
