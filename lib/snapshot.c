@@ -776,28 +776,6 @@ fail:
 	return err;
 }
 
-static struct ms_error *list_thread_ids(pid_t pid, struct ms_thread_list **list_ret)
-{
-	pid_t *tids;
-	size_t n;
-	struct ms_error *err = ms_procfs_thread_ids(pid, &tids, &n);
-	if (err)
-		return err;
-	struct ms_thread_list *list = calloc(1, sizeof(*list));
-	if (list)
-		list->threads = calloc(n ? n : 1, sizeof(*list->threads));
-	if (!list || !list->threads) {
-		free(tids);
-		ms_thread_list_destroy(list);
-		return &ms_error_no_memory;
-	}
-	for (size_t i = 0; i < n; i++)
-		list->threads[list->count++].tid = tids[i];
-	free(tids);
-	*list_ret = list;
-	return NULL;
-}
-
 struct ms_error *ms_snapshot_create_unfrozen(pid_t pid, struct ms_snapshot **snapshot_ret)
 {
 	struct ms_snapshot *s = calloc(1, sizeof(*s));
@@ -811,7 +789,7 @@ struct ms_error *ms_snapshot_create_unfrozen(pid_t pid, struct ms_snapshot **sna
 	if (!err)
 		err = ms_maps_read_pid(pid, MS_MAPS_SMAPS, &s->maps);
 	if (!err)
-		err = list_thread_ids(pid, &s->threads);
+		err = ms_thread_list_read_pid(pid, &s->threads);
 	if (!err) {
 		s->target_pagemap_fd = open_pagemap(pid);
 		s->pagemap_fd = open_pagemap(pid);

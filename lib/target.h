@@ -49,6 +49,12 @@ struct ms_thread_list {
 };
 
 void ms_thread_list_destroy(struct ms_thread_list *list);
+/*
+ * The threads of live process pid as /proc lists them: ids, names and
+ * states, no registers, the main thread first (what ms_target_threads gives
+ * a live target without registers). Threads that exit meanwhile are left out.
+ */
+struct ms_error *ms_thread_list_read_pid(pid_t pid, struct ms_thread_list **threads_ret);
 
 struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret);
 /* exe may be NULL: then the path recorded in the core is tried. */

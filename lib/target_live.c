@@ -167,7 +167,7 @@ static struct ms_error *live_load_maps(struct ms_target *t, enum ms_maps_detail 
 	return ms_maps_read_pid(t->pid, detail, maps_ret);
 }
 
-static struct ms_error *list_threads(pid_t pid, struct ms_thread_list **threads_ret)
+struct ms_error *ms_thread_list_read_pid(pid_t pid, struct ms_thread_list **threads_ret)
 {
 	pid_t *tids;
 	size_t n;
@@ -205,7 +205,7 @@ static struct ms_error *live_threads(struct ms_target *t, bool with_regs,
 				     struct ms_thread_list **threads_ret)
 {
 	if (!with_regs)
-		return list_threads(t->pid, threads_ret);
+		return ms_thread_list_read_pid(t->pid, threads_ret);
 	struct ms_freeze *freeze;
 	struct ms_error *err = ms_freeze_create(t->pid, &freeze);
 	if (err)
