@@ -181,57 +181,50 @@ def test_rd_exited_and_zombie_processes():
     assert p.returncode == 2 and p.stderr.strip() == f"memscope: no process {pid}", p.stderr
 
 
+def check_symfix_symbols(target, pid, fx):
+    """SYMBOL, SYMBOL+OFFSET, -s and FILE:SYMBOL on symfix, live or in a core
+    (target: the global options naming it), against nm and the live
+    process's maps."""
+    # SYMBOL as the address: where nm + the load address from maps put it
+    rows = parse_rd(memscope(*target, "rd", "symfix_counter").stdout, 8)
+    assert rows[0][0] == symbol_address(pid, "symfix_counter")
+    assert int(rows[0][1][0], 16) == 0x5359534649580001
+    rows = parse_rd(memscope(*target, "rd", "symfix_bss+24").stdout, 8)
+    assert rows[0][0] == symbol_address(pid, "symfix_bss") + 24
+    assert int(rows[0][1][0], 16) == 0x4253530000000003
+    # -s: pointers shown as the symbols nm names at those addresses
+    out = memscope(*target, "rd", "-s", "symfix_ptrs", 4).stdout
+    shown = [t for line in out.splitlines() for t in line.split(":", 1)[1].split()]
+    assert shown[0] == "symfix_func" and shown[1] == "symfix_counter", out
+    assert shown[3] == "symfix_bss+24", out
+    libc = mapped_path(pid, fx["getpid"])
+    _, by_value = nm_symbols(libc, dynamic=True)
+    assert shown[2] in by_value[fx["getpid"] - load_base(pid, libc)], (shown, libc)
+    # FILE:SYMBOL in a shared library
+    doc = memscope_json(*target, "rd", "libc.so.6:getpid")
+    assert int(doc["address"], 16) == fx["getpid"]
+
+
 def test_rd_symbols_match_nm_and_maps():
     with Fixture("symfix") as fx:
         pid = fx.pid
-        # SYMBOL as the address: where nm + the load address from maps put it
-        addr = symbol_address(pid, "symfix_counter")
-        assert addr == fx["symfix_counter"]
-        rows = parse_rd(memscope("-p", pid, "rd", "symfix_counter").stdout, 8)
-        assert rows[0][0] == addr and int(rows[0][1][0], 16) == 0x5359534649580001
-        rows = parse_rd(memscope("-p", pid, "rd", "symfix_bss+24").stdout, 8)
-        assert rows[0][0] == symbol_address(pid, "symfix_bss") + 24
-        assert int(rows[0][1][0], 16) == 0x4253530000000003
-        # -s: pointers shown as the symbols nm names at those addresses
-        out = memscope("-p", pid, "rd", "-s", "symfix_ptrs", 4).stdout
-        shown = [t for line in out.splitlines() for t in line.split(":", 1)[1].split()]
-        assert shown[0] == "symfix_func" and shown[1] == "symfix_counter", out
-        assert shown[3] == "symfix_bss+24", out
-        libc = mapped_path(pid, fx["getpid"])
-        _, by_value = nm_symbols(libc, dynamic=True)
-        assert shown[2] in by_value[fx["getpid"] - load_base(pid, libc)], (shown, libc)
+        assert symbol_address(pid, "symfix_counter") == fx["symfix_counter"]
+        check_symfix_symbols(["-p", pid], pid, fx)
         # -a: text up to the first character that is not printable
         out = memscope("-p", pid, "rd", "-a", "symfix_text").stdout
         assert out == f"{fx['symfix_text']:16x}:  SYMFIX-TEXT-CONSTANT\n", out
-        # FILE:SYMBOL in a shared library
-        doc = memscope_json("-p", pid, "rd", "libc.so.6:getpid")
-        assert int(doc["address"], 16) == fx["getpid"]
         mstest.assert_running_untraced(pid)
 
 
 def test_rd_symbols_on_a_core():
-    """The same symbols in gdb's core of symfix: addresses from nm + the live
-    process's maps, names nm gives at the values the core holds."""
+    """The same symbols in gdb's core of symfix, and find's names for a hit."""
     with Fixture("symfix") as fx, tempfile.TemporaryDirectory() as tmp:
         pid = fx.pid
         core = os.path.join(tmp, "symfix.core")
         p = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid), "-ex", f"gcore {core}"],
                            capture_output=True, text=True, timeout=120)
         assert os.path.exists(core), p.stdout[-2000:] + p.stderr[-2000:]
-        rows = parse_rd(memscope("-c", core, "rd", "symfix_counter").stdout, 8)
-        assert rows[0][0] == symbol_address(pid, "symfix_counter")
-        assert int(rows[0][1][0], 16) == 0x5359534649580001
-        rows = parse_rd(memscope("-c", core, "rd", "symfix_bss+24").stdout, 8)
-        assert rows[0][0] == symbol_address(pid, "symfix_bss") + 24
-        out = memscope("-c", core, "rd", "-s", "symfix_ptrs", 4).stdout
-        shown = [t for line in out.splitlines() for t in line.split(":", 1)[1].split()]
-        assert shown[0] == "symfix_func" and shown[1] == "symfix_counter", out
-        assert shown[3] == "symfix_bss+24", out
-        libc = mapped_path(pid, fx["getpid"])
-        _, by_value = nm_symbols(libc, dynamic=True)
-        assert shown[2] in by_value[fx["getpid"] - load_base(pid, libc)], (shown, libc)
-        doc = memscope_json("-c", core, "rd", "libc.so.6:getpid")
-        assert int(doc["address"], 16) == fx["getpid"]
+        check_symfix_symbols(["-c", core], pid, fx)
         # a hit's symbol, and its file as the core's NT_FILE names it
         doc = memscope_json("-c", core, "find", "-s", "symfix_ptrs", "-l", 32, "symfix_func")
         assert doc["count"] == 1 and doc["hits"][0]["symbol"] == "symfix_ptrs", doc
