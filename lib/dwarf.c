@@ -378,15 +378,7 @@ bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const c
 	struct ms_dwarf_symidx *idx = symbol_index(s, addr);
 	if (!idx)
 		return false;
-	size_t lo = 0, hi = idx->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (idx->e[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < idx->n && idx->e[i].addr == addr; i++)
+	for (ptrdiff_t i = last_at_or_below(idx, addr); i >= 0 && idx->e[i].addr == addr; i--)
 		if (strcmp(idx->e[i].name, name) == 0)
 			return true;
 	return false;
