@@ -328,28 +328,6 @@ static void print_thread(struct bt *bt, struct ms_unwind_thread *t, int number, 
 		printf("Backtrace stopped: %s\n", t->stopped);
 }
 
-static struct ms_error *core_read(void *arg, uint64_t addr, void *buf, size_t len)
-{
-	struct ms_target *target = arg;
-	struct ms_error *err = ms_target_read(target, addr, buf, len, 0, NULL);
-	return err;
-}
-
-struct core_mem {
-	struct ms_target *target;
-	Elf *elf;
-};
-
-static struct ms_error *core_elf_read(void *arg, uint64_t addr, void *buf, size_t len)
-{
-	struct core_mem *cm = arg;
-	struct ms_error *err = cm->target ? core_read(cm->target, addr, buf, len) : NULL;
-	if (cm->target && !err)
-		return NULL;
-	ms_error_destroy(err);
-	return ms_unwind_core_read(cm->elf, addr, buf, len);
-}
-
 int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -403,7 +381,6 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 	struct ms_unwind_snapshot *snap = NULL;
 	struct ms_thread_list *core_threads = NULL;
 	const struct ms_thread_list *threads;
-	struct core_mem cm = {0};
 	struct ms_unwind_result *res = NULL;
 	pid_t *core_order = NULL;
 	size_t ncore_order = 0;
@@ -429,19 +406,9 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 		err = ms_dwarf_session_create(target, &dopts, &mem, &bt.session);
 		bt.exe = ms_target_exe(target);
 	} else {
-		cm.target = target;
-		struct ms_dwarf_memory mem = {.read = core_elf_read, .arg = &cm};
-		err = ms_dwarf_session_create(target, &dopts, &mem, &bt.session);
-		if (!err) {
-			cm.elf = ms_dwarf_session_core_elf(bt.session);
-			struct ms_error *terr = ms_target_threads(target, true, &core_threads);
-			if (terr || !core_threads->count || !core_threads->threads[0].has_regs) {
-				ms_error_destroy(terr);
-				ms_thread_list_destroy(core_threads);
-				core_threads = NULL;
-				err = ms_unwind_core_threads(cm.elf, &core_threads);
-			}
-		}
+		err = ms_dwarf_session_create(target, &dopts, NULL, &bt.session);
+		if (!err)
+			err = ms_target_threads(target, true, &core_threads);
 		threads = core_threads;
 		bt.exe = ms_target_exe(target);
 	}
@@ -469,11 +436,6 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 					      ms_target_describe(target));
 			goto out;
 		}
-	}
-	if (!live && !bt.exe) {
-		/* The core's first module is the executable that dumped it. */
-		Dwfl_Module *first = NULL;
-		(void)first;
 	}
 	err = ms_unwind_threads(bt.session, threads, pid, 0, &res);
 	if (err)

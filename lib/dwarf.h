@@ -68,8 +68,6 @@ struct ms_error *ms_dwarf_session_create_pid(pid_t pid, const struct ms_dwarf_op
 void ms_dwarf_session_destroy(struct ms_dwarf_session *session);
 
 Dwfl *ms_dwarf_session_dwfl(struct ms_dwarf_session *session);
-/* The core's ELF handle (cores only, else NULL). */
-Elf *ms_dwarf_session_core_elf(struct ms_dwarf_session *session);
 
 /*
  * Read target memory: the session's reader, then, for addresses it cannot

@@ -359,11 +359,6 @@ Dwfl *ms_dwarf_session_dwfl(struct ms_dwarf_session *s)
 	return s->dwfl;
 }
 
-Elf *ms_dwarf_session_core_elf(struct ms_dwarf_session *s)
-{
-	return s->core_elf;
-}
-
 /* ---- memory ---- */
 
 /* Read what the module's file holds at addr (read-only data a core omits). */

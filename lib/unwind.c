@@ -11,13 +11,10 @@
  * callbacks over the core's registers and memory, so both kinds of target
  * unwind the same way.
  */
-#include <elf.h>
 #include <errno.h>
-#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/procfs.h>
 #include <sys/uio.h>
 
 #include "freeze.h"
@@ -224,99 +221,6 @@ static struct ms_error *snapshot_read(void *arg, uint64_t addr, void *buf, size_
 struct ms_dwarf_memory ms_unwind_snapshot_memory(struct ms_unwind_snapshot *snap)
 {
 	return (struct ms_dwarf_memory){.read = snapshot_read, .arg = snap};
-}
-
-/* ---- cores without a core target ---- */
-
-static void regs_from_prstatus(const struct elf_prstatus *st, struct ms_thread *th)
-{
-	th->tid = st->pr_pid;
-	memcpy(&th->regs, &st->pr_reg, sizeof(th->regs));
-	th->has_regs = true;
-	th->cursig = st->pr_cursig;
-}
-
-struct ms_error *ms_unwind_core_threads(Elf *core, struct ms_thread_list **threads_ret)
-{
-	size_t nphdr;
-	if (elf_getphdrnum(core, &nphdr) != 0)
-		return ms_error_create(MS_ERROR_FORMAT, "core file: %s", elf_errmsg(-1));
-	struct ms_thread_list *list = calloc(1, sizeof(*list));
-	if (!list)
-		return &ms_error_no_memory;
-	size_t cap = 0;
-	for (size_t i = 0; i < nphdr; i++) {
-		GElf_Phdr ph;
-		if (!gelf_getphdr(core, i, &ph) || ph.p_type != PT_NOTE)
-			continue;
-		Elf_Data *data = elf_getdata_rawchunk(core, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-		if (!data)
-			continue;
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
-		struct ms_thread *last = NULL;
-		while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-			const char *desc = (const char *)data->d_buf + desc_off;
-			if (nh.n_type == NT_PRSTATUS &&
-			    nh.n_descsz >= sizeof(struct elf_prstatus)) {
-				if (list->count == cap) {
-					cap = cap ? cap * 2 : 16;
-					struct ms_thread *g =
-						realloc(list->threads, cap * sizeof(*g));
-					if (!g) {
-						ms_thread_list_destroy(list);
-						return &ms_error_no_memory;
-					}
-					list->threads = g;
-				}
-				last = &list->threads[list->count++];
-				memset(last, 0, sizeof(*last));
-				struct elf_prstatus st;
-				memcpy(&st, desc, sizeof(st));
-				regs_from_prstatus(&st, last);
-			} else if (nh.n_type == NT_FPREGSET && last &&
-				   nh.n_descsz >= sizeof(struct user_fpregs_struct)) {
-				memcpy(&last->fpregs, desc, sizeof(last->fpregs));
-				last->has_fpregs = true;
-			}
-		}
-	}
-	*threads_ret = list;
-	return NULL;
-}
-
-struct ms_error *ms_unwind_core_read(Elf *core, uint64_t addr, void *buf, size_t len)
-{
-	size_t nphdr;
-	if (elf_getphdrnum(core, &nphdr) != 0)
-		return ms_error_fault(addr, NULL);
-	size_t rawsize;
-	char *raw = elf_rawfile(core, &rawsize);
-	size_t done = 0;
-	while (done < len) {
-		uint64_t a = addr + done;
-		bool progress = false;
-		for (size_t i = 0; i < nphdr; i++) {
-			GElf_Phdr ph;
-			if (!gelf_getphdr(core, i, &ph) || ph.p_type != PT_LOAD)
-				continue;
-			if (a < ph.p_vaddr || a - ph.p_vaddr >= ph.p_filesz)
-				continue;
-			uint64_t off = ph.p_offset + (a - ph.p_vaddr);
-			size_t n = len - done;
-			if (n > ph.p_filesz - (a - ph.p_vaddr))
-				n = (size_t)(ph.p_filesz - (a - ph.p_vaddr));
-			if (!raw || off + n > rawsize)
-				return ms_error_fault(a, "truncated core file");
-			memcpy((char *)buf + done, raw + off, n);
-			done += n;
-			progress = true;
-			break;
-		}
-		if (!progress)
-			return ms_error_fault(a, "not in the core file");
-	}
-	return NULL;
 }
 
 /* ---- the walk ---- */

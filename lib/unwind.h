@@ -57,13 +57,6 @@ size_t ms_unwind_snapshot_gone(const struct ms_unwind_snapshot *snap, const pid_
 /* A reader over the copies, falling back to the live process. */
 struct ms_dwarf_memory ms_unwind_snapshot_memory(struct ms_unwind_snapshot *snap);
 
-/*
- * The threads of a core file, from its NT_PRSTATUS notes (for when the
- * target gives none), and a reader over its PT_LOAD segments.
- */
-struct ms_error *ms_unwind_core_threads(Elf *core, struct ms_thread_list **threads_ret);
-struct ms_error *ms_unwind_core_read(Elf *core, uint64_t addr, void *buf, size_t len);
-
 /* One physical frame: its pc and the registers the unwinder recovered. */
 struct ms_unwind_frame {
 	uint64_t pc;
