@@ -142,41 +142,52 @@ bool ms_procfs_pid_exists(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
-struct ms_error *ms_procfs_thread_ids(pid_t pid, pid_t **tids_ret, size_t *count_ret)
+struct ms_error *ms_procfs_ids(const char *path, pid_t **ids_ret, size_t *count_ret)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *dir = opendir(path);
 	if (!dir)
-		return errno == ENOENT
-			       ? ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid)
-			       : ms_error_errno(errno, "%s", path);
-	pid_t *tids = NULL;
+		return errno == ENOENT ? ms_error_create(MS_ERROR_NOT_FOUND, "%s: gone", path)
+				       : ms_error_errno(errno, "%s", path);
+	pid_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	struct ms_error *err = NULL;
 	struct dirent *de;
 	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end || v <= 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			pid_t *grown = realloc(tids, cap * sizeof(*grown));
+			pid_t *grown = realloc(ids, cap * sizeof(*ids));
 			if (!grown) {
 				err = &ms_error_no_memory;
 				break;
 			}
-			tids = grown;
+			ids = grown;
 		}
-		tids[n++] = (pid_t)atoi(de->d_name);
+		ids[n++] = (pid_t)v;
 	}
 	closedir(dir);
 	if (err) {
-		free(tids);
+		free(ids);
 		return err;
 	}
-	*tids_ret = tids;
+	*ids_ret = ids;
 	*count_ret = n;
 	return NULL;
+}
+
+struct ms_error *ms_procfs_thread_ids(pid_t pid, pid_t **tids_ret, size_t *count_ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	struct ms_error *err = ms_procfs_ids(path, tids_ret, count_ret);
+	if (err && err->code == MS_ERROR_NOT_FOUND) {
+		ms_error_destroy(err);
+		return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
+	}
+	return err;
 }
 
 bool ms_procfs_thread_stat(pid_t pid, pid_t tid, char name[17], char *state_ret)

@@ -39,6 +39,12 @@ struct ms_error *ms_procfs_write(const char *path, const char *value);
 bool ms_procfs_pid_exists(pid_t pid);
 
 /*
+ * The numeric entries of a /proc directory (the processes in /proc, a
+ * process's threads in /proc/PID/task) in the kernel's order. Caller frees.
+ * MS_ERROR_NOT_FOUND if the directory is gone.
+ */
+struct ms_error *ms_procfs_ids(const char *dir, pid_t **ids_ret, size_t *count_ret);
+/*
  * The ids of process pid's threads, as /proc/PID/task lists them (the
  * kernel's order: creation order). Caller frees. "no process PID"
  * (MS_ERROR_NOT_FOUND) if it is gone.

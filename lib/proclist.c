@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "proclist.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,58 +17,26 @@ static int pid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct ms_error *list_dir(const char *path, pid_t **ids_ret, size_t *count_ret)
+/* ps lists by id */
+static void sort_ids(pid_t *ids, size_t n)
 {
-	DIR *dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT ? ms_error_create(MS_ERROR_NOT_FOUND, "%s: gone", path)
-				       : ms_error_errno(errno, "%s", path);
-	pid_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	struct ms_error *err = NULL;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		char *end;
-		long v = strtol(de->d_name, &end, 10);
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end || v <= 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			pid_t *grown = realloc(ids, cap * sizeof(*ids));
-			if (!grown) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			ids = grown;
-		}
-		ids[n++] = (pid_t)v;
-	}
-	closedir(dir);
-	if (err) {
-		free(ids);
-		return err;
-	}
-	if (n > 1)
+	if (n > 1) /* an empty list has no array: qsort(NULL) is undefined */
 		qsort(ids, n, sizeof(*ids), pid_cmp);
-	*ids_ret = ids;
-	*count_ret = n;
-	return NULL;
 }
 
 struct ms_error *ms_proc_list(pid_t **pids_ret, size_t *count_ret)
 {
-	return list_dir("/proc", pids_ret, count_ret);
+	struct ms_error *err = ms_procfs_ids("/proc", pids_ret, count_ret);
+	if (!err)
+		sort_ids(*pids_ret, *count_ret);
+	return err;
 }
 
 struct ms_error *ms_proc_threads(pid_t pid, pid_t **tids_ret, size_t *count_ret)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	struct ms_error *err = list_dir(path, tids_ret, count_ret);
-	if (err && err->code == MS_ERROR_NOT_FOUND) {
-		ms_error_destroy(err);
-		return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
-	}
+	struct ms_error *err = ms_procfs_thread_ids(pid, tids_ret, count_ret);
+	if (!err)
+		sort_ids(*tids_ret, *count_ret);
 	return err;
 }
 
