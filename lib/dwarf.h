@@ -68,7 +68,9 @@ struct ms_error *ms_dwarf_read(struct ms_dwarf_session *session, uint64_t addr, 
 struct ms_dwarf_module {
 	Dwfl_Module *mod;
 	const char *name;	/* as reported: the mapped file's path */
-	const char *display;	/* as the dynamic linker names it (gdb's "from" name) */
+	const char *display;	/* as the dynamic linker names it, else its file */
+	const char *solib;	/* a shared library (the link map's name, gdb's "from"),
+				   NULL for the executable, the vDSO or if unknown */
 	uint64_t start, end;	/* address range */
 	bool has_dwarf;		/* debug info found */
 	bool has_symtab;	/* at least an ELF symbol table */

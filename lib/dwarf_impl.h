@@ -63,6 +63,7 @@ struct ms_dwarf_session {
 	Dwfl *dwfl;
 	pid_t pid; /* live processes; 0 for cores */
 	bool linknames_read;
+	uint64_t vdso; /* AT_SYSINFO_EHDR */
 	struct ms_dwarf_linkname *linknames;
 	size_t nlinknames;
 	Dwfl_Callbacks callbacks;
