@@ -395,9 +395,19 @@ static void read_linknames(struct ms_dwarf_session *s)
 			return;
 		char name[4096];
 		size_t len = 0;
-		while (lm.l_name && len < sizeof(name) - 1 &&
-		       read_quiet(s, lm.l_name + len, &name[len], 1) && name[len])
-			len++;
+		/* in pieces that stay inside a page: the next one may be unmapped */
+		bool nul = false;
+		while (lm.l_name && !nul && len < sizeof(name) - 1) {
+			uint64_t a = lm.l_name + len;
+			size_t chunk = 4096 - (size_t)(a & 4095);
+			if (chunk > sizeof(name) - 1 - len)
+				chunk = sizeof(name) - 1 - len;
+			if (!read_quiet(s, a, &name[len], chunk))
+				break;
+			size_t n = strnlen(&name[len], chunk);
+			nul = n < chunk;
+			len += n;
+		}
 		name[len] = '\0';
 		/* gdb leaves the vDSO out of its shared libraries */
 		Dwfl_Module *vdso = s->vdso ? dwfl_addrmodule(s->dwfl, s->vdso) : NULL;
