@@ -406,7 +406,8 @@ static bool build(struct ms_dwarf_linetable *t, Dwarf_Die *cu)
 	if (m.failed)
 		return false;
 	for (size_t i = 0; i < t->nsubs; i++)
-		qsort(t->subs[i].rows, t->subs[i].n, sizeof(struct row), cmp_row);
+		if (t->subs[i].n)
+			qsort(t->subs[i].rows, t->subs[i].n, sizeof(struct row), cmp_row);
 	Dwarf_Attribute attr;
 	const char *comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
 	const char *cu_name = dwarf_diename(cu);
