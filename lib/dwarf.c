@@ -468,35 +468,19 @@ Dwarf_Die *ms_dwarf_cu_at(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Ad
 bool ms_dwarf_line_at(struct ms_dwarf_session *s, uint64_t addr, struct ms_dwarf_line *line_ret)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
-	if (!mod)
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = mod ? ms_dwarf_cu_at(s, mod, addr, &bias) : NULL;
+	const char *file;
+	int lineno;
+	Dwarf_Addr start;
+	bool is_stmt;
+	/* gdb's view of the unit's line table (dwarf_line.c), not libdw's rows */
+	if (!cu || !ms_dwarf_line_lookup(s, mod, cu, addr - bias, &file, &lineno, &start, &is_stmt))
 		return false;
-	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
-	if (!line) {
-		/* the same lookup through the unit found by hand */
-		Dwarf_Addr bias;
-		Dwarf_Die *cu = ms_dwarf_cu_at(s, mod, addr, &bias);
-		Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, addr - bias) : NULL;
-		Dwarf_Addr row;
-		int lineno = 0;
-		if (!dl || dwarf_lineaddr(dl, &row) != 0 || dwarf_lineno(dl, &lineno) != 0 ||
-		    lineno <= 0)
-			return false;
-		const char *file = dwarf_linesrc(dl, NULL, NULL);
-		if (!file)
-			return false;
-		line_ret->file = relative_file(s, cu, file);
-		line_ret->line = lineno;
-		line_ret->row_addr = row + bias;
-		return true;
-	}
-	Dwarf_Addr row;
-	int lineno = 0;
-	const char *file = dwfl_lineinfo(line, &row, &lineno, NULL, NULL, NULL);
-	if (!file || lineno <= 0)
-		return false;
-	line_ret->file = relative_file(s, dwfl_linecu(line), file);
+	line_ret->file = relative_file(s, cu, file);
 	line_ret->line = lineno;
-	line_ret->row_addr = row;
+	line_ret->row_addr = start + bias;
+	line_ret->is_stmt = is_stmt;
 	return true;
 }
 
@@ -806,6 +790,7 @@ struct ms_error *ms_dwarf_frames_at(struct ms_dwarf_session *s, uint64_t pc, boo
 				f->line.file = file;
 				f->line.line = line;
 				f->line.row_addr = 0;
+				f->line.is_stmt = true;
 			}
 		}
 		block_start = i + 1;
@@ -838,7 +823,8 @@ bool ms_dwarf_frame_show_address(const struct ms_dwarf_frame *f)
 		return false;
 	if (!f->activation)
 		return true;
-	return f->pc != f->line.row_addr;
+	/* gdb: in the middle of a line, or on a row that is not a statement */
+	return f->pc != f->line.row_addr || !f->line.is_stmt;
 }
 
 struct ms_error *ms_dwarf_frame_cfa(struct ms_dwarf_frame *f, uint64_t *cfa_ret);

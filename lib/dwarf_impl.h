@@ -60,6 +60,10 @@ struct ms_dwarf_site {
 
 struct ms_dwarf_mapped;
 
+/* A unit's line table as gdb builds it (dwarf_line.c). */
+struct ms_dwarf_linetable;
+enum { MS_DWARF_LINETABLE_SLOTS = 256 };
+
 struct ms_dwarf_session {
 	Dwfl *dwfl;
 	pid_t pid; /* live processes; 0 for cores */
@@ -70,6 +74,7 @@ struct ms_dwarf_session {
 	size_t nmapped;
 	void *vdso_image;
 	bool linknames_read;
+	uint64_t vdso; /* AT_SYSINFO_EHDR */
 	struct ms_dwarf_linkname *linknames;
 	size_t nlinknames;
 	Dwfl_Callbacks callbacks;
@@ -84,6 +89,7 @@ struct ms_dwarf_session {
 	uint64_t modules_low, modules_high; /* every module lies between */
 	struct ms_dwarf_scopes *scopes[1024];
 	struct ms_dwarf_site *sites[1024];
+	struct ms_dwarf_linetable *linetables[MS_DWARF_LINETABLE_SLOTS];
 };
 
 /* A string owned by the session, looked up by key (any stable pointer). */
@@ -121,6 +127,16 @@ bool ms_dwarf_call_site_origin(Dwarf_Die *site, Dwarf_Die *origin_ret);
 bool ms_dwarf_call_site_target(Dwarf_Die *site, Dwarf_Addr bias, uint64_t *target_ret);
 /* Whether one of the ELF symbols at addr is called name. */
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name);
+
+/*
+ * The line-table row gdb finds for pc (module-relative) in the unit cu: the
+ * file (libdw's path), the line, where the row starts and whether it is a
+ * statement. False when the unit has no line for pc.
+ */
+bool ms_dwarf_line_lookup(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Die *cu,
+			  Dwarf_Addr pc, const char **path_ret, int *line_ret,
+			  Dwarf_Addr *start_ret, bool *is_stmt_ret);
+void ms_dwarf_linetables_destroy(struct ms_dwarf_session *s);
 
 /*
  * libdwfl's standard debug-info search, then the decompressed copy kept by

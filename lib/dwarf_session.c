@@ -342,6 +342,7 @@ void ms_dwarf_session_destroy(struct ms_dwarf_session *s)
 			e = next;
 		}
 	}
+	ms_dwarf_linetables_destroy(s);
 	for (size_t i = 0; i < s->nlinknames; i++)
 		free(s->linknames[i].name);
 	free(s->linknames);
@@ -444,21 +445,28 @@ static bool read_quiet(struct ms_dwarf_session *s, uint64_t addr, void *buf, siz
 static void read_linknames(struct ms_dwarf_session *s)
 {
 	s->linknames_read = true;
-	if (!s->pid)
+	/* the auxiliary vector: /proc/PID/auxv, or a core's NT_AUXV */
+	void *auxv;
+	size_t auxv_size;
+	struct ms_error *err = ms_target_auxv(s->target, &auxv, &auxv_size);
+	if (err) {
+		ms_error_destroy(err);
 		return;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)s->pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	uint64_t av[2], phdr = 0, phnum = 0;
-	while (fread(av, sizeof(av), 1, f) == 1 && av[0] != AT_NULL) {
+	}
+	uint64_t phdr = 0, phnum = 0;
+	for (size_t off = 0; off + 16 <= auxv_size; off += 16) {
+		uint64_t av[2];
+		memcpy(av, (const char *)auxv + off, sizeof(av));
+		if (av[0] == AT_NULL)
+			break;
 		if (av[0] == AT_PHDR)
 			phdr = av[1];
 		else if (av[0] == AT_PHNUM)
 			phnum = av[1];
+		else if (av[0] == AT_SYSINFO_EHDR)
+			s->vdso = av[1];
 	}
-	fclose(f);
+	free(auxv);
 	if (!phdr || !phnum || phnum > 256)
 		return;
 	Elf64_Phdr ph[256];
@@ -494,11 +502,23 @@ static void read_linknames(struct ms_dwarf_session *s)
 			return;
 		char name[4096];
 		size_t len = 0;
-		while (lm.l_name && len < sizeof(name) - 1 &&
-		       read_quiet(s, lm.l_name + len, &name[len], 1) && name[len])
-			len++;
+		/* in pieces that stay inside a page: the next one may be unmapped */
+		bool nul = false;
+		while (lm.l_name && !nul && len < sizeof(name) - 1) {
+			uint64_t a = lm.l_name + len;
+			size_t chunk = 4096 - (size_t)(a & 4095);
+			if (chunk > sizeof(name) - 1 - len)
+				chunk = sizeof(name) - 1 - len;
+			if (!read_quiet(s, a, &name[len], chunk))
+				break;
+			size_t n = strnlen(&name[len], chunk);
+			nul = n < chunk;
+			len += n;
+		}
 		name[len] = '\0';
-		if (len) {
+		/* gdb leaves the vDSO out of its shared libraries */
+		Dwfl_Module *vdso = s->vdso ? dwfl_addrmodule(s->dwfl, s->vdso) : NULL;
+		if (len && !(vdso && dwfl_addrmodule(s->dwfl, lm.l_ld) == vdso)) {
 			struct ms_dwarf_linkname *g =
 				realloc(s->linknames, (s->nlinknames + 1) * sizeof(*g));
 			if (!g)
@@ -539,8 +559,14 @@ bool ms_dwarf_module_at(struct ms_dwarf_session *s, uint64_t addr,
 	module_ret->display = module_ret->name;
 	if (!s->linknames_read)
 		read_linknames(s);
-	for (size_t i = 0; i < s->nlinknames; i++)
-		if (s->linknames[i].ld >= start && s->linknames[i].ld < end)
+	for (size_t i = 0; i < s->nlinknames; i++) {
+		if (s->linknames[i].ld >= start && s->linknames[i].ld < end) {
 			module_ret->display = s->linknames[i].name;
+			module_ret->solib = s->linknames[i].name;
+		}
+	}
+	/* the file it was read from: a core reports some modules by their soname */
+	if (mainfile && module_ret->display == module_ret->name)
+		module_ret->display = mainfile;
 	return true;
 }
