@@ -217,26 +217,6 @@ static uint64_t type_align(Dwarf_Die *type, int depth)
 	}
 }
 
-/* Print an object of type at addr, read from the target, through the printers. */
-static void print_at(struct fmt *f, Dwarf_Die *type, uint64_t addr, int depth)
-{
-	struct ms_dwarf_value *v = ms_dwarf_value_at(f->session, type, addr);
-	if (!v) {
-		ms_strbuf_add(f->out, "<error: out of memory>");
-		return;
-	}
-	if (v->state == MS_DWARF_VALUE_ERROR) {
-		ms_strbuf_add(f->out, "<error: ");
-		ms_format_error(v->error, f->out);
-		ms_strbuf_add(f->out, ">");
-	} else {
-		struct slice sub = {
-			.bytes = v->bytes, .size = v->size, .in_memory = true, .address = addr};
-		ms_format_slice(f, type, &sub, depth + 1);
-	}
-	ms_dwarf_value_destroy(v);
-}
-
 /* ---- the printers ---- */
 
 static bool print_string(struct fmt *f, Dwarf_Die *type, struct slice *s)
@@ -309,7 +289,7 @@ static bool print_vector(struct fmt *f, Dwarf_Die *type, struct slice *s, int de
 		       (end - start) / esize);
 	struct children c = {.f = f};
 	for (uint64_t i = 0; i < n && child_next(&c); i++, c.count++)
-		print_at(f, &elem, start + i * esize, depth);
+		ms_format_at(f, &elem, start + i * esize, depth);
 	children_end(&c);
 	return true;
 }
@@ -412,7 +392,7 @@ static bool print_tree(struct fmt *f, Dwarf_Die *type, struct slice *s, int dept
 		uint64_t at = tree.node + RB_STORAGE;
 		if (map) {
 			ms_strbuf_add(f->out, "[");
-			print_at(f, &key, at, depth);
+			ms_format_at(f, &key, at, depth);
 			ms_strbuf_add(f->out, "] = ");
 			c.count++;
 			if (c.count >= f->o->print_max) {
@@ -420,11 +400,11 @@ static bool print_tree(struct fmt *f, Dwarf_Die *type, struct slice *s, int dept
 				ms_strbuf_add(f->out, "...");
 				break;
 			}
-			print_at(f, &val, at + second, depth);
+			ms_format_at(f, &val, at + second, depth);
 			c.count++;
 		} else {
 			ms_strbuf_addf(f->out, "[%" PRIu64 "] = ", i);
-			print_at(f, &key, at, depth);
+			ms_format_at(f, &key, at, depth);
 			c.count++;
 		}
 	}

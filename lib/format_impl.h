@@ -29,6 +29,8 @@ struct slice {
 
 /* Print a slice of type (format_value.c's recursion). */
 void ms_format_slice(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth);
+/* Print the object of type at addr, read from the target, one level deeper. */
+void ms_format_at(struct fmt *f, Dwarf_Die *type, uint64_t addr, int depth);
 /* Characters as gdb prints a string of known length (more: "..." after). */
 void ms_format_chars(struct fmt *f, const uint8_t *s, size_t len, bool more);
 

@@ -608,25 +608,8 @@ static void print_pointer(struct fmt *f, Dwarf_Die *t, struct slice *s, int dept
 		bool printed = has_target && strip(&target, &rt) && ms_format_cxx_applies(&rt);
 		if (!printed)
 			ms_strbuf_addf(f->out, "@0x%" PRIx64 ": ", addr);
-		if (has_target) {
-			struct ms_dwarf_value *v = ms_dwarf_value_at(f->session, &target, addr);
-			if (!v) {
-				ms_strbuf_add(f->out, "<error: out of memory>");
-				return;
-			}
-			if (v->state == MS_DWARF_VALUE_ERROR) {
-				ms_strbuf_add(f->out, "<error: ");
-				ms_format_error(v->error, f->out);
-				ms_strbuf_add(f->out, ">");
-			} else {
-				struct slice sub = {.bytes = v->bytes,
-						    .size = v->size,
-						    .in_memory = true,
-						    .address = addr};
-				print_rec(f, &target, &sub, depth + 1, false);
-			}
-			ms_dwarf_value_destroy(v);
-		}
+		if (has_target)
+			ms_format_at(f, &target, addr, depth);
 		return;
 	}
 	bool is_fn = has_target && strip(&target, &st) && dwarf_tag(&st) == DW_TAG_subroutine_type;
@@ -941,6 +924,25 @@ static bool has_printer(Dwarf_Die *type)
 void ms_format_slice(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth)
 {
 	print_rec(f, type, s, depth, false);
+}
+
+void ms_format_at(struct fmt *f, Dwarf_Die *type, uint64_t addr, int depth)
+{
+	struct ms_dwarf_value *v = ms_dwarf_value_at(f->session, type, addr);
+	if (!v) {
+		ms_strbuf_add(f->out, "<error: out of memory>");
+		return;
+	}
+	if (v->state == MS_DWARF_VALUE_ERROR) {
+		ms_strbuf_add(f->out, "<error: ");
+		ms_format_error(v->error, f->out);
+		ms_strbuf_add(f->out, ">");
+	} else {
+		struct slice sub = {
+			.bytes = v->bytes, .size = v->size, .in_memory = true, .address = addr};
+		print_rec(f, type, &sub, depth + 1, false);
+	}
+	ms_dwarf_value_destroy(v);
 }
 
 void ms_format_chars(struct fmt *f, const uint8_t *s, size_t len, bool more)
