@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "compact.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proclist.h"
 #include "procfs.h"
 
 /* Read a whole file; false (and no error to free) if it cannot be read. */
@@ -182,40 +182,36 @@ void ms_compact_score_wmarks(unsigned proactiveness, unsigned *low_ret, unsigned
 	*high_ret = low + 10 < 100 ? low + 10 : 100;
 }
 
+struct kswapd_scan {
+	char want[32]; /* "kswapdN\n", as comm reads */
+	bool known, running;
+};
+
+static struct ms_error *match_kswapd(void *arg, pid_t pid, const char *comm, bool *stop_ret)
+{
+	struct kswapd_scan *scan = arg;
+	if (strcmp(comm, scan->want) != 0)
+		return NULL;
+	*stop_ret = true;
+	struct ms_procinfo info;
+	struct ms_error *err = ms_proc_read(pid, 0, MS_PROC_STAT, &info);
+	if (err) {
+		ms_error_destroy(err); /* gone meanwhile: unknown */
+		return NULL;
+	}
+	scan->known = true;
+	scan->running = info.state == 'R';
+	return NULL;
+}
+
 bool ms_compact_kswapd_running(int node, bool *known_ret)
 {
-	*known_ret = false;
-	char want[32];
-	snprintf(want, sizeof(want), "kswapd%d\n", node);
-	DIR *dir = opendir("/proc");
-	if (!dir)
-		return false;
-	bool running = false;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		char path[300], *text;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		if (!read_text(path, &text))
-			continue;
-		bool match = strcmp(text, want) == 0;
-		free(text);
-		if (!match)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if (!read_text(path, &text))
-			break;
-		const char *close = strrchr(text, ')');
-		if (close && close[1] == ' ') {
-			*known_ret = true;
-			running = close[2] == 'R';
-		}
-		free(text);
-		break;
-	}
-	closedir(dir);
-	return running;
+	struct kswapd_scan scan = {0};
+	snprintf(scan.want, sizeof(scan.want), "kswapd%d\n", node);
+	struct ms_error *err = ms_proc_each("comm", match_kswapd, &scan, NULL);
+	ms_error_destroy(err);
+	*known_ret = scan.known;
+	return scan.running;
 }
 
 void ms_compact_proactive(const struct ms_frag *frag, int node, unsigned proactiveness,

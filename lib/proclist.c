@@ -196,6 +196,63 @@ struct ms_error *ms_proc_read(pid_t pid, pid_t tid, unsigned what, struct ms_pro
 	return NULL;
 }
 
+struct ms_error *ms_proc_each(const char *name, ms_proc_each_fn *fn, void *arg,
+			      size_t *unreadable_ret)
+{
+	pid_t *pids;
+	size_t n;
+	struct ms_error *err = ms_proc_list(&pids, &n);
+	if (err)
+		return err;
+	bool stop = false;
+	for (size_t i = 0; i < n && !err && !stop; i++) {
+		char *text;
+		struct ms_error *e = ms_procfs_read_pid(pids[i], name, &text, NULL);
+		if (e) {
+			/* gone meanwhile, or another user's process without root */
+			if (e->code != MS_ERROR_NOT_FOUND && unreadable_ret)
+				++*unreadable_ret;
+			ms_error_destroy(e);
+			continue;
+		}
+		err = fn(arg, pids[i], text, &stop);
+		free(text);
+	}
+	free(pids);
+	return err;
+}
+
+bool ms_proc_comm(pid_t pid, char comm[17])
+{
+	char *text;
+	comm[0] = '\0';
+	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &text, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	text[strcspn(text, "\n")] = '\0';
+	snprintf(comm, 17, "%s", text);
+	free(text);
+	return true;
+}
+
+void ms_proc_status_name(const char *status, char comm[17])
+{
+	comm[0] = '\0';
+	const char *name = strstr(status, "Name:");
+	if (!name)
+		return;
+	name += 5;
+	while (*name == ' ' || *name == '\t')
+		name++;
+	size_t n = strcspn(name, "\n");
+	if (n > 16)
+		n = 16;
+	memcpy(comm, name, n);
+	comm[n] = '\0';
+}
+
 bool ms_proc_alive(pid_t pid)
 {
 	char *text;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "maps.h"
+#include "proclist.h"
 #include "procfs.h"
 
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
@@ -352,53 +353,44 @@ void ms_thp_users_deinit(struct ms_thp_users *u)
 	memset(u, 0, sizeof(*u));
 }
 
+struct users_scan {
+	struct ms_thp_users *u;
+	size_t cap;
+};
+
+static struct ms_error *add_user(void *arg, pid_t pid, const char *rollup, bool *stop_ret)
+{
+	struct users_scan *scan = arg;
+	struct ms_thp_users *u = scan->u;
+	(void)stop_ret;
+	struct ms_vma_usage usage;
+	if (!ms_proc_parse_rollup(rollup, &usage))
+		return NULL; /* kernel thread: an empty rollup */
+	u->processes++;
+	u->sum_anon_huge += usage.anon_huge;
+	if (!usage.anon_huge && !usage.shmem_pmd && !usage.file_pmd)
+		return NULL;
+	if (u->count == scan->cap) {
+		size_t cap = scan->cap ? scan->cap * 2 : 32;
+		struct ms_thp_user *l = realloc(u->list, cap * sizeof(*l));
+		if (!l)
+			return &ms_error_no_memory;
+		u->list = l;
+		scan->cap = cap;
+	}
+	u->list[u->count++] = (struct ms_thp_user){.pid = pid,
+						   .anon_huge = usage.anon_huge,
+						   .shmem_pmd = usage.shmem_pmd,
+						   .file_pmd = usage.file_pmd,
+						   .anonymous = usage.anonymous};
+	return NULL;
+}
+
 struct ms_error *ms_thp_top_users(size_t top, struct ms_thp_users *u)
 {
 	memset(u, 0, sizeof(*u));
-	DIR *d = opendir("/proc");
-	if (!d)
-		return ms_error_errno(errno, "/proc");
-	size_t cap = 0;
-	struct ms_error *err = NULL;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		char *text;
-		struct ms_error *e = ms_procfs_read_pid(pid, "smaps_rollup", &text, NULL);
-		if (e) {
-			if (e->code != MS_ERROR_NOT_FOUND)
-				u->unreadable++;
-			ms_error_destroy(e);
-			continue;
-		}
-		struct ms_thp_user one = {.pid = pid};
-		uint64_t rss;
-		bool any = ms_procfs_field_u64(text, "Rss", &rss);
-		ms_procfs_field_u64(text, "AnonHugePages", &one.anon_huge);
-		ms_procfs_field_u64(text, "ShmemPmdMapped", &one.shmem_pmd);
-		ms_procfs_field_u64(text, "FilePmdMapped", &one.file_pmd);
-		ms_procfs_field_u64(text, "Anonymous", &one.anonymous);
-		free(text);
-		if (!any)
-			continue; /* kernel thread: an empty rollup */
-		u->processes++;
-		u->sum_anon_huge += one.anon_huge;
-		if (!one.anon_huge && !one.shmem_pmd && !one.file_pmd)
-			continue;
-		if (u->count == cap) {
-			cap = cap ? cap * 2 : 32;
-			struct ms_thp_user *l = realloc(u->list, cap * sizeof(*l));
-			if (!l) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			u->list = l;
-		}
-		u->list[u->count++] = one;
-	}
-	closedir(d);
+	struct users_scan scan = {.u = u};
+	struct ms_error *err = ms_proc_each("smaps_rollup", add_user, &scan, &u->unreadable);
 	if (err) {
 		ms_thp_users_deinit(u);
 		return err;
@@ -407,17 +399,8 @@ struct ms_error *ms_thp_top_users(size_t top, struct ms_thp_users *u)
 		qsort(u->list, u->count, sizeof(*u->list), user_cmp);
 	if (u->count > top)
 		u->count = top;
-	for (size_t i = 0; i < u->count; i++) {
-		char *comm;
-		struct ms_error *e = ms_procfs_read_pid(u->list[i].pid, "comm", &comm, NULL);
-		if (e) { /* gone meanwhile: no name */
-			ms_error_destroy(e);
-		} else {
-			comm[strcspn(comm, "\n")] = '\0';
-			snprintf(u->list[i].comm, sizeof(u->list[i].comm), "%s", comm);
-			free(comm);
-		}
-	}
+	for (size_t i = 0; i < u->count; i++)
+		ms_proc_comm(u->list[i].pid, u->list[i].comm); /* gone meanwhile: no name */
 	return NULL;
 }
 
@@ -572,18 +555,8 @@ struct ms_error *ms_thp_diagnose_text(const char *smaps, const char *status, con
 		if (err)
 			return err;
 	}
-	if (status) {
-		const char *name = strstr(status, "Name:");
-		if (name) {
-			name += 5;
-			while (*name == ' ' || *name == '\t')
-				name++;
-			size_t n = strcspn(name, "\n");
-			if (n >= sizeof(r->comm))
-				n = sizeof(r->comm) - 1;
-			memcpy(r->comm, name, n);
-		}
-	}
+	if (status)
+		ms_proc_status_name(status, r->comm);
 	struct ms_error *err = diagnose(smaps, status, s, r);
 	if (err)
 		ms_thp_report_deinit(r);
