@@ -15,7 +15,7 @@
 
 #include "../lib/compact.h"
 #include "../lib/frag.h"
-#include "../lib/procfs.h"
+#include "../lib/sysmem.h"
 #include "cmd_physmap.h"
 #include "commands.h"
 
@@ -92,17 +92,6 @@ static bool parse_node(const char *s, int *node)
 	return true;
 }
 
-static uint64_t read_sysctl(const char *path, uint64_t fallback)
-{
-	uint64_t v;
-	struct ms_error *err = ms_procfs_read_u64(path, &v);
-	if (err) {
-		ms_error_destroy(err);
-		return fallback;
-	}
-	return v;
-}
-
 int cmd_compact(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -154,7 +143,8 @@ int cmd_compact(struct cli_ctx *ctx, int argc, char **argv)
 	int hpage_order = ms_compact_hpage_order();
 	if (hpage_order >= before.nr_orders)
 		hpage_order = before.nr_orders - 1;
-	unsigned proactiveness = (unsigned)read_sysctl("/proc/sys/vm/compaction_proactiveness", 20);
+	unsigned proactiveness =
+		(unsigned)ms_sysctl_u64_or(NULL, "vm.compaction_proactiveness", 20);
 	if (svg_before) {
 		err = physmap_build(ctx, &before, node, 0, &pm);
 		if (!err)

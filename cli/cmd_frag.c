@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/frag.h"
-#include "../lib/procfs.h"
+#include "../lib/sysmem.h"
 #include "commands.h"
 
 #define EXTFRAG_DIR "/sys/kernel/debug/extfrag"
@@ -38,39 +38,22 @@ static const char *short_size(char *buf, size_t len, uint64_t bytes)
 	return buf;
 }
 
-static uint64_t read_sysctl(const char *path, uint64_t fallback)
-{
-	uint64_t v;
-	struct ms_error *err = ms_procfs_read_u64(path, &v);
-	if (err) {
-		ms_error_destroy(err);
-		return fallback;
-	}
-	return v;
-}
-
-/* MemFree of the machine, or of one node (its meminfo lines start "Node N "). */
+/* MemFree of the machine, or of one node (sysmem reads its "Node N " lines). */
 static bool mem_free(int node, uint64_t *bytes)
 {
-	char path[80], *text;
+	char path[80];
 	if (node < 0)
 		snprintf(path, sizeof(path), "/proc/meminfo");
 	else
 		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
-	struct ms_error *err = ms_procfs_read(path, &text, NULL);
+	struct ms_kvfile *kv;
+	struct ms_error *err = ms_kvfile_read(NULL, path, &kv);
 	if (err) {
 		ms_error_destroy(err);
 		return false;
 	}
-	bool ok = false;
-	if (node < 0) {
-		ok = ms_procfs_field_u64(text, "MemFree", bytes);
-	} else {
-		char key[40];
-		snprintf(key, sizeof(key), "Node %d MemFree", node);
-		ok = ms_procfs_field_u64(text, key, bytes);
-	}
-	free(text);
+	bool ok = ms_kvfile_get(kv, "MemFree", bytes) && (node < 0 || kv->node == node);
+	ms_kvfile_destroy(kv);
 	return ok;
 }
 
@@ -141,12 +124,7 @@ static struct ms_error *crosscheck(struct ms_frag *frag, struct crosscheck *cc)
 		}
 		cc->available = true;
 		/* Free lists move all the time: re-read them right after debugfs. */
-		char *text;
-		err = ms_procfs_read("/proc/buddyinfo", &text, NULL);
-		if (!err) {
-			err = ms_frag_parse_buddyinfo(frag, text);
-			free(text);
-		}
+		err = ms_frag_read_buddyinfo(NULL, frag);
 		if (err) {
 			ms_frag_debugfs_deinit(&dbg);
 			return err;
@@ -493,7 +471,7 @@ int cmd_frag(struct cli_ctx *ctx, int argc, char **argv)
 		status = cli_error(ctx, err);
 		goto out;
 	}
-	uint64_t threshold = read_sysctl("/proc/sys/vm/extfrag_threshold", 500);
+	uint64_t threshold = ms_sysctl_u64_or(NULL, "vm.extfrag_threshold", 500);
 	int verdict_order =
 		order >= 0 ? order : (frag.pageblock_order > 0 ? frag.pageblock_order : 9);
 	if (verdict_order >= frag.nr_orders)

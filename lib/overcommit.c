@@ -11,18 +11,6 @@
 #include "proclist.h"
 #include "procfs.h"
 
-/* Read a file whose absence is not an error; false (and nothing to free) then. */
-static bool read_optional(const char *path, pid_t pid, char **text_ret)
-{
-	struct ms_error *err = pid ? ms_procfs_read_pid(pid, path, text_ret, NULL)
-				   : ms_procfs_read(path, text_ret, NULL);
-	if (err) {
-		ms_error_destroy(err);
-		return false;
-	}
-	return true;
-}
-
 const char *ms_overcommit_mode_name(unsigned mode)
 {
 	switch (mode) {
@@ -162,7 +150,7 @@ struct ms_error *ms_overcommit_read(const char *root, struct ms_overcommit *oc)
 	char path[4096], *buf;
 	oc->present_cpus = 0;
 	if (ms_sysmem_path(root, "/sys/devices/system/cpu/present", path, sizeof(path)) &&
-	    read_optional(path, 0, &buf)) {
+	    ms_procfs_try_read(path, &buf)) {
 		oc->present_cpus = count_cpu_list(buf);
 		free(buf);
 	}
@@ -208,13 +196,8 @@ static bool largest_gap(const char *maps, uint64_t *gap_ret, uint64_t *margin_re
 	uint64_t top = user_space_size();
 	if (!top)
 		return false;
-	uint64_t low = 65536, best = 0, prev_end = 0;
-	char *text;
-	if (read_optional("/proc/sys/vm/mmap_min_addr", 0, &text)) {
-		low = strtoull(text, NULL, 10);
-		free(text);
-	}
-	prev_end = low;
+	uint64_t low = ms_sysctl_u64_or(NULL, "vm.mmap_min_addr", 65536), best = 0;
+	uint64_t prev_end = low;
 	for (const char *line = maps; *line;) {
 		const char *end = strchr(line, '\n');
 		if (!end)

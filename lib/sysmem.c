@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
 
@@ -267,6 +268,26 @@ struct ms_error *ms_sysctl_read_u64(const char *root, const char *name, uint64_t
 	if (!ms_sysmem_path(root, rel, full, sizeof(full)))
 		return ms_error_create(MS_ERROR_INVALID, "path too long: %s", rel);
 	return ms_procfs_read_u64(full, value_ret);
+}
+
+uint64_t ms_sysctl_u64_or(const char *root, const char *name, uint64_t fallback)
+{
+	uint64_t v;
+	struct ms_error *err = ms_sysctl_read_u64(root, name, &v);
+	if (err) {
+		ms_error_destroy(err);
+		return fallback;
+	}
+	return v;
+}
+
+unsigned ms_sysmem_order(uint64_t bytes)
+{
+	uint64_t pages = bytes / (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned order = 0;
+	while (order < 63 && (UINT64_C(1) << order) < pages)
+		order++;
+	return order;
 }
 
 static int pool_cmp(const void *a, const void *b)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "maps.h"
 #include "proclist.h"
@@ -46,11 +45,8 @@ static void read_choice(const char *path, char *buf, size_t len)
 {
 	char *text;
 	buf[0] = '\0';
-	struct ms_error *err = ms_procfs_read(path, &text, NULL);
-	if (err) { /* absent: leave "" */
-		ms_error_destroy(err);
+	if (!ms_procfs_try_read(path, &text)) /* absent: leave "" */
 		return;
-	}
 	if (!ms_thp_choice(text, buf, len))
 		buf[0] = '\0';
 	free(text);
@@ -283,55 +279,45 @@ const char *ms_thp_explain_defrag(const char *mode)
 
 /* ---- free PMD-order blocks ---- */
 
+void ms_thp_buddy_from_frag(const struct ms_frag *frag, unsigned order, struct ms_thp_buddy *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->order = order;
+	for (size_t i = 0; i < frag->nr_zones; i++) {
+		const struct ms_frag_zone *z = &frag->zones[i];
+		if (!z->populated)
+			continue;
+		for (int o = (int)order; o < frag->nr_orders; o++) {
+			b->free_blocks += z->free[o];
+			b->free_pmd_equiv += z->free[o] << (o - (int)order);
+		}
+	}
+	b->known = true;
+}
+
 struct ms_error *ms_thp_buddy_parse(const char *text, unsigned order, struct ms_thp_buddy *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->order = order;
-	size_t zones = 0;
-	for (const char *line = text; *line;) {
-		const char *end = strchr(line, '\n');
-		if (!end)
-			end = line + strlen(line);
-		/* "Node 0, zone   Normal   692 571 ..." */
-		const char *z = strstr(line, "zone");
-		if (strncmp(line, "Node", 4) == 0 && z && z < end) {
-			const char *p = z + 4;
-			while (p < end && *p == ' ')
-				p++;
-			while (p < end && *p != ' ')
-				p++; /* the zone's name */
-			for (unsigned o = 0; p < end; o++) {
-				char *after;
-				unsigned long long n = strtoull(p, &after, 10);
-				if (after == p)
-					break;
-				if (o >= order) {
-					b->free_blocks += n;
-					b->free_pmd_equiv += n << (o - order);
-				}
-				p = after;
-			}
-			zones++;
-		}
-		line = *end ? end + 1 : end;
-	}
-	if (!zones)
-		return ms_error_create(MS_ERROR_FORMAT, "buddyinfo: no zone lines");
-	b->known = true;
-	return NULL;
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	struct ms_error *err = ms_frag_parse_buddyinfo(&frag, text);
+	if (!err)
+		ms_thp_buddy_from_frag(&frag, order, b);
+	ms_frag_deinit(&frag);
+	return err;
 }
 
 struct ms_error *ms_thp_buddy_read(const char *root, unsigned order, struct ms_thp_buddy *b)
 {
-	char path[4096], *text;
 	memset(b, 0, sizeof(*b));
-	if (!ms_sysmem_path(root, "/proc/buddyinfo", path, sizeof(path)))
-		return ms_error_create(MS_ERROR_INVALID, "path too long");
-	struct ms_error *err = ms_procfs_read(path, &text, NULL);
-	if (err)
-		return err;
-	err = ms_thp_buddy_parse(text, order, b);
-	free(text);
+	b->order = order;
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	struct ms_error *err = ms_frag_read_buddyinfo(root, &frag);
+	if (!err)
+		ms_thp_buddy_from_frag(&frag, order, b);
+	ms_frag_deinit(&frag);
 	return err;
 }
 
@@ -447,13 +433,9 @@ void ms_thp_report_deinit(struct ms_thp_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static unsigned pmd_order(const struct ms_thp_settings *s)
+unsigned ms_thp_pmd_order(const struct ms_thp_settings *s)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), pages = s->pmd_size / page;
-	unsigned order = 0;
-	while ((UINT64_C(1) << order) < pages)
-		order++;
-	return order;
+	return ms_sysmem_order(s->pmd_size);
 }
 
 static uint64_t aligned_bytes(uint64_t start, uint64_t end, uint64_t pmd)
@@ -551,7 +533,8 @@ struct ms_error *ms_thp_diagnose_text(const char *smaps, const char *status, con
 {
 	memset(r, 0, sizeof(*r));
 	if (buddyinfo) {
-		struct ms_error *err = ms_thp_buddy_parse(buddyinfo, pmd_order(s), &r->buddy);
+		struct ms_error *err =
+			ms_thp_buddy_parse(buddyinfo, ms_thp_pmd_order(s), &r->buddy);
 		if (err)
 			return err;
 	}

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "sysmem.h"
 
@@ -156,6 +157,20 @@ START_TEST(test_sysctl)
 	ck_assert_ptr_nonnull(err); /* absent on that kernel */
 	ck_assert_int_eq(err->errnum, 2 /* ENOENT */);
 	ms_error_destroy(err);
+	/* with a fallback for what the kernel lacks */
+	ck_assert_uint_eq(ms_sysctl_u64_or(NUMA2, "vm.overcommit_memory", 7), 2);
+	ck_assert_uint_eq(ms_sysctl_u64_or(RHEL7, "vm.overcommit_kbytes", 7), 7);
+}
+END_TEST
+
+START_TEST(test_order)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	ck_assert_uint_eq(ms_sysmem_order(page), 0);
+	ck_assert_uint_eq(ms_sysmem_order(page - 1), 0);
+	ck_assert_uint_eq(ms_sysmem_order(2 * page), 1);
+	ck_assert_uint_eq(ms_sysmem_order(3 * page), 2); /* rounds up */
+	ck_assert_uint_eq(ms_sysmem_order(512 * page), 9);
 }
 END_TEST
 
@@ -189,6 +204,7 @@ int main(void)
 	tcase_add_test(tc, test_node_meminfo);
 	tcase_add_test(tc, test_vmstat);
 	tcase_add_test(tc, test_sysctl);
+	tcase_add_test(tc, test_order);
 	tcase_add_test(tc, test_hugetlb_pools);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
