@@ -187,18 +187,10 @@ static struct ms_error *collect_kmem(struct exposition *x)
 	struct ms_error *err = ms_meminfo_read(NULL, &mi);
 	if (err)
 		return err;
-	struct ms_hugetlb h;
-	err = ms_hugetlb_read(NULL, &h);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), huge_total, huge_free;
+	err = ms_hugetlb_pages(NULL, &mi, page, &huge_total, &huge_free);
 	if (err)
 		return err;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t huge_total = ms_hugetlb_total_pages(&h, page) * page;
-	uint64_t huge_free = ms_hugetlb_free_pages(&h, page) * page;
-	if (!h.count) {
-		huge_total = mi.v[MS_MI_HUGE_PAGES_TOTAL] * mi.v[MS_MI_HUGEPAGESIZE];
-		huge_free = mi.v[MS_MI_HUGE_PAGES_FREE] * mi.v[MS_MI_HUGEPAGESIZE];
-	}
-	ms_hugetlb_deinit(&h);
 	const char *help = "Memory by kind, as crash's kmem -i (from /proc/meminfo): total, "
 			   "free, used (total - free), shared (Shmem), buffers, cached, slab.";
 	static const struct {
@@ -216,8 +208,8 @@ static struct ms_error *collect_kmem(struct exposition *x)
 			      mi.v[MS_MI_MEM_TOTAL] - mi.v[MS_MI_MEM_FREE], "kind", "used", NULL);
 	}
 	help = "Hugetlb pools of every size: total and free.";
-	GAUGE(x, "memscope_hugetlb_bytes", help, huge_total, "kind", "total", NULL);
-	GAUGE(x, "memscope_hugetlb_bytes", help, huge_free, "kind", "free", NULL);
+	GAUGE(x, "memscope_hugetlb_bytes", help, huge_total * page, "kind", "total", NULL);
+	GAUGE(x, "memscope_hugetlb_bytes", help, huge_free * page, "kind", "free", NULL);
 	help = "Swap: total, used and free.";
 	GAUGE(x, "memscope_swap_bytes", help, mi.v[MS_MI_SWAP_TOTAL], "kind", "total", NULL);
 	GAUGE(x, "memscope_swap_bytes", help, mi.v[MS_MI_SWAP_TOTAL] - mi.v[MS_MI_SWAP_FREE],

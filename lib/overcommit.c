@@ -135,16 +135,10 @@ struct ms_error *ms_overcommit_read(const char *root, struct ms_overcommit *oc)
 	if (ms_meminfo_has(&mi, MS_MI_HUGETLB)) {
 		oc->hugetlb_pages = mi.v[MS_MI_HUGETLB] / oc->page_size;
 	} else {
-		struct ms_hugetlb h;
-		err = ms_hugetlb_read(root, &h);
+		uint64_t free_pages;
+		err = ms_hugetlb_pages(root, &mi, oc->page_size, &oc->hugetlb_pages, &free_pages);
 		if (err)
 			return err;
-		if (h.count)
-			oc->hugetlb_pages = ms_hugetlb_total_pages(&h, oc->page_size);
-		else
-			oc->hugetlb_pages = mi.v[MS_MI_HUGE_PAGES_TOTAL] *
-					    (mi.v[MS_MI_HUGEPAGESIZE] / oc->page_size);
-		ms_hugetlb_deinit(&h);
 	}
 
 	char path[4096], *buf;

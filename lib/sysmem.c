@@ -369,3 +369,22 @@ uint64_t ms_hugetlb_free_pages(const struct ms_hugetlb *h, uint64_t page_size)
 		total += h->pools[i].free * (h->pools[i].size_kb * 1024 / page_size);
 	return total;
 }
+
+struct ms_error *ms_hugetlb_pages(const char *root, const struct ms_meminfo *mi, uint64_t page_size,
+				  uint64_t *total_ret, uint64_t *free_ret)
+{
+	struct ms_hugetlb h;
+	struct ms_error *err = ms_hugetlb_read(root, &h);
+	if (err)
+		return err;
+	if (h.count) {
+		*total_ret = ms_hugetlb_total_pages(&h, page_size);
+		*free_ret = ms_hugetlb_free_pages(&h, page_size);
+	} else {
+		uint64_t per = mi->v[MS_MI_HUGEPAGESIZE] / page_size;
+		*total_ret = mi->v[MS_MI_HUGE_PAGES_TOTAL] * per;
+		*free_ret = mi->v[MS_MI_HUGE_PAGES_FREE] * per;
+	}
+	ms_hugetlb_deinit(&h);
+	return NULL;
+}

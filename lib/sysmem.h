@@ -117,6 +117,12 @@ void ms_hugetlb_deinit(struct ms_hugetlb *h);
 /* hugetlb_total_pages(): base pages held by every pool. */
 uint64_t ms_hugetlb_total_pages(const struct ms_hugetlb *h, uint64_t page_size);
 uint64_t ms_hugetlb_free_pages(const struct ms_hugetlb *h, uint64_t page_size);
+/*
+ * Base pages held by the hugetlb pools of every size, and free in them: the
+ * sysfs pools, or meminfo's count of default-size pages (mi) without them.
+ */
+struct ms_error *ms_hugetlb_pages(const char *root, const struct ms_meminfo *mi, uint64_t page_size,
+				  uint64_t *total_ret, uint64_t *free_ret);
 
 /* The allocation order of bytes: the smallest N with 2^N base pages >= bytes. */
 unsigned ms_sysmem_order(uint64_t bytes);

@@ -190,6 +190,19 @@ START_TEST(test_hugetlb_pools)
 	ck_assert_ptr_null(ms_hugetlb_read(LXCFS, &h)); /* no sysfs: no pools, no error */
 	ck_assert_uint_eq(h.count, 0);
 	ms_hugetlb_deinit(&h);
+
+	/* totals: the pools where sysfs has them, meminfo's default size without */
+	struct ms_meminfo mi;
+	ck_assert_ptr_null(ms_meminfo_parse("MemTotal: 8388608 kB\nHugePages_Total: 10\n"
+					    "HugePages_Free: 3\nHugepagesize: 2048 kB\n",
+					    &mi));
+	uint64_t total, free_pages;
+	ck_assert_ptr_null(ms_hugetlb_pages(NUMA2, &mi, 4096, &total, &free_pages));
+	ck_assert_uint_eq(total, 2097152);
+	ck_assert_uint_eq(free_pages, 2048 * 512 + 2 * 262144);
+	ck_assert_ptr_null(ms_hugetlb_pages(LXCFS, &mi, 4096, &total, &free_pages));
+	ck_assert_uint_eq(total, 10 * 512);
+	ck_assert_uint_eq(free_pages, 3 * 512);
 }
 END_TEST
 
