@@ -228,74 +228,62 @@ static struct ms_error *grow(void **v, size_t *cap, size_t count, size_t sz)
 	return NULL;
 }
 
-static struct ms_error *load_maps(pid_t pid, struct vm_maps *m)
+static struct ms_error *keep_map(void *arg, const struct ms_vma *vma, bool *stop_ret)
 {
-	struct ms_maps_stream *stream;
-	struct ms_error *err = ms_maps_stream_open(pid, MS_MAPS_BASIC, &stream);
+	struct vm_maps *m = arg;
+	(void)stop_ret;
+	struct ms_error *err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
 	if (err)
 		return err;
-	const struct ms_maps *batch;
-	while (!(err = ms_maps_stream_next(stream, &batch)) && batch) {
-		for (size_t i = 0; i < batch->count && !err; i++) {
-			const struct ms_vma *vma = &batch->vmas[i];
-			err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
-			if (err)
-				break;
-			struct vm_map *r = &m->v[m->count];
-			*r = (struct vm_map){.start = vma->start,
-					     .end = vma->end,
-					     .offset = vma->offset,
-					     .inode = vma->inode,
-					     .prot = vma->prot,
-					     .dev_major = vma->dev_major,
-					     .dev_minor = vma->dev_minor,
-					     .kind = (uint8_t)vma->kind,
-					     .deleted = vma->deleted};
-			if (vma->name) {
-				uint32_t off;
-				err = pool_add(&m->names, vma->name, &off);
-				r->name = off + 1;
-			}
-			m->count++;
-		}
-		if (err)
-			break;
+	struct vm_map *r = &m->v[m->count];
+	*r = (struct vm_map){.start = vma->start,
+			     .end = vma->end,
+			     .offset = vma->offset,
+			     .inode = vma->inode,
+			     .prot = vma->prot,
+			     .dev_major = vma->dev_major,
+			     .dev_minor = vma->dev_minor,
+			     .kind = (uint8_t)vma->kind,
+			     .deleted = vma->deleted};
+	if (vma->name) {
+		uint32_t off;
+		err = pool_add(&m->names, vma->name, &off);
+		r->name = off + 1;
 	}
-	ms_maps_stream_close(stream);
+	m->count++;
+	return err;
+}
+
+static struct ms_error *load_maps(pid_t pid, struct vm_maps *m)
+{
+	return ms_maps_stream_each(pid, MS_MAPS_BASIC, keep_map, m);
+}
+
+static struct ms_error *keep_smap(void *arg, const struct ms_vma *vma, bool *stop_ret)
+{
+	struct vm_smaps *m = arg;
+	(void)stop_ret;
+	struct ms_error *err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
+	if (err)
+		return err;
+	struct vm_smap *r = &m->v[m->count];
+	*r = (struct vm_smap){
+		.start = vma->start,
+		.end = vma->end,
+		.vm_flags = vma->vm_flags,
+		.ksm = vma->usage.ksm,
+		.shared = vma->usage.shared_clean + vma->usage.shared_dirty,
+		.anonymous = vma->usage.anonymous,
+		.thp_eligible = vma->usage.thp_eligible,
+	};
+	err = pool_add(&m->texts, vma->vmflags_text, &r->vmflags);
+	m->count++;
 	return err;
 }
 
 static struct ms_error *load_smaps(pid_t pid, struct vm_smaps *m)
 {
-	struct ms_maps_stream *stream;
-	struct ms_error *err = ms_maps_stream_open(pid, MS_MAPS_SMAPS, &stream);
-	if (err)
-		return err;
-	const struct ms_maps *batch;
-	while (!(err = ms_maps_stream_next(stream, &batch)) && batch) {
-		for (size_t i = 0; i < batch->count && !err; i++) {
-			const struct ms_vma *vma = &batch->vmas[i];
-			err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
-			if (err)
-				break;
-			struct vm_smap *r = &m->v[m->count];
-			*r = (struct vm_smap){
-				.start = vma->start,
-				.end = vma->end,
-				.vm_flags = vma->vm_flags,
-				.ksm = vma->usage.ksm,
-				.shared = vma->usage.shared_clean + vma->usage.shared_dirty,
-				.anonymous = vma->usage.anonymous,
-				.thp_eligible = vma->usage.thp_eligible,
-			};
-			err = pool_add(&m->texts, vma->vmflags_text, &r->vmflags);
-			m->count++;
-		}
-		if (err)
-			break;
-	}
-	ms_maps_stream_close(stream);
-	return err;
+	return ms_maps_stream_each(pid, MS_MAPS_SMAPS, keep_smap, m);
 }
 
 /* Mapping i as the library's struct (its name points into the pool). */

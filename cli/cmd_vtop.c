@@ -76,7 +76,31 @@ static const struct ms_swap_area *find_swap(struct vtop_job *job, uint64_t entry
 	return ms_swaps_find(job->swaps, ms_pm_swap_type(entry), ms_pm_swap_offset(entry));
 }
 
-/* Why an address cannot be translated, as an error (or NULL if it can). */
+struct mapping_search {
+	uint64_t addr;
+	struct ms_vma *vma;
+	char *name;
+	size_t name_len;
+	bool found;
+};
+
+static struct ms_error *match_mapping(void *arg, const struct ms_vma *v, bool *stop_ret)
+{
+	struct mapping_search *ms = arg;
+	if (v->end <= ms->addr)
+		return NULL;
+	*stop_ret = true; /* the first mapping ending above addr holds it, or none does */
+	if (v->start > ms->addr)
+		return NULL;
+	*ms->vma = *v;
+	if (v->name) {
+		snprintf(ms->name, ms->name_len, "%s", v->name);
+		ms->vma->name = ms->name;
+	}
+	ms->found = true;
+	return NULL;
+}
+
 /*
  * The mapping holding addr, from smaps read a piece at a time (a process
  * may have tens of thousands of mappings): copied into *vma, its name into
@@ -85,27 +109,9 @@ static const struct ms_swap_area *find_swap(struct vtop_job *job, uint64_t entry
 static struct ms_error *find_mapping(pid_t pid, uint64_t addr, struct ms_vma *vma, char *name,
 				     size_t name_len, bool *found_ret)
 {
-	*found_ret = false;
-	struct ms_maps_stream *stream;
-	struct ms_error *err = ms_maps_stream_open(pid, MS_MAPS_SMAPS, &stream);
-	if (err)
-		return err;
-	const struct ms_maps *batch;
-	while (!(err = ms_maps_stream_next(stream, &batch)) && batch) {
-		const struct ms_vma *v = ms_maps_find(batch, addr);
-		if (v) {
-			*vma = *v;
-			if (v->name) {
-				snprintf(name, name_len, "%s", v->name);
-				vma->name = name;
-			}
-			*found_ret = true;
-			break;
-		}
-		if (batch->count && batch->vmas[0].start > addr)
-			break;
-	}
-	ms_maps_stream_close(stream);
+	struct mapping_search ms = {.addr = addr, .vma = vma, .name = name, .name_len = name_len};
+	struct ms_error *err = ms_maps_stream_each(pid, MS_MAPS_SMAPS, match_mapping, &ms);
+	*found_ret = ms.found;
 	return err;
 }
 
