@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,109 +31,10 @@ struct vm_opts {
 	bool pages, ranges, summary, all_pages;
 };
 
-/*
- * A fast text buffer in front of stdout: vm -p prints a line per page. It is
- * written straight to the file descriptor (after anything stdio holds), so
- * the text is copied once.
- */
-struct obuf {
-	char buf[1 << 20];
-	size_t len;
-	int error; /* errno of a failed write */
-};
-
-static void ob_flush(struct obuf *o)
-{
-	if (!o->len)
-		return;
-	fflush(stdout);
-	const char *p = o->buf;
-	size_t left = o->len;
-	while (left && !o->error) {
-		ssize_t n = write(STDOUT_FILENO, p, left);
-		if (n < 0) {
-			if (errno != EINTR)
-				o->error = errno;
-			continue;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	o->len = 0;
-}
-
-static inline char *ob_reserve(struct obuf *o, size_t n)
-{
-	if (o->len + n > sizeof(o->buf))
-		ob_flush(o);
-	return o->buf + o->len;
-}
-
-static void ob_printf(struct obuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ob_printf(struct obuf *o, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *p = ob_reserve(o, 1024);
-	int n = vsnprintf(p, sizeof(o->buf) - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(o->buf) - o->len) {
-		/* longer than what is left (a very long path): go through stdio */
-		ob_flush(o);
-		va_start(ap, fmt);
-		vfprintf(stdout, fmt, ap);
-		va_end(ap);
-		fflush(stdout);
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-static void ob_puts(struct obuf *o, const char *s)
-{
-	size_t n = strlen(s);
-	if (n > sizeof(o->buf) / 2) {
-		ob_flush(o);
-		fputs(s, stdout);
-		fflush(stdout);
-		return;
-	}
-	memcpy(ob_reserve(o, n), s, n);
-	o->len += n;
-}
-
-static char hex_pairs[512]; /* "000102...ff" */
-
-static void hex_pairs_init(void)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < 256; i++) {
-		hex_pairs[2 * i] = digits[i >> 4];
-		hex_pairs[2 * i + 1] = digits[i & 15];
-	}
-}
-
-/* The hex digits of v, written in place two at a time: vm -p prints two numbers a page. */
-static inline size_t put_hex(char *p, uint64_t v)
-{
-	size_t n = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
-	size_t i = n;
-	while (i >= 2) {
-		i -= 2;
-		memcpy(p + i, hex_pairs + 2 * (v & 0xff), 2);
-		v >>= 8;
-	}
-	if (i)
-		p[0] = hex_pairs[2 * (v & 0xf) + 1];
-	return n;
-}
-
 /* hex, left-justified in width columns */
 static inline char *put_hex_ljust(char *p, uint64_t v, size_t width)
 {
-	size_t n = put_hex(p, v);
+	size_t n = out_hex(p, v);
 	while (n < width)
 		p[n++] = ' ';
 	return p + n;
@@ -363,7 +263,7 @@ struct vm_job {
 	bool wbusy; /* a walk of mapping wv is under way */
 	struct ms_error *walk_err;
 
-	struct obuf out;
+	struct out_buf out;
 	struct vm_counts total;
 	double t_smaps, t_ahead, t_start; /* -v timings */
 	bool zero_known;		  /* the walk marks the zero page and PMD-mapped THP */
@@ -560,13 +460,15 @@ static void print_header(struct vm_job *job, struct ms_target *t, const struct v
 			json_kv_bool(j, "physical_addresses", job->root);
 		return;
 	}
-	ob_printf(&job->out, "PID: %-8d COMMAND: \"%s\"\n", (int)job->pid, ms_target_comm(t));
-	ob_printf(&job->out, "%8s  %10s\n", "RSS", "TOTAL_VM");
-	ob_printf(&job->out, "%7" PRIu64 "k  %9" PRIu64 "k\n", st->rss / 1024, st->total_vm / 1024);
+	out_buf_printf(&job->out, "PID: %-8d COMMAND: \"%s\"\n", (int)job->pid, ms_target_comm(t));
+	out_buf_printf(&job->out, "%8s  %10s\n", "RSS", "TOTAL_VM");
+	out_buf_printf(&job->out, "%7" PRIu64 "k  %9" PRIu64 "k\n", st->rss / 1024,
+		       st->total_vm / 1024);
 	if ((job->o.pages || job->o.summary) && !job->root)
-		ob_puts(&job->out, "NOTE: physical addresses need CAP_SYS_ADMIN (root, outside "
-				   "containers): present "
-				   "pages show as \"present\"\n");
+		out_buf_puts(&job->out,
+			     "NOTE: physical addresses need CAP_SYS_ADMIN (root, outside "
+			     "containers): present "
+			     "pages show as \"present\"\n");
 }
 
 static const char *vma_file(const struct ms_vma *vma)
@@ -599,16 +501,16 @@ static void json_mapping_fields(struct json *j, const struct ms_vma *vma, const 
 static void print_mapping_line(struct vm_job *job, const struct ms_vma *vma, const struct ms_vma *s,
 			       bool column_header)
 {
-	struct obuf *o = &job->out;
+	struct out_buf *o = &job->out;
 	if (column_header)
-		ob_printf(o, "%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
+		out_buf_printf(o, "%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
 	char flags[24];
 	if (s)
 		snprintf(flags, sizeof(flags), "%" PRIx64, s->vm_flags);
 	else
 		snprintf(flags, sizeof(flags), "?");
-	ob_printf(o, "%12" PRIx64 " %12" PRIx64 " %8s %s%s\n", vma->start, vma->end, flags,
-		  vma_file(vma), vma->deleted ? " (deleted)" : "");
+	out_buf_printf(o, "%12" PRIx64 " %12" PRIx64 " %8s %s%s\n", vma->start, vma->end, flags,
+		       vma_file(vma), vma->deleted ? " (deleted)" : "");
 }
 
 /* ---- vm -p: one line per page ---- */
@@ -700,27 +602,28 @@ static void print_absent(struct vm_job *job, const struct ms_vma *vma, enum page
 		json_end_object(j);
 		return;
 	}
-	struct obuf *o = &job->out;
-	char *p = ob_reserve(o, 64);
+	struct out_buf *o = &job->out;
+	char *p = out_buf_reserve(o, 64);
 	p = put_hex_ljust(p, vaddr, 10);
 	*p++ = ' ';
 	*p++ = ' ';
 	o->len = (size_t)(p - o->buf);
 	switch (st) {
 	case ST_FILE:
-		ob_printf(o, "FILE: %s%s  OFFSET: %" PRIx64, vma->name,
-			  vma->deleted ? " (deleted)" : "", file_offset(vma, vaddr));
+		out_buf_printf(o, "FILE: %s%s  OFFSET: %" PRIx64, vma->name,
+			       vma->deleted ? " (deleted)" : "", file_offset(vma, vaddr));
 		break;
 	case ST_GUARD:
-		ob_puts(o, "(guard page)");
+		out_buf_puts(o, "(guard page)");
 		break;
 	default:
-		ob_puts(o, "(not mapped)");
+		out_buf_puts(o, "(not mapped)");
 		break;
 	}
 	if (npages > 1)
-		ob_printf(o, "  [%zu pages, to %" PRIx64 "]", npages, vaddr + npages * job->page);
-	ob_puts(o, "\n");
+		out_buf_printf(o, "  [%zu pages, to %" PRIx64 "]", npages,
+			       vaddr + npages * job->page);
+	out_buf_puts(o, "\n");
 }
 
 static void print_swap(struct vm_job *job, uint64_t vaddr, uint64_t entry, size_t npages)
@@ -744,17 +647,18 @@ static void print_swap(struct vm_job *job, uint64_t vaddr, uint64_t entry, size_
 		json_end_object(j);
 		return;
 	}
-	struct obuf *o = &job->out;
-	char *p = ob_reserve(o, 64);
+	struct out_buf *o = &job->out;
+	char *p = out_buf_reserve(o, 64);
 	p = put_hex_ljust(p, vaddr, 10);
 	o->len = (size_t)(p - o->buf);
 	if (area)
-		ob_printf(o, "  SWAP: %s  OFFSET: %" PRIu64, area->path, off);
+		out_buf_printf(o, "  SWAP: %s  OFFSET: %" PRIu64, area->path, off);
 	else
-		ob_printf(o, "  SWAP: type %u  OFFSET: %" PRIu64, type, off);
+		out_buf_printf(o, "  SWAP: type %u  OFFSET: %" PRIu64, type, off);
 	if (npages > 1)
-		ob_printf(o, "  [%zu pages, to %" PRIx64 "]", npages, vaddr + npages * job->page);
-	ob_puts(o, "\n");
+		out_buf_printf(o, "  [%zu pages, to %" PRIx64 "]", npages,
+			       vaddr + npages * job->page);
+	out_buf_puts(o, "\n");
 }
 
 static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t entry, uint8_t mark)
@@ -770,7 +674,7 @@ static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t en
 		char buf[160], *p = buf;
 		memcpy(p, "\"vaddr\":\"0x", 11);
 		p += 11;
-		p += put_hex(p, vaddr);
+		p += out_hex(p, vaddr);
 		static const char state[] = "\",\"state\":\"present\",\"paddr\":";
 		memcpy(p, state, sizeof(state) - 1);
 		p += sizeof(state) - 1;
@@ -778,7 +682,7 @@ static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t en
 			*p++ = '"';
 			*p++ = '0';
 			*p++ = 'x';
-			p += put_hex(p, ms_pm_pfn(entry) * job->page);
+			p += out_hex(p, ms_pm_pfn(entry) * job->page);
 			*p++ = '"';
 		} else {
 			memcpy(p, "null", 4);
@@ -792,13 +696,13 @@ static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t en
 		json_end_object(j);
 		return;
 	}
-	struct obuf *o = &job->out;
-	char *p = ob_reserve(o, 96);
+	struct out_buf *o = &job->out;
+	char *p = out_buf_reserve(o, 96);
 	p = put_hex_ljust(p, vaddr, 10);
 	*p++ = ' ';
 	*p++ = ' ';
 	if (job->root) {
-		p += put_hex(p, ms_pm_pfn(entry) * job->page);
+		p += out_hex(p, ms_pm_pfn(entry) * job->page);
 	} else {
 		memcpy(p, "present", 7);
 		p += 7;
@@ -818,10 +722,10 @@ static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t en
 static size_t print_present_run(struct vm_job *job, uint64_t vaddr, const uint64_t *entries,
 				const uint8_t *marks, size_t n)
 {
-	struct obuf *o = &job->out;
+	struct out_buf *o = &job->out;
 	size_t page = job->page;
 	char vtext[24];
-	size_t vlen = put_hex(vtext, vaddr);
+	size_t vlen = out_hex(vtext, vaddr);
 	/* the digit a page adds to: page sizes are powers of 16 or of 2 */
 	unsigned shift = (unsigned)__builtin_ctzll(page);
 	size_t step_digit = shift / 4;
@@ -829,7 +733,7 @@ static size_t print_present_run(struct vm_job *job, uint64_t vaddr, const uint64
 	size_t k = 0;
 	for (; k < n && (entries[k] & MS_PM_PRESENT); k++) {
 		if (o->len + 128 > sizeof(o->buf))
-			ob_flush(o);
+			out_buf_flush(o);
 		char *p = o->buf + o->len;
 		memcpy(p, vtext, 16);
 		p += vlen;
@@ -838,7 +742,7 @@ static size_t print_present_run(struct vm_job *job, uint64_t vaddr, const uint64
 		*p++ = ' ';
 		*p++ = ' ';
 		if (job->root) {
-			p += put_hex(p, ms_pm_pfn(entries[k]) * page);
+			p += out_hex(p, ms_pm_pfn(entries[k]) * page);
 		} else {
 			memcpy(p, "present", 7);
 			p += 7;
@@ -859,7 +763,7 @@ static size_t print_present_run(struct vm_job *job, uint64_t vaddr, const uint64
 				carry = true;
 		}
 		if (carry)
-			vlen = put_hex(vtext, vaddr);
+			vlen = out_hex(vtext, vaddr);
 	}
 	return k;
 }
@@ -937,18 +841,18 @@ static void range_flush(struct vm_job *job, const struct ms_vma *vma, struct ran
 		json_end_object(j);
 		return;
 	}
-	struct obuf *o = &job->out;
-	char *p = ob_reserve(o, 128);
+	struct out_buf *o = &job->out;
+	char *p = out_buf_reserve(o, 128);
 	size_t n = out_hex(p, r->vaddr);
 	p[n++] = '-';
 	n += out_hex(p + n, end);
 	while (n < 25)
 		p[n++] = ' ';
 	o->len += n;
-	ob_printf(o, "  %8" PRIu64 "  ", r->npages);
+	out_buf_printf(o, "  %8" PRIu64 "  ", r->npages);
 	switch (r->st) {
 	case ST_PRESENT:
-		p = ob_reserve(o, 96);
+		p = out_buf_reserve(o, 96);
 		if (job->root) {
 			p += out_hex(p, ms_pm_pfn(r->entry) * job->page);
 			*p++ = '-';
@@ -969,25 +873,25 @@ static void range_flush(struct vm_job *job, const struct ms_vma *vma, struct ran
 		const struct ms_swap_area *a = ms_swaps_find(job->swaps, ms_pm_swap_type(r->entry),
 							     ms_pm_swap_offset(r->entry));
 		if (a)
-			ob_printf(o, "SWAP: %s  OFFSET: %" PRIu64, a->path,
-				  ms_pm_swap_offset(r->entry));
+			out_buf_printf(o, "SWAP: %s  OFFSET: %" PRIu64, a->path,
+				       ms_pm_swap_offset(r->entry));
 		else
-			ob_printf(o, "SWAP: type %u  OFFSET: %" PRIu64, ms_pm_swap_type(r->entry),
-				  ms_pm_swap_offset(r->entry));
+			out_buf_printf(o, "SWAP: type %u  OFFSET: %" PRIu64,
+				       ms_pm_swap_type(r->entry), ms_pm_swap_offset(r->entry));
 		break;
 	}
 	case ST_FILE:
-		ob_printf(o, "FILE: %s%s  OFFSET: %" PRIx64, vma->name,
-			  vma->deleted ? " (deleted)" : "", file_offset(vma, r->vaddr));
+		out_buf_printf(o, "FILE: %s%s  OFFSET: %" PRIx64, vma->name,
+			       vma->deleted ? " (deleted)" : "", file_offset(vma, r->vaddr));
 		break;
 	case ST_GUARD:
-		ob_puts(o, "(guard page)");
+		out_buf_puts(o, "(guard page)");
 		break;
 	case ST_NOT_MAPPED:
-		ob_puts(o, "(not mapped)");
+		out_buf_puts(o, "(not mapped)");
 		break;
 	}
-	ob_puts(o, "\n");
+	out_buf_puts(o, "\n");
 }
 
 static void range_add(struct vm_job *job, const struct ms_vma *vma, struct range *r,
@@ -1126,17 +1030,17 @@ static void json_counts(struct json *j, const struct vm_counts *c)
 	json_kv_u64(j, "untouched", c->untouched);
 }
 
-static void text_count(struct obuf *o, uint64_t pages, size_t page, bool unknown)
+static void text_count(struct out_buf *o, uint64_t pages, size_t page, bool unknown)
 {
 	if (unknown)
-		ob_printf(o, " %9s", "?");
+		out_buf_printf(o, " %9s", "?");
 	else
-		ob_printf(o, " %8" PRIu64 "k", pages * page / 1024);
+		out_buf_printf(o, " %8" PRIu64 "k", pages * page / 1024);
 }
 
 static void text_counts(struct vm_job *job, const struct vm_counts *c)
 {
-	struct obuf *o = &job->out;
+	struct out_buf *o = &job->out;
 	size_t pg = job->page;
 	text_count(o, c->size, pg, false);
 	text_count(o, c->present, pg, false);
@@ -1205,11 +1109,11 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 			json_kv_u64(job->j, "pages", c->size);
 			json_end_object(job->j);
 		} else {
-			ob_printf(&job->out,
-				  "%-10" PRIx64
-				  "  (not accessible: the kernel's vsyscall page is in no "
-				  "process page table)\n",
-				  vma->start);
+			out_buf_printf(&job->out,
+				       "%-10" PRIx64
+				       "  (not accessible: the kernel's vsyscall page is in no "
+				       "process page table)\n",
+				       vma->start);
 		}
 		if (file)
 			free(vec);
@@ -1415,11 +1319,11 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		json_key(j, "mappings");
 		json_begin_array(j);
 	} else if (job->o.summary) {
-		ob_printf(&job->out, "%12s %12s %9s %9s %9s %9s %9s %9s %9s %9s %9s %s\n", "START",
-			  "END", "SIZE", "PRESENT", "ZERO", "THP", "KSM", "SHARED", "SWAP",
-			  "CACHED", "UNTOUCHED", "FILE");
+		out_buf_printf(&job->out, "%12s %12s %9s %9s %9s %9s %9s %9s %9s %9s %9s %s\n",
+			       "START", "END", "SIZE", "PRESENT", "ZERO", "THP", "KSM", "SHARED",
+			       "SWAP", "CACHED", "UNTOUCHED", "FILE");
 	} else if (!job->o.pages) {
-		ob_printf(&job->out, "%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
+		out_buf_printf(&job->out, "%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
 	}
 
 	int status = CLI_OK;
@@ -1434,13 +1338,13 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 			json_mapping_fields(j, vma, s);
 		} else if (job->o.pages) {
 			if (i)
-				ob_puts(&job->out, "\n");
+				out_buf_puts(&job->out, "\n");
 			print_mapping_line(job, vma, s, true);
 			if (job->o.ranges)
-				ob_printf(&job->out, "%-25s  %8s  %s\n", "VIRTUAL", "PAGES",
-					  "PHYSICAL");
+				out_buf_printf(&job->out, "%-25s  %8s  %s\n", "VIRTUAL", "PAGES",
+					       "PHYSICAL");
 			else
-				ob_puts(&job->out, "VIRTUAL     PHYSICAL\n");
+				out_buf_puts(&job->out, "VIRTUAL     PHYSICAL\n");
 		} else if (!job->o.summary) {
 			print_mapping_line(job, vma, s, false);
 		}
@@ -1461,11 +1365,11 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 					json_counts(j, &c);
 					json_end_object(j);
 				} else {
-					ob_printf(&job->out, "%12" PRIx64 " %12" PRIx64, vma->start,
-						  vma->end);
+					out_buf_printf(&job->out, "%12" PRIx64 " %12" PRIx64,
+						       vma->start, vma->end);
 					text_counts(job, &c);
-					ob_printf(&job->out, " %s%s\n", vma_file(vma),
-						  vma->deleted ? " (deleted)" : "");
+					out_buf_printf(&job->out, " %s%s\n", vma_file(vma),
+						       vma->deleted ? " (deleted)" : "");
 				}
 			}
 		}
@@ -1486,16 +1390,16 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		json_finish(j);
 	} else {
 		if (job->o.summary && !walk_err) {
-			ob_printf(&job->out, "%12s %12s", "TOTAL", "");
+			out_buf_printf(&job->out, "%12s %12s", "TOTAL", "");
 			text_counts(job, &job->total);
-			ob_puts(&job->out, "\n\n");
-			ob_puts(&job->out, summary_note);
+			out_buf_puts(&job->out, "\n\n");
+			out_buf_puts(&job->out, summary_note);
 		}
 		if (walk && !job->zero_known && !job->root)
-			ob_puts(&job->out,
-				"NOTE: without PAGEMAP_SCAN (Linux 6.7) or root, the zero "
-				"page and THP are not marked\n");
-		ob_flush(&job->out);
+			out_buf_puts(&job->out,
+				     "NOTE: without PAGEMAP_SCAN (Linux 6.7) or root, the zero "
+				     "page and THP are not marked\n");
+		out_buf_flush(&job->out);
 	}
 	if (walk && ctx->session->verbose) {
 		char ahead[96] = ", no read-ahead";
@@ -1583,7 +1487,6 @@ int cmd_vm(struct cli_ctx *ctx, int argc, char **argv)
 	ms_kpage_init(&job->kp);
 	atomic_init(&job->smaps_done, false);
 	job->t_start = out_now();
-	hex_pairs_init();
 	int status = run_vm(job, t);
 	job_cleanup(job);
 	free(job);
