@@ -15,6 +15,7 @@
 #include "../lib/maps_stream.h"
 #include "../lib/pagemap.h"
 #include "../lib/target.h"
+#include "cmd_vm.h"
 #include "commands.h"
 
 struct vtop_job {
@@ -268,18 +269,13 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 		else
 			printf("(present: the physical address needs CAP_SYS_ADMIN)\n");
 		break;
-	case VT_SWAP: {
-		const struct ms_swap_area *a = find_swap(job, e);
-		if (a)
-			printf("SWAP: %s  OFFSET: %" PRIu64 "\n", a->path, ms_pm_swap_offset(e));
-		else
-			printf("SWAP: type %u  OFFSET: %" PRIu64 "\n", ms_pm_swap_type(e),
-			       ms_pm_swap_offset(e));
+	case VT_SWAP:
+		vm_swap_text(NULL, find_swap(job, e), e);
+		putchar('\n');
 		break;
-	}
 	case VT_FILE:
-		printf("FILE: %s%s  OFFSET: %" PRIx64 "\n", vma->name,
-		       vma->deleted ? " (deleted)" : "", vma->offset + (addr - vma->start));
+		vm_file_text(NULL, vma, addr);
+		putchar('\n');
 		break;
 	case VT_NOT_MAPPED:
 		printf("(not mapped)\n");
@@ -327,11 +323,12 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 	} else if (e & MS_PM_GUARD) {
 		printf("       GUARD: a guard region (MADV_GUARD_INSTALL): any access faults\n");
 	}
-	char perms[5];
+	char perms[5], flags[24];
 	ms_vma_perms(vma, perms);
-	printf("\n%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
-	printf("%12" PRIx64 " %12" PRIx64 " %8" PRIx64 " %s%s\n", vma->start, vma->end,
-	       vma->vm_flags, vma->name ? vma->name : "", vma->deleted ? " (deleted)" : "");
+	snprintf(flags, sizeof(flags), "%" PRIx64, vma->vm_flags);
+	putchar('\n');
+	vm_mapping_header(NULL);
+	vm_mapping_line(NULL, vma, flags);
 	printf("       PERMS: %s\n", perms);
 	if (ms_vma_is_file(vma))
 		printf(" FILE OFFSET: %" PRIx64 "\n", vma->offset + (addr - vma->start));
