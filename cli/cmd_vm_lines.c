@@ -186,6 +186,25 @@ static const char *state_name(enum vm_page_state st)
 	return names[st];
 }
 
+/* A page line's start: the address, left-justified, and two spaces. */
+static void line_start(struct out_buf *o, uint64_t vaddr)
+{
+	char *p = out_buf_reserve(o, 64);
+	p = put_hex_ljust(p, vaddr, 10);
+	*p++ = ' ';
+	*p++ = ' ';
+	o->len = (size_t)(p - o->buf);
+}
+
+/* Its end: the pages the line stands for, when more than one. */
+static void line_end(struct vm_job *job, uint64_t vaddr, size_t npages)
+{
+	if (npages > 1)
+		out_buf_printf(&job->out, "  [%zu pages, to %" PRIx64 "]", npages,
+			       vaddr + npages * job->page);
+	out_buf_puts(&job->out, "\n");
+}
+
 /* A run of npages alike pages that are not present, from vaddr. */
 static void print_absent(struct vm_job *job, const struct ms_vma *vma, enum vm_page_state st,
 			 uint64_t vaddr, size_t npages)
@@ -204,11 +223,7 @@ static void print_absent(struct vm_job *job, const struct ms_vma *vma, enum vm_p
 		return;
 	}
 	struct out_buf *o = &job->out;
-	char *p = out_buf_reserve(o, 64);
-	p = put_hex_ljust(p, vaddr, 10);
-	*p++ = ' ';
-	*p++ = ' ';
-	o->len = (size_t)(p - o->buf);
+	line_start(o, vaddr);
 	switch (st) {
 	case VM_ST_FILE:
 		vm_file_text(o, vma, vaddr);
@@ -220,10 +235,7 @@ static void print_absent(struct vm_job *job, const struct ms_vma *vma, enum vm_p
 		out_buf_puts(o, "(not mapped)");
 		break;
 	}
-	if (npages > 1)
-		out_buf_printf(o, "  [%zu pages, to %" PRIx64 "]", npages,
-			       vaddr + npages * job->page);
-	out_buf_puts(o, "\n");
+	line_end(job, vaddr, npages);
 }
 
 static void print_swap(struct vm_job *job, uint64_t vaddr, uint64_t entry, size_t npages)
@@ -247,16 +259,9 @@ static void print_swap(struct vm_job *job, uint64_t vaddr, uint64_t entry, size_
 		json_end_object(j);
 		return;
 	}
-	struct out_buf *o = &job->out;
-	char *p = out_buf_reserve(o, 64);
-	p = put_hex_ljust(p, vaddr, 10);
-	o->len = (size_t)(p - o->buf);
-	out_buf_puts(o, "  ");
-	vm_swap_text(o, area, entry);
-	if (npages > 1)
-		out_buf_printf(o, "  [%zu pages, to %" PRIx64 "]", npages,
-			       vaddr + npages * job->page);
-	out_buf_puts(o, "\n");
+	line_start(&job->out, vaddr);
+	vm_swap_text(&job->out, area, entry);
+	line_end(job, vaddr, npages);
 }
 
 static inline void print_present(struct vm_job *job, uint64_t vaddr, uint64_t entry, uint8_t mark)
