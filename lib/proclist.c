@@ -75,17 +75,11 @@ struct ms_error *ms_proc_threads(pid_t pid, pid_t **tids_ret, size_t *count_ret)
 
 static struct ms_error *read_file(pid_t pid, pid_t tid, const char *name, char **buf_ret)
 {
-	char path[80];
-	if (tid && tid != pid)
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	struct ms_error *err = ms_procfs_read(path, buf_ret, NULL);
-	if (err && (err->errnum == ENOENT || err->errnum == ESRCH)) {
-		ms_error_destroy(err);
-		return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
-	}
-	return err;
+	if (!tid || tid == pid)
+		return ms_procfs_read_pid(pid, name, buf_ret, NULL);
+	char sub[48];
+	snprintf(sub, sizeof(sub), "task/%d/%s", (int)tid, name);
+	return ms_procfs_read_pid(pid, sub, buf_ret, NULL);
 }
 
 static bool parse_stat(const char *text, struct ms_procinfo *info)

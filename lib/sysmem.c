@@ -296,6 +296,16 @@ static int pool_cmp(const void *a, const void *b)
 	return (x->size_kb > y->size_kb) - (x->size_kb < y->size_kb);
 }
 
+bool ms_sysmem_hugepages_kb(const char *name, uint64_t *kb_ret)
+{
+	unsigned long long kb;
+	char tail[4];
+	if (sscanf(name, "hugepages-%llu%3s", &kb, tail) != 2 || strcmp(tail, "kB") != 0)
+		return false;
+	*kb_ret = kb;
+	return true;
+}
+
 struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -309,10 +319,8 @@ struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h)
 	size_t cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		unsigned long long kb;
-		char tail[8];
-		if (sscanf(de->d_name, "hugepages-%llu%7s", &kb, tail) != 2 ||
-		    strcmp(tail, "kB") != 0)
+		uint64_t kb;
+		if (!ms_sysmem_hugepages_kb(de->d_name, &kb))
 			continue;
 		if (h->count == cap) {
 			cap = cap ? cap * 2 : 4;

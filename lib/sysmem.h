@@ -111,6 +111,12 @@ struct ms_hugetlb {
 	size_t count;
 };
 
+/*
+ * The size of a "hugepages-<size>kB" directory, as hugetlb's pools and THP's
+ * per-size settings are named; false for any other name.
+ */
+bool ms_sysmem_hugepages_kb(const char *name, uint64_t *kb_ret);
+
 /* The pools; none (count 0) when the kernel has no hugetlb sysfs. */
 struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h);
 void ms_hugetlb_deinit(struct ms_hugetlb *h);

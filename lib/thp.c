@@ -185,10 +185,8 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	size_t cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		unsigned long long kb;
-		char tail[4];
-		if (sscanf(de->d_name, "hugepages-%llu%3s", &kb, tail) != 2 ||
-		    strcmp(tail, "kB") != 0)
+		uint64_t kb;
+		if (!ms_sysmem_hugepages_kb(de->d_name, &kb))
 			continue;
 		if (s->nsizes == cap) {
 			cap = cap ? cap * 2 : 16;

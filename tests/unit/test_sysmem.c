@@ -171,6 +171,13 @@ START_TEST(test_order)
 	ck_assert_uint_eq(ms_sysmem_order(2 * page), 1);
 	ck_assert_uint_eq(ms_sysmem_order(3 * page), 2); /* rounds up */
 	ck_assert_uint_eq(ms_sysmem_order(512 * page), 9);
+
+	uint64_t kb;
+	ck_assert(ms_sysmem_hugepages_kb("hugepages-2048kB", &kb));
+	ck_assert_uint_eq(kb, 2048);
+	ck_assert(!ms_sysmem_hugepages_kb("hugepages-2048kBx", &kb));
+	ck_assert(!ms_sysmem_hugepages_kb("hugepages-2048", &kb));
+	ck_assert(!ms_sysmem_hugepages_kb("enabled", &kb));
 }
 END_TEST
 
