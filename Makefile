@@ -15,7 +15,7 @@ FUZZBUILD ?= build-fuzz
 FUZZTIME ?= 60
 JOBS     ?= $(shell nproc)
 
-.PHONY: all deps run check bench format format-check fuzz clean
+.PHONY: all deps run check bench format format-check lint fuzz clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -33,7 +33,7 @@ deps:
 run: deps all
 	@./scripts/demo.sh $(BUILD)
 
-check: deps format-check all $(SANBUILD)/build.ninja
+check: deps format-check lint all $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
 	python3 tests/run.py -j $(JOBS) --build $(BUILD) \
 		--memscope plain=$(BUILD)/memscope --memscope asan+ubsan=$(SANBUILD)/memscope \
@@ -59,6 +59,11 @@ format:
 
 format-check:
 	clang-format --dry-run --Werror $(C_SOURCES)
+
+# Test and benchmark scripts are code too.
+lint:
+	pyflakes3 tests/*.py tests/cli/*.py $(wildcard tests/data/cores/*.py fuzz/*.py bench/*.py)
+	shellcheck -S warning scripts/*.sh bench/*.sh .ci/run $(wildcard tests/*.sh fuzz/*.sh)
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

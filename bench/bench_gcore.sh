@@ -84,7 +84,7 @@ run_floor() {
 # TracerPid to see how long that is.
 run_gdb() {
 	fresh
-	local t0 t1 first= last=
+	local t0 t1 first='' last=''
 	t0=$(now)
 	gcore -o "$dir/core.gdb" "$fixture_pid" >/dev/null 2>&1 &
 	local g=$!

@@ -13,6 +13,7 @@ build=${1:-build}
 ms="$build/memscope"
 tmp=$(mktemp -d)
 coproc FIX { exec "$build/tests/fixtures/bigmem" 1024; }
+# shellcheck disable=SC2034 # closed by the EXIT trap, which ends the fixture
 fix_in=${FIX[1]}
 trap 'exec {fix_in}>&-; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 read -r line <&"${FIX[0]}"

@@ -11,7 +11,8 @@ packages="build-essential clang meson ninja-build pkg-config
 libelf-dev libdw-dev libcapstone-dev libedit-dev check
 elfutils gdb python3 libxml2-utils libpng-dev zlib1g-dev pngcheck
 clang-format hyperfine procps util-linux file time
-g++ libiberty-dev libdebuginfod1 debuginfod libc6-dbg binutils"
+g++ libiberty-dev libdebuginfod1 debuginfod libc6-dbg binutils
+bc pyflakes3 shellcheck"
 
 missing=""
 for p in $packages; do

@@ -21,7 +21,6 @@ FILE_TIMEOUT = 600
 
 def run_unit(build, path):
     name = f"[unit {os.path.basename(build)}] {os.path.basename(path)}"
-    start = time.monotonic()
     try:
         proc = subprocess.run([path], capture_output=True, text=True, timeout=FILE_TIMEOUT,
                               env=dict(os.environ, CK_FORK="yes"))

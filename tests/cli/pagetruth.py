@@ -8,7 +8,7 @@ import mmap
 import os
 import struct
 
-from mstest import (PAGE, PFN_MASK, PM_EXCLUSIVE, PM_FILE, PM_PRESENT, PM_SOFT_DIRTY, PM_SWAP,
+from mstest import (PAGE, PFN_MASK, PM_EXCLUSIVE, PM_PRESENT, PM_SWAP,
                     memscope_json)
 
 PM_UFFD_WP = 1 << 57

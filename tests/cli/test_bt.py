@@ -5,7 +5,6 @@ gdb and memscope both attach with ptrace, so they never run on a process at
 the same moment: gdb goes first, then memscope. The fixtures block every
 thread in read(), so nothing moves in between.
 """
-import json
 import os
 import re
 import shutil

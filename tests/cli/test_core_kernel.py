@@ -6,13 +6,12 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 
 import corecheck
 import mstest
-from mstest import Fixture, memscope, memscope_json
+from mstest import Fixture, memscope
 
 PATTERN = "/proc/sys/kernel/core_pattern"
 
@@ -56,7 +55,6 @@ def test_kernel_core():
     tmp = tempfile.mkdtemp(prefix="memscope-kcore-")
     try:
         fx, truth, core = kernel_core(tmp, "-t", 3)
-        page = fx["page_size"]
         assert truth["coredump_filter"] & 0x33 == 0x33, "needs the default coredump_filter"
         info = corecheck.open_core(core)
         assert info["pid"] == fx.pid and info["threads"] == 4

@@ -1,15 +1,13 @@
 """find: crash's search flags and gdb's find form, checked against the values
 the fixtures wrote, a scan of /proc/PID/mem done here, gdb's own find on the
 same range, and pagemap for pages that must not be faulted in."""
-import json
 import os
 import re
 import signal
 import subprocess
-import time
 
 import mstest
-from memtruth import (nm_symbols, pm_present, read_mem, run_rss, sanitized, scan,
+from memtruth import (pm_present, read_mem, run_rss, sanitized, scan,
                       symbol_address)
 from mstest import Fixture, memscope, memscope_json
 

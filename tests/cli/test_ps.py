@@ -3,7 +3,6 @@ stat and status read here, and /proc/PID/task for threads."""
 import json
 import os
 import subprocess
-import time
 
 import mstest
 from mstest import Fixture, memscope, memscope_json

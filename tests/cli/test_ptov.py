@@ -1,7 +1,5 @@
 """ptov: physical to virtual over every process, checked against pagemap,
 kpageflags and kpagecount read here."""
-import json
-import os
 
 import mstest
 from mstest import Fixture, memscope, memscope_json

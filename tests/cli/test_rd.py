@@ -1,7 +1,6 @@
 """rd: crash's read-memory command, checked against the values the fixtures
 wrote, /proc/PID/mem, nm + /proc/PID/maps for symbols, and pagemap for pages
 that must not be faulted in."""
-import json
 import os
 import signal
 import struct
