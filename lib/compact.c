@@ -199,7 +199,7 @@ bool ms_compact_kswapd_running(int node, bool *known_ret)
 {
 	struct kswapd_scan scan = {0};
 	snprintf(scan.want, sizeof(scan.want), "kswapd%d\n", node);
-	struct ms_error *err = ms_proc_each("comm", match_kswapd, &scan, NULL);
+	struct ms_error *err = ms_proc_each("comm", 0, match_kswapd, &scan, NULL);
 	ms_error_destroy(err);
 	*known_ret = scan.known;
 	return scan.running;

@@ -466,7 +466,6 @@ void ms_committers_deinit(struct ms_committers *c)
 struct committers_scan {
 	struct ms_committers *c;
 	size_t cap;
-	pid_t self;
 };
 
 static struct ms_error *add_committer(void *arg, pid_t pid, const char *smaps, bool *stop_ret)
@@ -474,8 +473,6 @@ static struct ms_error *add_committer(void *arg, pid_t pid, const char *smaps, b
 	struct committers_scan *scan = arg;
 	struct ms_committers *c = scan->c;
 	(void)stop_ret;
-	if (pid == scan->self)
-		return NULL;
 	struct ms_committer one = {.pid = pid};
 	ms_committer_from_smaps(smaps, &one);
 	if (!one.total_vm)
@@ -497,8 +494,9 @@ static struct ms_error *add_committer(void *arg, pid_t pid, const char *smaps, b
 struct ms_error *ms_overcommit_committers(size_t top, struct ms_committers *c)
 {
 	memset(c, 0, sizeof(*c));
-	struct committers_scan scan = {.c = c, .self = getpid()};
-	struct ms_error *err = ms_proc_each("smaps", add_committer, &scan, &c->unreadable);
+	struct committers_scan scan = {.c = c};
+	struct ms_error *err =
+		ms_proc_each("smaps", MS_PROC_EACH_OTHERS, add_committer, &scan, &c->unreadable);
 	if (err) {
 		ms_committers_deinit(c);
 		return err;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
 
@@ -190,7 +191,7 @@ struct ms_error *ms_proc_read(pid_t pid, pid_t tid, unsigned what, struct ms_pro
 	return NULL;
 }
 
-struct ms_error *ms_proc_each(const char *name, ms_proc_each_fn *fn, void *arg,
+struct ms_error *ms_proc_each(const char *name, unsigned flags, ms_proc_each_fn *fn, void *arg,
 			      size_t *unreadable_ret)
 {
 	pid_t *pids;
@@ -198,8 +199,11 @@ struct ms_error *ms_proc_each(const char *name, ms_proc_each_fn *fn, void *arg,
 	struct ms_error *err = ms_proc_list(&pids, &n);
 	if (err)
 		return err;
+	pid_t self = getpid();
 	bool stop = false;
 	for (size_t i = 0; i < n && !err && !stop; i++) {
+		if ((flags & MS_PROC_EACH_OTHERS) && pids[i] == self)
+			continue;
 		char *text;
 		struct ms_error *e = ms_procfs_read_pid(pids[i], name, &text, NULL);
 		if (e) {

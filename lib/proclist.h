@@ -64,13 +64,17 @@ bool ms_proc_parse_rollup(const char *text, struct ms_vma_usage *usage);
  */
 typedef struct ms_error *ms_proc_each_fn(void *arg, pid_t pid, const char *text, bool *stop_ret);
 
+enum ms_proc_each_flags {
+	MS_PROC_EACH_OTHERS = 1 << 0, /* leave out the calling process */
+};
+
 /*
  * Read /proc/PID/<name> of every process, in pid order, and hand its text
  * to fn. A process that exits meanwhile is skipped; one whose file may not
  * be read (another user's, without root) is skipped and counted in
  * *unreadable_ret (may be NULL).
  */
-struct ms_error *ms_proc_each(const char *name, ms_proc_each_fn *fn, void *arg,
+struct ms_error *ms_proc_each(const char *name, unsigned flags, ms_proc_each_fn *fn, void *arg,
 			      size_t *unreadable_ret);
 
 /* The process's name from /proc/PID/comm; false (comm "") if it is gone. */

@@ -374,7 +374,7 @@ struct ms_error *ms_thp_top_users(size_t top, struct ms_thp_users *u)
 {
 	memset(u, 0, sizeof(*u));
 	struct users_scan scan = {.u = u};
-	struct ms_error *err = ms_proc_each("smaps_rollup", add_user, &scan, &u->unreadable);
+	struct ms_error *err = ms_proc_each("smaps_rollup", 0, add_user, &scan, &u->unreadable);
 	if (err) {
 		ms_thp_users_deinit(u);
 		return err;

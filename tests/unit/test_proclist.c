@@ -94,7 +94,7 @@ START_TEST(test_each)
 	/* every process in pid order, each with its own file's text */
 	struct each_state st = {.sorted = true};
 	size_t unreadable = 0;
-	ck_assert_ptr_null(ms_proc_each("comm", each_comm, &st, &unreadable));
+	ck_assert_ptr_null(ms_proc_each("comm", 0, each_comm, &st, &unreadable));
 	ck_assert(st.sorted);
 	ck_assert(st.found_self);
 	ck_assert_uint_eq(unreadable, 0); /* comm is anyone's to read */
@@ -102,16 +102,20 @@ START_TEST(test_each)
 	ck_assert_uint_gt(all, 1);
 	/* stopped early at the first process (pid 1) */
 	st = (struct each_state){.sorted = true, .stop_at = 1};
-	ck_assert_ptr_null(ms_proc_each("comm", each_comm, &st, NULL));
+	ck_assert_ptr_null(ms_proc_each("comm", 0, each_comm, &st, NULL));
 	ck_assert_uint_eq(st.seen, 1);
 	/* the callback's error ends the walk and comes back */
-	struct ms_error *err = ms_proc_each("comm", each_fail, NULL, NULL);
+	struct ms_error *err = ms_proc_each("comm", 0, each_fail, NULL, NULL);
 	ck_assert_ptr_nonnull(err);
 	ck_assert_str_eq(err->message, "stop here");
 	ms_error_destroy(err);
+	/* without the calling process */
+	st = (struct each_state){.sorted = true};
+	ck_assert_ptr_null(ms_proc_each("comm", MS_PROC_EACH_OTHERS, each_comm, &st, NULL));
+	ck_assert(!st.found_self);
 	/* a file no process has: every one skipped, none unreadable */
 	st = (struct each_state){.sorted = true};
-	ck_assert_ptr_null(ms_proc_each("no-such-file", each_comm, &st, &unreadable));
+	ck_assert_ptr_null(ms_proc_each("no-such-file", 0, each_comm, &st, &unreadable));
 	ck_assert_uint_eq(st.seen, 0);
 	ck_assert_uint_eq(unreadable, 0);
 
