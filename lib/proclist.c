@@ -123,24 +123,17 @@ static bool parse_stat(const char *text, struct ms_procinfo *info)
 bool ms_proc_parse_rollup(const char *text, struct ms_vma_usage *u)
 {
 	memset(u, 0, sizeof(*u));
-	bool any = ms_procfs_field_u64(text, "Rss", &u->rss);
-	ms_procfs_field_u64(text, "Pss", &u->pss);
-	ms_procfs_field_u64(text, "Shared_Clean", &u->shared_clean);
-	ms_procfs_field_u64(text, "Shared_Dirty", &u->shared_dirty);
-	ms_procfs_field_u64(text, "Private_Clean", &u->private_clean);
-	ms_procfs_field_u64(text, "Private_Dirty", &u->private_dirty);
-	ms_procfs_field_u64(text, "Referenced", &u->referenced);
-	ms_procfs_field_u64(text, "Anonymous", &u->anonymous);
-	ms_procfs_field_u64(text, "KSM", &u->ksm);
-	ms_procfs_field_u64(text, "LazyFree", &u->lazyfree);
-	ms_procfs_field_u64(text, "AnonHugePages", &u->anon_huge);
-	ms_procfs_field_u64(text, "ShmemPmdMapped", &u->shmem_pmd);
-	ms_procfs_field_u64(text, "FilePmdMapped", &u->file_pmd);
-	ms_procfs_field_u64(text, "Shared_Hugetlb", &u->shared_hugetlb);
-	ms_procfs_field_u64(text, "Private_Hugetlb", &u->private_hugetlb);
-	ms_procfs_field_u64(text, "Swap", &u->swap);
-	ms_procfs_field_u64(text, "SwapPss", &u->swap_pss);
-	ms_procfs_field_u64(text, "Locked", &u->locked);
+	bool any = false;
+	for (const char *line = text; *line;) {
+		const char *end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		/* the counters as smaps' parser reads them: maps' one table */
+		if (ms_vma_usage_parse_line(u, line, (size_t)(end - line)) &&
+		    strncmp(line, "Rss:", 4) == 0)
+			any = true;
+		line = *end ? end + 1 : end;
+	}
 	return any;
 }
 
