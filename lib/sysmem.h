@@ -112,10 +112,11 @@ struct ms_hugetlb {
 };
 
 /*
- * The size of a "hugepages-<size>kB" directory, as hugetlb's pools and THP's
- * per-size settings are named; false for any other name.
+ * The sizes (kB) of dir's "hugepages-<size>kB" directories, as hugetlb's
+ * pools and THP's per-size settings are named, smallest first; *kb_ret is
+ * NULL when there are none. An absent dir is an error with errno ENOENT.
  */
-bool ms_sysmem_hugepages_kb(const char *name, uint64_t *kb_ret);
+struct ms_error *ms_sysmem_hugepage_sizes(const char *dir, uint64_t **kb_ret, size_t *count_ret);
 
 /* The pools; none (count 0) when the kernel has no hugetlb sysfs. */
 struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,12 +146,6 @@ out:
 	return err;
 }
 
-static int size_cmp(const void *a, const void *b)
-{
-	const struct ms_thp_size *x = a, *y = b;
-	return (x->size_kb > y->size_kb) - (x->size_kb < y->size_kb);
-}
-
 struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -158,11 +153,14 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	char dir[4096], path[4400];
 	if (!ms_sysmem_path(root, THP_DIR, dir, sizeof(dir)))
 		return ms_error_create(MS_ERROR_INVALID, "path too long");
-	DIR *d = opendir(dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return NULL; /* a kernel without THP: supported stays false */
-		return ms_error_errno(errno, "%s", dir);
+	uint64_t *kbs;
+	size_t n;
+	struct ms_error *err = ms_sysmem_hugepage_sizes(dir, &kbs, &n);
+	if (err) {
+		if (err->errnum != ENOENT)
+			return err;
+		ms_error_destroy(err);
+		return NULL; /* a kernel without THP: supported stays false */
 	}
 	s->supported = true;
 #define P(name) (snprintf(path, sizeof(path), "%s/%s", dir, name), path)
@@ -172,7 +170,7 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	s->use_zero_page = read_int_or(P("use_zero_page"), -1);
 	s->shrink_underused = read_int_or(P("shrink_underused"), -1);
 	int64_t pmd;
-	struct ms_error *err = ms_procfs_read_s64(P("hpage_pmd_size"), &pmd);
+	err = ms_procfs_read_s64(P("hpage_pmd_size"), &pmd);
 	if (err) {
 		ms_error_destroy(err);
 		pmd = 2 << 20;
@@ -181,42 +179,28 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	err = read_number_dir(P("khugepaged"), &s->khugepaged);
 	if (err)
 		goto fail;
-
-	size_t cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		uint64_t kb;
-		if (!ms_sysmem_hugepages_kb(de->d_name, &kb))
-			continue;
-		if (s->nsizes == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct ms_thp_size *p = realloc(s->sizes, cap * sizeof(*p));
-			if (!p) {
-				err = &ms_error_no_memory;
-				goto fail;
-			}
-			s->sizes = p;
-		}
+	if (n && !(s->sizes = calloc(n, sizeof(*s->sizes)))) {
+		err = &ms_error_no_memory;
+		goto fail;
+	}
+	for (size_t k = 0; k < n; k++) {
 		struct ms_thp_size *sz = &s->sizes[s->nsizes++];
-		memset(sz, 0, sizeof(*sz));
-		sz->size_kb = kb;
-		char sub[4400];
-		snprintf(sub, sizeof(sub), "%s/%s/enabled", dir, de->d_name);
-		read_choice(sub, sz->enabled, sizeof(sz->enabled));
-		snprintf(sub, sizeof(sub), "%s/%s/shmem_enabled", dir, de->d_name);
-		read_choice(sub, sz->shmem_enabled, sizeof(sz->shmem_enabled));
-		snprintf(sub, sizeof(sub), "%s/%s/stats", dir, de->d_name);
-		err = read_number_dir(sub, &sz->stats);
+		sz->size_kb = kbs[k];
+		snprintf(path, sizeof(path), "%s/hugepages-%" PRIu64 "kB/enabled", dir, kbs[k]);
+		read_choice(path, sz->enabled, sizeof(sz->enabled));
+		snprintf(path, sizeof(path), "%s/hugepages-%" PRIu64 "kB/shmem_enabled", dir,
+			 kbs[k]);
+		read_choice(path, sz->shmem_enabled, sizeof(sz->shmem_enabled));
+		snprintf(path, sizeof(path), "%s/hugepages-%" PRIu64 "kB/stats", dir, kbs[k]);
+		err = read_number_dir(path, &sz->stats);
 		if (err)
 			goto fail;
 	}
 #undef P
-	closedir(d);
-	if (s->nsizes > 1)
-		qsort(s->sizes, s->nsizes, sizeof(*s->sizes), size_cmp);
+	free(kbs);
 	return NULL;
 fail:
-	closedir(d);
+	free(kbs);
 	ms_thp_settings_deinit(s);
 	return err;
 }

@@ -171,13 +171,31 @@ START_TEST(test_order)
 	ck_assert_uint_eq(ms_sysmem_order(2 * page), 1);
 	ck_assert_uint_eq(ms_sysmem_order(3 * page), 2); /* rounds up */
 	ck_assert_uint_eq(ms_sysmem_order(512 * page), 9);
+}
+END_TEST
 
-	uint64_t kb;
-	ck_assert(ms_sysmem_hugepages_kb("hugepages-2048kB", &kb));
-	ck_assert_uint_eq(kb, 2048);
-	ck_assert(!ms_sysmem_hugepages_kb("hugepages-2048kBx", &kb));
-	ck_assert(!ms_sysmem_hugepages_kb("hugepages-2048", &kb));
-	ck_assert(!ms_sysmem_hugepages_kb("enabled", &kb));
+START_TEST(test_hugepage_sizes)
+{
+	/* hugetlb's pools and THP's sizes, smallest first, other entries left out */
+	uint64_t *kbs;
+	size_t n;
+	ck_assert_ptr_null(ms_sysmem_hugepage_sizes(NUMA2 "/sys/kernel/mm/hugepages", &kbs, &n));
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(kbs[0], 2048);
+	ck_assert_uint_eq(kbs[1], 1048576);
+	free(kbs);
+	ck_assert_ptr_null(ms_sysmem_hugepage_sizes(
+		MS_TEST_DATA "/x86_64-6.18-mthp/sys/kernel/mm/transparent_hugepage", &kbs, &n));
+	ck_assert_uint_eq(n, 9);
+	for (size_t i = 1; i < n; i++)
+		ck_assert_uint_lt(kbs[i - 1], kbs[i]);
+	ck_assert_uint_eq(kbs[0], 8);
+	free(kbs);
+	struct ms_error *err = ms_sysmem_hugepage_sizes(LXCFS "/sys/kernel/mm/hugepages", &kbs, &n);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->errnum, 2 /* ENOENT */);
+	ck_assert_ptr_null(kbs);
+	ms_error_destroy(err);
 }
 END_TEST
 
@@ -225,6 +243,7 @@ int main(void)
 	tcase_add_test(tc, test_vmstat);
 	tcase_add_test(tc, test_sysctl);
 	tcase_add_test(tc, test_order);
+	tcase_add_test(tc, test_hugepage_sizes);
 	tcase_add_test(tc, test_hugetlb_pools);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
