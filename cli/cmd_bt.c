@@ -26,11 +26,11 @@ struct bt {
 	bool full;
 	bool json;
 	bool names; /* a core records no thread names: gdb shows none */
-	const char *exe;
 	struct ms_strbuf line, val;
 	int status;
 	/* modules without debug info, reported once each */
 	Dwfl_Module *nodebug[256];
+	const char *nodebug_name[256];
 	size_t nnodebug;
 };
 
@@ -44,21 +44,19 @@ static void note_module(struct bt *bt, const struct ms_dwarf_frame *f)
 	struct ms_dwarf_module m;
 	if (!ms_dwarf_module_at(bt->session, f->pc - (f->activation ? 0 : 1), &m) || m.has_dwarf)
 		return;
-	if (bt->nnodebug < sizeof(bt->nodebug) / sizeof(bt->nodebug[0]))
+	if (bt->nnodebug < sizeof(bt->nodebug) / sizeof(bt->nodebug[0])) {
+		bt->nodebug_name[bt->nnodebug] = m.display;
 		bt->nodebug[bt->nnodebug++] = f->mod;
+	}
 }
 
-static const char *module_path(struct bt *bt, const struct ms_dwarf_frame *f)
+/* The frame's module: its file, or (solib) the shared library gdb says it is "from". */
+static const char *module_path(struct bt *bt, const struct ms_dwarf_frame *f, bool solib)
 {
 	struct ms_dwarf_module m;
 	if (!ms_dwarf_module_at(bt->session, f->activation ? f->pc : f->pc - 1, &m))
 		return NULL;
-	return m.display;
-}
-
-static bool is_main_exe(struct bt *bt, const char *path)
-{
-	return bt->exe && path && strcmp(bt->exe, path) == 0;
+	return solib ? m.solib : m.display;
 }
 
 /* name=value, with gdb's entry-value forms (x=x@entry=5, x=6, x@entry=5). */
@@ -132,7 +130,8 @@ static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level, bool
 	struct json *j = &bt->ctx->json;
 	note_module(bt, f);
 	bool show_addr = ms_dwarf_frame_show_address(f);
-	const char *mod = f->has_line ? NULL : module_path(bt, f);
+	/* gdb: "from LIB" when there is no line, and only for shared libraries */
+	const char *from = f->has_line ? NULL : module_path(bt, f, true);
 	if (bt->json) {
 		json_begin_object(j);
 		json_kv_i64(j, "level", level);
@@ -143,7 +142,7 @@ static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level, bool
 			json_kv_string(j, "file", f->line.file);
 			json_kv_i64(j, "line", f->line.line);
 		}
-		const char *m = module_path(bt, f);
+		const char *m = module_path(bt, f, false);
 		if (m)
 			json_kv_string(j, "module", m);
 		json_key(j, "args");
@@ -183,8 +182,8 @@ static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level, bool
 		ms_strbuf_add(out, ")");
 		if (f->has_line)
 			ms_strbuf_addf(out, " at %s:%d", f->line.file, f->line.line);
-		else if (mod && !is_main_exe(bt, mod))
-			ms_strbuf_addf(out, " from %s", mod);
+		else if (from)
+			ms_strbuf_addf(out, " from %s", from);
 		fputs(ms_strbuf_text(out), stdout);
 		fputc('\n', stdout);
 	}
@@ -427,7 +426,6 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		struct ms_dwarf_memory mem = ms_unwind_snapshot_memory(snap);
 		err = ms_dwarf_session_create_pid(pid, &dopts, &mem, &bt.session);
-		bt.exe = ms_target_exe(target);
 	} else {
 		cm.target = target;
 		struct ms_dwarf_memory mem = {.read = core_elf_read, .arg = &cm};
@@ -445,7 +443,6 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 			}
 		}
 		threads = core_threads;
-		bt.exe = ms_target_exe(target);
 	}
 	if (err)
 		goto out;
@@ -471,11 +468,6 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 					      ms_target_describe(target));
 			goto out;
 		}
-	}
-	if (!live && !bt.exe) {
-		/* The core's first module is the executable that dumped it. */
-		Dwfl_Module *first = NULL;
-		(void)first;
 	}
 	err = ms_unwind_threads(bt.session, threads, pid, 0, &res);
 	if (err)
@@ -558,8 +550,7 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 		json_begin_array(&ctx->json);
 	}
 	for (size_t i = 0; i < bt.nnodebug; i++) {
-		const char *name =
-			dwfl_module_info(bt.nodebug[i], NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+		const char *name = bt.nodebug_name[i];
 		if (bt.json)
 			json_string(&ctx->json, name ? name : "?");
 		else

@@ -199,6 +199,7 @@ void ms_dwarf_session_destroy(struct ms_dwarf_session *s)
 			e = next;
 		}
 	}
+	ms_dwarf_linetables_destroy(s);
 	for (size_t i = 0; i < s->nlinknames; i++)
 		free(s->linknames[i].name);
 	free(s->linknames);
@@ -303,24 +304,62 @@ static bool read_quiet(struct ms_dwarf_session *s, uint64_t addr, void *buf, siz
 	return err == NULL;
 }
 
+/* The auxiliary vector: /proc/PID/auxv, or a core's NT_AUXV note. */
+static size_t read_auxv(struct ms_dwarf_session *s, uint64_t (*av)[2], size_t max)
+{
+	size_t n = 0;
+	if (s->pid) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/auxv", (int)s->pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			return 0;
+		while (n < max && fread(av[n], sizeof(av[n]), 1, f) == 1 && av[n][0] != AT_NULL)
+			n++;
+		fclose(f);
+		return n;
+	}
+	size_t nphdr;
+	if (!s->core_elf || elf_getphdrnum(s->core_elf, &nphdr) != 0)
+		return 0;
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(s->core_elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		Elf_Data *data = elf_getdata_rawchunk(s->core_elf, (int64_t)ph.p_offset,
+						      ph.p_filesz, ELF_T_NHDR);
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type != NT_AUXV || nh.n_namesz != 5 ||
+			    memcmp((char *)data->d_buf + name_off, "CORE", 5) != 0)
+				continue;
+			const char *d = (const char *)data->d_buf + desc_off;
+			for (size_t k = 0; k + 16 <= nh.n_descsz && n < max; k += 16) {
+				memcpy(av[n], d + k, 16);
+				if (av[n][0] == AT_NULL)
+					break;
+				n++;
+			}
+			return n;
+		}
+	}
+	return 0;
+}
+
 static void read_linknames(struct ms_dwarf_session *s)
 {
 	s->linknames_read = true;
-	if (!s->pid)
-		return;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)s->pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return;
-	uint64_t av[2], phdr = 0, phnum = 0;
-	while (fread(av, sizeof(av), 1, f) == 1 && av[0] != AT_NULL) {
-		if (av[0] == AT_PHDR)
-			phdr = av[1];
-		else if (av[0] == AT_PHNUM)
-			phnum = av[1];
+	uint64_t av[64][2], phdr = 0, phnum = 0;
+	size_t nav = read_auxv(s, av, 64);
+	for (size_t i = 0; i < nav; i++) {
+		if (av[i][0] == AT_PHDR)
+			phdr = av[i][1];
+		else if (av[i][0] == AT_PHNUM)
+			phnum = av[i][1];
+		else if (av[i][0] == AT_SYSINFO_EHDR)
+			s->vdso = av[i][1];
 	}
-	fclose(f);
 	if (!phdr || !phnum || phnum > 256)
 		return;
 	Elf64_Phdr ph[256];
@@ -356,11 +395,23 @@ static void read_linknames(struct ms_dwarf_session *s)
 			return;
 		char name[4096];
 		size_t len = 0;
-		while (lm.l_name && len < sizeof(name) - 1 &&
-		       read_quiet(s, lm.l_name + len, &name[len], 1) && name[len])
-			len++;
+		/* in pieces that stay inside a page: the next one may be unmapped */
+		bool nul = false;
+		while (lm.l_name && !nul && len < sizeof(name) - 1) {
+			uint64_t a = lm.l_name + len;
+			size_t chunk = 4096 - (size_t)(a & 4095);
+			if (chunk > sizeof(name) - 1 - len)
+				chunk = sizeof(name) - 1 - len;
+			if (!read_quiet(s, a, &name[len], chunk))
+				break;
+			size_t n = strnlen(&name[len], chunk);
+			nul = n < chunk;
+			len += n;
+		}
 		name[len] = '\0';
-		if (len) {
+		/* gdb leaves the vDSO out of its shared libraries */
+		Dwfl_Module *vdso = s->vdso ? dwfl_addrmodule(s->dwfl, s->vdso) : NULL;
+		if (len && !(vdso && dwfl_addrmodule(s->dwfl, lm.l_ld) == vdso)) {
 			struct ms_dwarf_linkname *g =
 				realloc(s->linknames, (s->nlinknames + 1) * sizeof(*g));
 			if (!g)
@@ -397,9 +448,15 @@ bool ms_dwarf_module_at(struct ms_dwarf_session *s, uint64_t addr,
 	module_ret->display = module_ret->name;
 	if (!s->linknames_read)
 		read_linknames(s);
-	for (size_t i = 0; i < s->nlinknames; i++)
-		if (s->linknames[i].ld >= start && s->linknames[i].ld < end)
+	for (size_t i = 0; i < s->nlinknames; i++) {
+		if (s->linknames[i].ld >= start && s->linknames[i].ld < end) {
 			module_ret->display = s->linknames[i].name;
+			module_ret->solib = s->linknames[i].name;
+		}
+	}
+	/* the file it was read from: a core reports some modules by their soname */
+	if (mainfile && module_ret->display == module_ret->name)
+		module_ret->display = mainfile;
 	return true;
 }
 
@@ -681,35 +738,19 @@ Dwarf_Die *ms_dwarf_cu_at(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Ad
 bool ms_dwarf_line_at(struct ms_dwarf_session *s, uint64_t addr, struct ms_dwarf_line *line_ret)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
-	if (!mod)
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = mod ? ms_dwarf_cu_at(s, mod, addr, &bias) : NULL;
+	const char *file;
+	int lineno;
+	Dwarf_Addr start;
+	bool is_stmt;
+	/* gdb's view of the unit's line table (dwarf_line.c), not libdw's rows */
+	if (!cu || !ms_dwarf_line_lookup(s, mod, cu, addr - bias, &file, &lineno, &start, &is_stmt))
 		return false;
-	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
-	if (!line) {
-		/* the same lookup through the unit found by hand */
-		Dwarf_Addr bias;
-		Dwarf_Die *cu = ms_dwarf_cu_at(s, mod, addr, &bias);
-		Dwarf_Line *dl = cu ? dwarf_getsrc_die(cu, addr - bias) : NULL;
-		Dwarf_Addr row;
-		int lineno = 0;
-		if (!dl || dwarf_lineaddr(dl, &row) != 0 || dwarf_lineno(dl, &lineno) != 0 ||
-		    lineno <= 0)
-			return false;
-		const char *file = dwarf_linesrc(dl, NULL, NULL);
-		if (!file)
-			return false;
-		line_ret->file = relative_file(s, cu, file);
-		line_ret->line = lineno;
-		line_ret->row_addr = row + bias;
-		return true;
-	}
-	Dwarf_Addr row;
-	int lineno = 0;
-	const char *file = dwfl_lineinfo(line, &row, &lineno, NULL, NULL, NULL);
-	if (!file || lineno <= 0)
-		return false;
-	line_ret->file = relative_file(s, dwfl_linecu(line), file);
+	line_ret->file = relative_file(s, cu, file);
 	line_ret->line = lineno;
-	line_ret->row_addr = row;
+	line_ret->row_addr = start + bias;
+	line_ret->is_stmt = is_stmt;
 	return true;
 }
 
@@ -1019,6 +1060,7 @@ struct ms_error *ms_dwarf_frames_at(struct ms_dwarf_session *s, uint64_t pc, boo
 				f->line.file = file;
 				f->line.line = line;
 				f->line.row_addr = 0;
+				f->line.is_stmt = true;
 			}
 		}
 		block_start = i + 1;
@@ -1051,7 +1093,8 @@ bool ms_dwarf_frame_show_address(const struct ms_dwarf_frame *f)
 		return false;
 	if (!f->activation)
 		return true;
-	return f->pc != f->line.row_addr;
+	/* gdb: in the middle of a line, or on a row that is not a statement */
+	return f->pc != f->line.row_addr || !f->line.is_stmt;
 }
 
 struct ms_error *ms_dwarf_frame_cfa(struct ms_dwarf_frame *f, uint64_t *cfa_ret);

@@ -68,7 +68,9 @@ struct ms_error *ms_dwarf_read(struct ms_dwarf_session *session, uint64_t addr, 
 struct ms_dwarf_module {
 	Dwfl_Module *mod;
 	const char *name;	/* as reported: the mapped file's path */
-	const char *display;	/* as the dynamic linker names it (gdb's "from" name) */
+	const char *display;	/* as the dynamic linker names it, else its file */
+	const char *solib;	/* a shared library (the link map's name, gdb's "from"),
+				   NULL for the executable, the vDSO or if unknown */
 	uint64_t start, end;	/* address range */
 	bool has_dwarf;		/* debug info found */
 	bool has_symtab;	/* at least an ELF symbol table */
@@ -106,11 +108,15 @@ bool ms_dwarf_symbol_address(struct ms_dwarf_session *session, const char *name,
 size_t ms_dwarf_tailcalls(struct ms_dwarf_session *session, uint64_t callee_pc, bool activation,
 			  uint64_t caller_pc, uint64_t *pcs, size_t max);
 
-/* Source position of addr: the line-table row holding it. */
+/*
+ * Source position of addr: the line-table row holding it, chosen as gdb
+ * chooses it (over the rows gdb keeps of the unit's line program).
+ */
 struct ms_dwarf_line {
 	const char *file; /* as gdb names it: relative to the compilation directory */
 	int line;
 	uint64_t row_addr; /* where that row starts */
+	bool is_stmt;	   /* the row is a statement */
 };
 bool ms_dwarf_line_at(struct ms_dwarf_session *session, uint64_t addr,
 		      struct ms_dwarf_line *line_ret);

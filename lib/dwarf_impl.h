@@ -55,10 +55,15 @@ struct ms_dwarf_site {
 	Dwarf_Die site;
 };
 
+/* A unit's line table as gdb builds it (dwarf_line.c). */
+struct ms_dwarf_linetable;
+enum { MS_DWARF_LINETABLE_SLOTS = 256 };
+
 struct ms_dwarf_session {
 	Dwfl *dwfl;
 	pid_t pid; /* live processes; 0 for cores */
 	bool linknames_read;
+	uint64_t vdso; /* AT_SYSINFO_EHDR */
 	struct ms_dwarf_linkname *linknames;
 	size_t nlinknames;
 	Dwfl_Callbacks callbacks;
@@ -72,6 +77,7 @@ struct ms_dwarf_session {
 	size_t nsymidx;
 	struct ms_dwarf_scopes *scopes[1024];
 	struct ms_dwarf_site *sites[1024];
+	struct ms_dwarf_linetable *linetables[MS_DWARF_LINETABLE_SLOTS];
 };
 
 /* A string owned by the session, looked up by key (any stable pointer). */
@@ -103,6 +109,16 @@ bool ms_dwarf_call_site_at(struct ms_dwarf_session *s, uint64_t ret_pc, Dwfl_Mod
 			   Dwarf_Addr *bias_ret, Dwarf_Die *site_ret);
 /* Whether one of the ELF symbols at addr is called name. */
 bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const char *name);
+
+/*
+ * The line-table row gdb finds for pc (module-relative) in the unit cu: the
+ * file (libdw's path), the line, where the row starts and whether it is a
+ * statement. False when the unit has no line for pc.
+ */
+bool ms_dwarf_line_lookup(struct ms_dwarf_session *s, Dwfl_Module *mod, Dwarf_Die *cu,
+			  Dwarf_Addr pc, const char **path_ret, int *line_ret,
+			  Dwarf_Addr *start_ret, bool *is_stmt_ret);
+void ms_dwarf_linetables_destroy(struct ms_dwarf_session *s);
 
 /*
  * libdwfl's standard debug-info search, then the decompressed copy kept by

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "format_value.h"
+#include "format_impl.h"
 
 #include <dwarf.h>
 #include <float.h>
@@ -99,14 +99,6 @@ void ms_format_error(const struct ms_error *err, struct ms_strbuf *out)
 }
 
 /* ---- characters and strings ---- */
-
-struct fmt {
-	struct ms_dwarf_session *session;
-	struct ms_dwarf_value *value; /* the value being printed */
-	const struct ms_format_options *o;
-	struct ms_strbuf *out;
-	int lang;
-};
 
 static void emit_char_body(struct ms_strbuf *out, unsigned c, char quote)
 {
@@ -295,17 +287,8 @@ static bool any_known(const uint8_t *known, size_t n)
 
 /* ---- the printer ---- */
 
-/* A slice of a value being printed. */
-struct slice {
-	const uint8_t *bytes;
-	const uint8_t *known; /* NULL: all known */
-	const uint8_t *synthetic;
-	uint64_t size;
-	bool in_memory;
-	uint64_t address;
-};
-
 static void print_rec(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth, bool top);
+static bool has_printer(Dwarf_Die *type);
 
 static void print_address(struct fmt *f, uint64_t addr, bool annotate)
 {
@@ -620,7 +603,11 @@ static void print_pointer(struct fmt *f, Dwarf_Die *t, struct slice *s, int dept
 	bool has_target = type_of(t, &target);
 	int tag = dwarf_tag(t);
 	if (tag == DW_TAG_reference_type || tag == DW_TAG_rvalue_reference_type) {
-		ms_strbuf_addf(f->out, "@0x%" PRIx64 ": ", addr);
+		/* a printer takes the referenced object as it is, without its address */
+		Dwarf_Die rt;
+		bool printed = has_target && strip(&target, &rt) && ms_format_cxx_applies(&rt);
+		if (!printed)
+			ms_strbuf_addf(f->out, "@0x%" PRIx64 ": ", addr);
 		if (has_target) {
 			struct ms_dwarf_value *v = ms_dwarf_value_at(f->session, &target, addr);
 			if (!v) {
@@ -863,11 +850,16 @@ static void print_rec(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth
 		ms_strbuf_add(f->out, "void");
 		return;
 	}
-	if (f->o->summary && top && !is_scalar(&t)) {
+	int tag = dwarf_tag(&t);
+	/* libstdc++'s printers, as gdb runs them (in summary mode too) */
+	if ((tag == DW_TAG_structure_type || tag == DW_TAG_class_type) &&
+	    all_known(s->known, (size_t)s->size) && ms_format_cxx_applies(&t) &&
+	    ms_format_cxx(f, &t, s, depth))
+		return;
+	if (f->o->summary && top && !is_scalar(&t) && !has_printer(&t)) {
 		ms_strbuf_add(f->out, "...");
 		return;
 	}
-	int tag = dwarf_tag(&t);
 	bool aggregate = tag == DW_TAG_structure_type || tag == DW_TAG_class_type ||
 			 tag == DW_TAG_union_type || tag == DW_TAG_array_type;
 	if (!aggregate) {
@@ -932,6 +924,30 @@ static void print_rec(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth
 	}
 }
 
+/* A pretty-printer for the type, or for what the reference refers to. */
+static bool has_printer(Dwarf_Die *type)
+{
+	Dwarf_Die t = *type, inner;
+	while (dwarf_tag(&t) == DW_TAG_reference_type ||
+	       dwarf_tag(&t) == DW_TAG_rvalue_reference_type) {
+		if (!type_of(&t, &inner) || !strip(&inner, &t))
+			return false;
+	}
+	int tag = dwarf_tag(&t);
+	return (tag == DW_TAG_structure_type || tag == DW_TAG_class_type) &&
+	       ms_format_cxx_applies(&t);
+}
+
+void ms_format_slice(struct fmt *f, Dwarf_Die *type, struct slice *s, int depth)
+{
+	print_rec(f, type, s, depth, false);
+}
+
+void ms_format_chars(struct fmt *f, const uint8_t *s, size_t len, bool more)
+{
+	emit_string(f, s, len, more);
+}
+
 void ms_format_value(struct ms_dwarf_value *v, const struct ms_format_options *o,
 		     struct ms_strbuf *out)
 {
@@ -941,9 +957,11 @@ void ms_format_value(struct ms_dwarf_value *v, const struct ms_format_options *o
 		ms_strbuf_add(out, "<error: out of memory>");
 		return;
 	}
-	/* Frame arguments: aggregates are "..." whatever their state, as in gdb. */
+	/* Frame arguments: aggregates are "..." whatever their state, as in gdb,
+	 * unless a pretty-printer has something to say. */
 	Dwarf_Die st;
-	if (o->summary && v->has_type && strip(&v->type, &st) && !is_scalar(&st)) {
+	if (o->summary && v->has_type && strip(&v->type, &st) && !is_scalar(&st) &&
+	    !(v->state == MS_DWARF_VALUE_OK && has_printer(&st))) {
 		ms_strbuf_add(out, "...");
 		return;
 	}

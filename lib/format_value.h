@@ -5,7 +5,9 @@
  * they point to (<sym+off>) and the string behind char pointers, arrays
  * with runs folded (<repeats N times>) and cut at 200 elements, structs and
  * unions nested, enums by name (flag enums as (A | B)), bitfields,
- * <optimized out> and <error: Cannot access memory at address 0x...>.
+ * <optimized out> and <error: Cannot access memory at address 0x...>, and
+ * C++ standard-library objects as libstdc++'s printers show them in gdb
+ * (format_cxx.c).
  * The values come from dwarf.h; this module only formats them, into a
  * growing string buffer.
  */

@@ -66,6 +66,54 @@ def test_set_switches_target():
         assert "invalid process id '0'" in p.stderr
 
 
+def test_every_command_gives_one_json_document():
+    """--json on every command of the table: one valid JSON document on stdout,
+    for a live process and for a core of it. compact changes the machine and
+    has its own exclusive test; quit has nothing to say."""
+    import tempfile
+    skip = {"compact", "quit"}
+    with Fixture("memfix") as fx, tempfile.TemporaryDirectory() as d:
+        addr = f"{fx['anon_written']:x}"
+        core = os.path.join(d, "core")
+        runs = {
+            "vm": [["-p", fx.pid, "vm", "-p"], ["-c", core, "vm", "-p"]],
+            "vtop": [["-p", fx.pid, "vtop", addr]],
+            "rd": [["-p", fx.pid, "rd", addr, "4"], ["-c", core, "rd", addr, "4"]],
+            "find": [["-p", fx.pid, "find", "-c", f"MEMSCOPE-NEEDLE-{fx.pid}"]],
+            "ps": [["ps", fx.pid]],
+            "ptov": [["ptov", "1000"]],
+            "overcommit": [["overcommit"]],
+            "kmem": [["kmem", "-i"]],
+            "thp": [["thp"]],
+            "export": [["export", "--prometheus", os.path.join(d, "m.prom")]],
+            "demo": [["demo", "firsttouch"]],
+            "frag": [["frag"]],
+            "physmap": [["physmap", "--pages-per-cell", "4096"]],
+            "gcore": [["gcore", "-o", core, fx.pid]],
+            "info": [["-p", fx.pid, "info", "threads"], ["-c", core, "info", "files"]],
+            "bt": [["-p", fx.pid, "bt"], ["-c", core, "bt"]],
+            "thread": [["-p", fx.pid, "thread", "apply", "all", "bt"]],
+            "set": [["-p", fx.pid, "set"]],
+            "sys": [["sys"], ["-c", core, "sys"]],
+            "help": [["help"], ["help", "vm"]],
+        }
+        names = [row["name"] for row in memscope_json("help")]
+        assert set(names) - skip == set(runs), set(names) ^ set(runs)
+        names.remove("gcore")
+        for name in ["gcore", *names]:  # gcore writes the core the -c runs read
+            for args in runs.get(name, []):
+                if name in ("ptov", "physmap") and not mstest.IS_ROOT:
+                    continue
+                i = 2 if args[0] in ("-p", "-c") else 0
+                p = memscope(*args[:i], "--json", *args[i:], check=False)
+                assert p.returncode in (0, 1), (args, p.returncode, p.stderr)
+                try:
+                    json.loads(p.stdout)
+                except json.JSONDecodeError as e:
+                    raise AssertionError(f"{args}: not one JSON document ({e}): {p.stdout[:300]}")
+        mstest.assert_running_untraced(fx.pid)
+
+
 def test_json_anywhere():
     a = memscope_json("sys")
     b = json.loads(memscope("sys", "--json").stdout)
