@@ -5,7 +5,6 @@
  * blocks gained, the vmstat counters; and whether kcompactd would compact on
  * its own. Optionally pictures of physical memory before and after.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,9 +14,10 @@
 
 #include "../lib/compact.h"
 #include "../lib/frag.h"
-#include "../lib/procfs.h"
+#include "../lib/sysmem.h"
 #include "cmd_physmap.h"
 #include "commands.h"
+#include "zones.h"
 
 static uint64_t hpage_blocks(const struct ms_frag *frag, const struct ms_frag_zone *z, int order)
 {
@@ -31,76 +31,18 @@ static bool wanted(const struct ms_frag_zone *z, int node)
 	return z->populated && (node < 0 || z->node == node);
 }
 
-static void print_counts_row(const char *label, const struct ms_frag *frag,
-			     const struct ms_frag_zone *z)
-{
-	printf("  %-15s", label);
-	for (int o = 0; o < frag->nr_orders; o++)
-		printf("%7" PRIu64, z->free[o]);
-	putchar('\n');
-}
-
-static void print_index_row(const char *label, const struct ms_frag *frag,
-			    const struct ms_frag_zone *z, bool extfrag)
-{
-	char buf[16];
-	printf("  %-15s", label);
-	for (int o = 0; o < frag->nr_orders; o++) {
-		ms_frag_zone_index(frag, z, o, extfrag, buf, sizeof(buf));
-		printf("%7s", buf);
-	}
-	putchar('\n');
-}
+enum { LABEL_WIDTH = 15 };
 
 static void json_zone_state(struct json *j, const char *key, const struct ms_frag *frag,
 			    const struct ms_frag_zone *z, int hpage_order)
 {
-	char buf[16];
 	json_key(j, key);
 	json_begin_object(j);
-	json_key(j, "free_blocks");
-	json_begin_array(j);
-	for (int o = 0; o < frag->nr_orders; o++)
-		json_u64(j, z->free[o]);
-	json_end_array(j);
-	json_key(j, "unusable_index");
-	json_begin_array(j);
-	for (int o = 0; o < frag->nr_orders; o++) {
-		ms_frag_zone_index(frag, z, o, false, buf, sizeof(buf));
-		json_string(j, buf);
-	}
-	json_end_array(j);
-	json_key(j, "fragmentation_index");
-	json_begin_array(j);
-	for (int o = 0; o < frag->nr_orders; o++) {
-		ms_frag_zone_index(frag, z, o, true, buf, sizeof(buf));
-		json_string(j, buf);
-	}
-	json_end_array(j);
+	zones_json_blocks(j, "free_blocks", frag, z->free);
+	zones_json_index(j, frag, z, false, NULL);
+	zones_json_index(j, frag, z, true, NULL);
 	json_kv_u64(j, "hpage_blocks", hpage_blocks(frag, z, hpage_order));
 	json_end_object(j);
-}
-
-static bool parse_node(const char *s, int *node)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0 || v > 1 << 20)
-		return false;
-	*node = (int)v;
-	return true;
-}
-
-static uint64_t read_sysctl(const char *path, uint64_t fallback)
-{
-	uint64_t v;
-	struct ms_error *err = ms_procfs_read_u64(path, &v);
-	if (err) {
-		ms_error_destroy(err);
-		return fallback;
-	}
-	return v;
 }
 
 int cmd_compact(struct cli_ctx *ctx, int argc, char **argv)
@@ -116,7 +58,7 @@ int cmd_compact(struct cli_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:", options, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (!parse_node(optarg, &node))
+			if (!zones_parse_int(optarg, 1 << 20, &node))
 				return cli_usage(ctx, "invalid node '%s'", optarg);
 			break;
 		case 'b':
@@ -141,20 +83,13 @@ int cmd_compact(struct cli_ctx *ctx, int argc, char **argv)
 	struct ms_error *err = ms_frag_read(&before);
 	if (err)
 		goto fail;
-	if (node >= 0) {
-		bool found = false;
-		for (size_t i = 0; i < before.nr_zones; i++)
-			found |= before.zones[i].node == node && before.zones[i].populated;
-		if (!found) {
-			status = cli_usage(ctx, "unknown node %d (nodes with memory: 0 to %d)",
-					   node, ms_frag_max_node(&before));
-			goto out;
-		}
-	}
+	if (!zones_node_known(ctx, &before, node, &status))
+		goto out;
 	int hpage_order = ms_compact_hpage_order();
 	if (hpage_order >= before.nr_orders)
 		hpage_order = before.nr_orders - 1;
-	unsigned proactiveness = (unsigned)read_sysctl("/proc/sys/vm/compaction_proactiveness", 20);
+	unsigned proactiveness =
+		(unsigned)ms_sysctl_u64_or(NULL, "vm.compaction_proactiveness", 20);
 	if (svg_before) {
 		err = physmap_build(ctx, &before, node, 0, &pm);
 		if (!err)
@@ -292,16 +227,13 @@ int cmd_compact(struct cli_ctx *ctx, int argc, char **argv)
 		if (!wanted(z, node) || !za)
 			continue;
 		printf("Node %d, zone %s\n", z->node, z->name);
-		printf("  %-15s", "order");
-		for (int o = 0; o < before.nr_orders; o++)
-			printf("%7d", o);
-		putchar('\n');
-		print_counts_row("blocks before", &before, z);
-		print_counts_row("blocks after", &after, za);
-		print_index_row("unusable before", &before, z, false);
-		print_index_row("unusable after", &after, za, false);
-		print_index_row("fragidx before", &before, z, true);
-		print_index_row("fragidx after", &after, za, true);
+		zones_print_orders(LABEL_WIDTH, "order", &before);
+		zones_print_blocks(LABEL_WIDTH, "blocks before", &before, z->free);
+		zones_print_blocks(LABEL_WIDTH, "blocks after", &after, za->free);
+		zones_print_index(LABEL_WIDTH, "unusable before", &before, z, false);
+		zones_print_index(LABEL_WIDTH, "unusable after", &after, za, false);
+		zones_print_index(LABEL_WIDTH, "fragidx before", &before, z, true);
+		zones_print_index(LABEL_WIDTH, "fragidx after", &after, za, true);
 		putchar('\n');
 	}
 	printf("Free huge-page-sized blocks (order %d, %s; a larger free block counts as "

@@ -269,13 +269,7 @@ static int firsttouch(struct cli_ctx *ctx, size_t pages)
 
 	uint64_t page = ms_page_size();
 	bool pfn_visible = ms_pagemap_pfn_visible();
-	unsigned mode = 0;
-	uint64_t v;
-	struct ms_error *merr = ms_sysctl_read_u64(NULL, "vm.overcommit_memory", &v);
-	if (merr)
-		ms_error_destroy(merr);
-	else
-		mode = (unsigned)v;
+	unsigned mode = (unsigned)ms_sysctl_u64_or(NULL, "vm.overcommit_memory", 0);
 	uint64_t zero_pfn = 0;
 	if (probes[2].page[0].flags_known && (probes[2].page[0].kflags >> KPF_ZERO_PAGE & 1))
 		zero_pfn = ms_pm_pfn(probes[2].page[0].entry);

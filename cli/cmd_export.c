@@ -18,7 +18,6 @@
 
 #include "../lib/frag.h"
 #include "../lib/overcommit.h"
-#include "../lib/procfs.h"
 #include "../lib/sysmem.h"
 #include "../lib/thp.h"
 #include "commands.h"
@@ -188,18 +187,10 @@ static struct ms_error *collect_kmem(struct exposition *x)
 	struct ms_error *err = ms_meminfo_read(NULL, &mi);
 	if (err)
 		return err;
-	struct ms_hugetlb h;
-	err = ms_hugetlb_read(NULL, &h);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), huge_total, huge_free;
+	err = ms_hugetlb_pages(NULL, &mi, page, &huge_total, &huge_free);
 	if (err)
 		return err;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t huge_total = ms_hugetlb_total_pages(&h, page) * page;
-	uint64_t huge_free = ms_hugetlb_free_pages(&h, page) * page;
-	if (!h.count) {
-		huge_total = mi.v[MS_MI_HUGE_PAGES_TOTAL] * mi.v[MS_MI_HUGEPAGESIZE];
-		huge_free = mi.v[MS_MI_HUGE_PAGES_FREE] * mi.v[MS_MI_HUGEPAGESIZE];
-	}
-	ms_hugetlb_deinit(&h);
 	const char *help = "Memory by kind, as crash's kmem -i (from /proc/meminfo): total, "
 			   "free, used (total - free), shared (Shmem), buffers, cached, slab.";
 	static const struct {
@@ -217,8 +208,8 @@ static struct ms_error *collect_kmem(struct exposition *x)
 			      mi.v[MS_MI_MEM_TOTAL] - mi.v[MS_MI_MEM_FREE], "kind", "used", NULL);
 	}
 	help = "Hugetlb pools of every size: total and free.";
-	GAUGE(x, "memscope_hugetlb_bytes", help, huge_total, "kind", "total", NULL);
-	GAUGE(x, "memscope_hugetlb_bytes", help, huge_free, "kind", "free", NULL);
+	GAUGE(x, "memscope_hugetlb_bytes", help, huge_total * page, "kind", "total", NULL);
+	GAUGE(x, "memscope_hugetlb_bytes", help, huge_free * page, "kind", "free", NULL);
 	help = "Swap: total, used and free.";
 	GAUGE(x, "memscope_swap_bytes", help, mi.v[MS_MI_SWAP_TOTAL], "kind", "total", NULL);
 	GAUGE(x, "memscope_swap_bytes", help, mi.v[MS_MI_SWAP_TOTAL] - mi.v[MS_MI_SWAP_FREE],
@@ -232,7 +223,8 @@ static struct ms_error *collect_kmem(struct exposition *x)
 	return NULL;
 }
 
-static struct ms_error *collect_thp(struct exposition *x)
+/* buddy: the free lists, or NULL when /proc/buddyinfo could not be read. */
+static struct ms_error *collect_thp(struct exposition *x, const struct ms_frag *buddy)
 {
 	struct ms_thp_settings s;
 	struct ms_error *err = ms_thp_settings_read(NULL, &s);
@@ -306,16 +298,9 @@ static struct ms_error *collect_thp(struct exposition *x)
 				      "...).",
 				      kv->value, "name", kv->key, NULL);
 		}
-		uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-		unsigned order = 0;
-		while ((page << order) < s.pmd_size)
-			order++;
-		struct ms_thp_buddy b;
-		err = ms_thp_buddy_read(NULL, order, &b);
-		if (err) {
-			ms_error_destroy(err);
-			err = NULL;
-		} else {
+		if (buddy) {
+			struct ms_thp_buddy b;
+			ms_thp_buddy_from_frag(buddy, ms_thp_pmd_order(&s), &b);
 			GAUGE(x, "memscope_free_pmd_blocks",
 			      "Free buddy blocks of at least the PMD order, every zone "
 			      "(/proc/buddyinfo).",
@@ -344,31 +329,15 @@ static struct ms_error *collect_thp(struct exposition *x)
 }
 
 /* frag's figures: free blocks per order and the indices of mm/vmstat.c, per zone. */
-static struct ms_error *collect_frag(struct exposition *x)
+static void collect_frag(struct exposition *x, const struct ms_frag *frag)
 {
-	/*
-	 * buddyinfo is all the indices need; zoneinfo and pagetypeinfo (which
-	 * walks every free list under the zone lock) are left to frag itself.
-	 */
-	char *text;
-	struct ms_error *err = ms_procfs_read("/proc/buddyinfo", &text, NULL);
-	if (err)
-		return err;
-	struct ms_frag frag;
-	ms_frag_init(&frag);
-	err = ms_frag_parse_buddyinfo(&frag, text);
-	free(text);
-	if (err) {
-		ms_frag_deinit(&frag);
-		return err;
-	}
-	for (size_t z = 0; z < frag.nr_zones; z++) {
-		const struct ms_frag_zone *zone = &frag.zones[z];
+	for (size_t z = 0; z < frag->nr_zones; z++) {
+		const struct ms_frag_zone *zone = &frag->zones[z];
 		if (!zone->populated)
 			continue;
 		char node[16];
 		snprintf(node, sizeof(node), "%d", zone->node);
-		for (int o = 0; o < frag.nr_orders; o++) {
+		for (int o = 0; o < frag->nr_orders; o++) {
 			char order[16];
 			snprintf(order, sizeof(order), "%d", o);
 			GAUGE(x, "memscope_buddy_free_blocks",
@@ -376,12 +345,8 @@ static struct ms_error *collect_frag(struct exposition *x)
 			      "(/proc/buddyinfo).",
 			      zone->free[o], "node", node, "zone", zone->name, "order", order,
 			      NULL);
-		}
-		for (int o = 0; o < frag.nr_orders; o++) {
-			char order[16];
-			snprintf(order, sizeof(order), "%d", o);
 			struct ms_frag_contig info;
-			ms_frag_contig_info(&frag, zone, o, &info);
+			ms_frag_contig_info(frag, zone, o, &info);
 			FGAUGE(x, "memscope_unusable_index",
 			       "Unusable free space index of mm/vmstat.c: the share of free memory "
 			       "in blocks too small for the order (0 to 1).",
@@ -395,8 +360,6 @@ static struct ms_error *collect_frag(struct exposition *x)
 			       zone->name, "order", order, NULL);
 		}
 	}
-	ms_frag_deinit(&frag);
-	return NULL;
 }
 
 static void write_label_value(FILE *f, const char *v)
@@ -525,11 +488,25 @@ int cmd_export(struct cli_ctx *ctx, int argc, char **argv)
 	}
 
 	struct exposition x = {0};
+	/*
+	 * One reading of buddyinfo serves thp's free PMD blocks and frag's
+	 * indices; zoneinfo and pagetypeinfo (which walks every free list under
+	 * the zone lock) are left to frag itself.
+	 */
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	struct ms_error *buddy_err = ms_frag_read_buddyinfo(NULL, &frag);
 	struct ms_error *err;
 	int status = CLI_OK;
-	if ((err = collect_overcommit(&x)) || (err = collect_kmem(&x)) || (err = collect_thp(&x)) ||
-	    (err = collect_frag(&x)))
+	if ((err = collect_overcommit(&x)) || (err = collect_kmem(&x)) ||
+	    (err = collect_thp(&x, buddy_err ? NULL : &frag)))
 		goto fail;
+	if (buddy_err) {
+		err = buddy_err;
+		buddy_err = NULL;
+		goto fail;
+	}
+	collect_frag(&x, &frag);
 	if (x.oom) {
 		err = &ms_error_no_memory;
 		goto fail;
@@ -593,6 +570,8 @@ int cmd_export(struct cli_ctx *ctx, int argc, char **argv)
 fail:
 	status = cli_error(ctx, err);
 out:
+	ms_error_destroy(buddy_err);
+	ms_frag_deinit(&frag);
 	exposition_deinit(&x);
 	return status;
 }

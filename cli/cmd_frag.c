@@ -3,7 +3,6 @@
  * frag: the page allocator's free lists per node and zone, the kernel's
  * fragmentation indices, and whether an order-N allocation would succeed.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,8 +11,9 @@
 #include <unistd.h>
 
 #include "../lib/frag.h"
-#include "../lib/procfs.h"
+#include "../lib/sysmem.h"
 #include "commands.h"
+#include "zones.h"
 
 #define EXTFRAG_DIR "/sys/kernel/debug/extfrag"
 
@@ -38,39 +38,22 @@ static const char *short_size(char *buf, size_t len, uint64_t bytes)
 	return buf;
 }
 
-static uint64_t read_sysctl(const char *path, uint64_t fallback)
-{
-	uint64_t v;
-	struct ms_error *err = ms_procfs_read_u64(path, &v);
-	if (err) {
-		ms_error_destroy(err);
-		return fallback;
-	}
-	return v;
-}
-
-/* MemFree of the machine, or of one node (its meminfo lines start "Node N "). */
+/* MemFree of the machine, or of one node (sysmem reads its "Node N " lines). */
 static bool mem_free(int node, uint64_t *bytes)
 {
-	char path[80], *text;
+	char path[80];
 	if (node < 0)
 		snprintf(path, sizeof(path), "/proc/meminfo");
 	else
 		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
-	struct ms_error *err = ms_procfs_read(path, &text, NULL);
+	struct ms_kvfile *kv;
+	struct ms_error *err = ms_kvfile_read(NULL, path, &kv);
 	if (err) {
 		ms_error_destroy(err);
 		return false;
 	}
-	bool ok = false;
-	if (node < 0) {
-		ok = ms_procfs_field_u64(text, "MemFree", bytes);
-	} else {
-		char key[40];
-		snprintf(key, sizeof(key), "Node %d MemFree", node);
-		ok = ms_procfs_field_u64(text, key, bytes);
-	}
-	free(text);
+	bool ok = ms_kvfile_get(kv, "MemFree", bytes) && (node < 0 || kv->node == node);
+	ms_kvfile_destroy(kv);
 	return ok;
 }
 
@@ -141,12 +124,7 @@ static struct ms_error *crosscheck(struct ms_frag *frag, struct crosscheck *cc)
 		}
 		cc->available = true;
 		/* Free lists move all the time: re-read them right after debugfs. */
-		char *text;
-		err = ms_procfs_read("/proc/buddyinfo", &text, NULL);
-		if (!err) {
-			err = ms_frag_parse_buddyinfo(frag, text);
-			free(text);
-		}
+		err = ms_frag_read_buddyinfo(NULL, frag);
 		if (err) {
 			ms_frag_debugfs_deinit(&dbg);
 			return err;
@@ -159,10 +137,7 @@ static struct ms_error *crosscheck(struct ms_frag *frag, struct crosscheck *cc)
 	return NULL;
 }
 
-static void print_row_label(const char *label)
-{
-	printf("  %-11s", label);
-}
+enum { LABEL_WIDTH = 11 };
 
 static void print_zone_text(const struct ms_frag *frag, const struct ms_frag_zone *z,
 			    size_t page_size)
@@ -174,33 +149,17 @@ static void print_zone_text(const struct ms_frag *frag, const struct ms_frag_zon
 		       out_size(b, z->managed * page_size),
 		       out_size(c, ms_frag_zone_buddy_pages(frag, z) * page_size));
 	putchar('\n');
-	print_row_label("order");
-	for (int o = 0; o < frag->nr_orders; o++)
-		printf("%7d", o);
-	putchar('\n');
-	print_row_label("free blocks");
-	for (int o = 0; o < frag->nr_orders; o++)
-		printf("%7" PRIu64, z->free[o]);
-	putchar('\n');
-	print_row_label("free memory");
+	zones_print_orders(LABEL_WIDTH, "order", frag);
+	zones_print_blocks(LABEL_WIDTH, "free blocks", frag, z->free);
+	zones_row_label(LABEL_WIDTH, "free memory");
 	for (int o = 0; o < frag->nr_orders; o++)
 		printf("%7s", short_size(a, sizeof(a), (z->free[o] << o) * page_size));
 	putchar('\n');
-	print_row_label("unusable");
-	for (int o = 0; o < frag->nr_orders; o++) {
-		ms_frag_zone_index(frag, z, o, false, a, sizeof(a));
-		printf("%7s", a);
-	}
-	putchar('\n');
-	print_row_label("fragindex");
-	for (int o = 0; o < frag->nr_orders; o++) {
-		ms_frag_zone_index(frag, z, o, true, a, sizeof(a));
-		printf("%7s", a);
-	}
-	putchar('\n');
+	zones_print_index(LABEL_WIDTH, "unusable", frag, z, false);
+	zones_print_index(LABEL_WIDTH, "fragindex", frag, z, true);
 	for (int t = 0; t < z->nr_types; t++) {
 		const struct ms_frag_type *ty = &z->types[t];
-		print_row_label(ty->name);
+		zones_row_label(LABEL_WIDTH, ty->name);
 		for (int o = 0; o < frag->nr_orders; o++) {
 			snprintf(a, sizeof(a), "%s%" PRIu64, ty->capped[o] ? ">" : "", ty->free[o]);
 			printf("%7s", a);
@@ -305,15 +264,8 @@ static void print_verdict_text(const struct ms_frag *frag, const struct ms_frag_
 static void json_index_arrays(struct json *j, const struct ms_frag *frag,
 			      const struct ms_frag_zone *z, bool extfrag)
 {
-	char buf[16];
 	int values[MS_FRAG_MAX_ORDERS];
-	json_key(j, extfrag ? "fragmentation_index" : "unusable_index");
-	json_begin_array(j);
-	for (int o = 0; o < frag->nr_orders; o++) {
-		values[o] = ms_frag_zone_index(frag, z, o, extfrag, buf, sizeof(buf));
-		json_string(j, buf);
-	}
-	json_end_array(j);
+	zones_json_index(j, frag, z, extfrag, values);
 	json_key(j, extfrag ? "fragmentation_index_thousandths" : "unusable_index_thousandths");
 	json_begin_array(j);
 	for (int o = 0; o < frag->nr_orders; o++)
@@ -336,11 +288,7 @@ static void print_zone_json(struct json *j, const struct ms_frag *frag,
 	json_kv_i64(j, "node", z->node);
 	json_kv_string(j, "zone", z->name);
 	json_kv_i64(j, "index", z->index);
-	json_key(j, "free_blocks");
-	json_begin_array(j);
-	for (int o = 0; o < frag->nr_orders; o++)
-		json_u64(j, z->free[o]);
-	json_end_array(j);
+	zones_json_blocks(j, "free_blocks", frag, z->free);
 	json_key(j, "free_bytes");
 	json_begin_array(j);
 	for (int o = 0; o < frag->nr_orders; o++)
@@ -375,11 +323,7 @@ static void print_zone_json(struct json *j, const struct ms_frag *frag,
 			const struct ms_frag_type *ty = &z->types[t];
 			json_begin_object(j);
 			json_kv_string(j, "type", ty->name);
-			json_key(j, "free_blocks");
-			json_begin_array(j);
-			for (int o = 0; o < frag->nr_orders; o++)
-				json_u64(j, ty->free[o]);
-			json_end_array(j);
+			zones_json_blocks(j, "free_blocks", frag, ty->free);
 			json_key(j, "capped");
 			json_begin_array(j);
 			for (int o = 0; o < frag->nr_orders; o++)
@@ -427,17 +371,6 @@ static void print_verdict_json(struct json *j, const struct ms_frag_verdict *v)
 	json_end_object(j);
 }
 
-static bool parse_int(const char *s, int max, int *v)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(s, &end, 10);
-	if (errno || end == s || *end || x < 0 || x > max)
-		return false;
-	*v = (int)x;
-	return true;
-}
-
 int cmd_frag(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -449,11 +382,11 @@ int cmd_frag(struct cli_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:n:", options, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (!parse_int(optarg, 1 << 20, &order))
+			if (!zones_parse_int(optarg, 1 << 20, &order))
 				return cli_usage(ctx, "invalid order '%s'", optarg);
 			break;
 		case 'n':
-			if (!parse_int(optarg, 1 << 20, &node))
+			if (!zones_parse_int(optarg, 1 << 20, &node))
 				return cli_usage(ctx, "invalid node '%s'", optarg);
 			break;
 		default:
@@ -477,23 +410,15 @@ int cmd_frag(struct cli_ctx *ctx, int argc, char **argv)
 				   order, frag.nr_orders - 1);
 		goto out;
 	}
-	if (node >= 0) {
-		bool found = false;
-		for (size_t i = 0; i < frag.nr_zones; i++)
-			found |= frag.zones[i].node == node && frag.zones[i].populated;
-		if (!found) {
-			status = cli_usage(ctx, "unknown node %d (nodes with memory: 0 to %d)",
-					   node, ms_frag_max_node(&frag));
-			goto out;
-		}
-	}
+	if (!zones_node_known(ctx, &frag, node, &status))
+		goto out;
 	struct crosscheck cc;
 	err = crosscheck(&frag, &cc);
 	if (err) {
 		status = cli_error(ctx, err);
 		goto out;
 	}
-	uint64_t threshold = read_sysctl("/proc/sys/vm/extfrag_threshold", 500);
+	uint64_t threshold = ms_sysctl_u64_or(NULL, "vm.extfrag_threshold", 500);
 	int verdict_order =
 		order >= 0 ? order : (frag.pageblock_order > 0 ? frag.pageblock_order : 9);
 	if (verdict_order >= frag.nr_orders)

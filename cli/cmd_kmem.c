@@ -72,22 +72,11 @@ int cmd_kmem(struct cli_ctx *ctx, int argc, char **argv)
 	struct ms_error *err = ms_meminfo_read(NULL, &mi);
 	if (err)
 		return cli_error(ctx, err);
-	struct ms_hugetlb h;
-	err = ms_hugetlb_read(NULL, &h);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t huge_total, huge_free; /* every pool, as crash sums every hstate */
+	err = ms_hugetlb_pages(NULL, &mi, page, &huge_total, &huge_free);
 	if (err)
 		return cli_error(ctx, err);
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t huge_total, huge_free;
-	if (h.count) {
-		/* every pool, as crash sums every hstate */
-		huge_total = ms_hugetlb_total_pages(&h, page);
-		huge_free = ms_hugetlb_free_pages(&h, page);
-	} else {
-		uint64_t per = mi.v[MS_MI_HUGEPAGESIZE] / page;
-		huge_total = mi.v[MS_MI_HUGE_PAGES_TOTAL] * per;
-		huge_free = mi.v[MS_MI_HUGE_PAGES_FREE] * per;
-	}
-	ms_hugetlb_deinit(&h);
 
 #define PG(f) (mi.v[f] / page)
 	uint64_t total = PG(MS_MI_MEM_TOTAL), freep = PG(MS_MI_MEM_FREE);

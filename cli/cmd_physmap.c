@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "zones.h"
 
 static const char letters[MS_PHYSMAP_NR_CATS] = {
 	[MS_PHYSMAP_FREE] = 'F',    [MS_PHYSMAP_ANON] = 'a',	 [MS_PHYSMAP_CACHE] = 'c',
@@ -319,16 +320,8 @@ int cmd_physmap(struct cli_ctx *ctx, int argc, char **argv)
 		status = cli_error(ctx, err);
 		goto out;
 	}
-	if (node >= 0) {
-		bool found = false;
-		for (size_t i = 0; i < frag.nr_zones; i++)
-			found |= frag.zones[i].node == node && frag.zones[i].populated;
-		if (!found) {
-			status = cli_usage(ctx, "unknown node %d (nodes with memory: 0 to %d)",
-					   node, ms_frag_max_node(&frag));
-			goto out;
-		}
-	}
+	if (!zones_node_known(ctx, &frag, node, &status))
+		goto out;
 	err = physmap_build(ctx, &frag, node, ppc, &pm);
 	if (err) {
 		status = cli_error(ctx, err);

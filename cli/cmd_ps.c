@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/procfs.h"
 #include "../lib/proclist.h"
+#include "../lib/sysmem.h"
 #include "commands.h"
 
 enum sort_key { SORT_PID, SORT_RSS, SORT_PSS, SORT_SWAP, SORT_VSZ, SORT_THP, SORT_PRIVATE };
@@ -376,12 +376,10 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage(ctx, "-k and -u are exclusive");
 	ps.filters = argv + optind;
 	ps.nfilters = argc - optind;
-	char *meminfo;
-	struct ms_error *merr = ms_procfs_read("/proc/meminfo", &meminfo, NULL);
-	if (!merr) {
-		ms_procfs_field_u64(meminfo, "MemTotal", &ps.mem_total);
-		free(meminfo);
-	}
+	struct ms_meminfo mi;
+	struct ms_error *merr = ms_meminfo_read(NULL, &mi);
+	if (!merr)
+		ps.mem_total = mi.v[MS_MI_MEM_TOTAL];
 	ms_error_destroy(merr); /* without it %MEM shows 0.0 */
 	struct ms_error *err = collect(&ps);
 	if (err) {

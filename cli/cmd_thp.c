@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../lib/frag.h"
 #include "../lib/procfs.h"
@@ -18,15 +17,6 @@
 static bool has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static unsigned order_of(uint64_t bytes)
-{
-	uint64_t pages = bytes / (uint64_t)sysconf(_SC_PAGESIZE);
-	unsigned o = 0;
-	while ((UINT64_C(1) << o) < pages)
-		o++;
-	return o;
 }
 
 static void json_kvfile(struct json *j, const char *key, const struct ms_kvfile *kv,
@@ -69,7 +59,7 @@ static void json_settings(struct json *j, const struct ms_thp_settings *s)
 	else
 		json_kv_null(j, "shrink_underused");
 	json_kv_u64(j, "pmd_size", s->pmd_size);
-	json_kv_u64(j, "pmd_order", order_of(s->pmd_size));
+	json_kv_u64(j, "pmd_order", ms_thp_pmd_order(s));
 	json_key(j, "sizes");
 	json_begin_array(j);
 	for (size_t i = 0; i < s->nsizes; i++) {
@@ -99,7 +89,7 @@ static void print_settings(const struct ms_thp_settings *s)
 {
 	char a[32];
 	printf("Transparent huge pages: PMD size %s (order %u)\n", out_size(a, s->pmd_size),
-	       order_of(s->pmd_size));
+	       ms_thp_pmd_order(s));
 	printf("  enabled          %-14s %s\n", s->enabled, ms_thp_explain_enabled(s->enabled));
 	printf("  defrag           %-14s %s\n", s->defrag, ms_thp_explain_defrag(s->defrag));
 	if (s->use_zero_page >= 0)
@@ -171,10 +161,8 @@ static const char *pmd_allocation(unsigned order, enum ms_frag_outcome *outcome_
 	struct ms_frag frag;
 	ms_frag_init(&frag);
 	const char *what = NULL;
-	uint64_t threshold = 500;
-	struct ms_error *err = ms_sysctl_read_u64(NULL, "vm.extfrag_threshold", &threshold);
-	ms_error_destroy(err);
-	err = ms_frag_read(&frag);
+	uint64_t threshold = ms_sysctl_u64_or(NULL, "vm.extfrag_threshold", 500);
+	struct ms_error *err = ms_frag_read(&frag);
 	if (!err) {
 		struct ms_frag_verdict v;
 		err = ms_frag_verdict(&frag, (int)order, -1, threshold, &v);
@@ -379,7 +367,7 @@ int cmd_thp(struct cli_ctx *ctx, int argc, char **argv)
 	int status = CLI_OK;
 	if ((err = ms_vmstat_read(NULL, &vm)) || (err = ms_meminfo_read(NULL, &mi)))
 		goto fail;
-	err = ms_thp_buddy_read(NULL, order_of(s.pmd_size), &buddy);
+	err = ms_thp_buddy_read(NULL, ms_thp_pmd_order(&s), &buddy);
 	if (err) { /* shown as unknown */
 		ms_error_destroy(err);
 		err = NULL;

@@ -12,6 +12,7 @@
 #include "../lib/core.h"
 #include "../lib/maps.h"
 #include "../lib/target.h"
+#include "cmd_vm.h"
 #include "commands.h"
 
 enum { VM_PAGE = 4096 };
@@ -49,36 +50,19 @@ static uint64_t vma_flags(const struct ms_vma *v)
 static void print_mapping(const struct ms_vma *v, bool column_header)
 {
 	if (column_header)
-		printf("%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
+		vm_mapping_header(NULL);
 	char flags[24];
 	if (v->prot_unknown)
 		snprintf(flags, sizeof(flags), "?");
 	else
 		snprintf(flags, sizeof(flags), "%" PRIx64, vma_flags(v));
-	printf("%12" PRIx64 " %12" PRIx64 " %8s %s%s\n", v->start, v->end, flags,
-	       v->name ? v->name : "", v->deleted ? " (deleted)" : "");
+	vm_mapping_line(NULL, v, flags);
 }
 
 static void json_mapping(struct json *j, const struct ms_vma *v)
 {
-	json_kv_hex(j, "start", v->start);
-	json_kv_hex(j, "end", v->end);
-	if (v->prot_unknown) {
-		json_kv_null(j, "flags");
-		json_kv_null(j, "perms");
-	} else {
-		char perms[5];
-		ms_vma_perms(v, perms);
-		json_kv_hex(j, "flags", vma_flags(v));
-		json_kv_string(j, "perms", perms);
-	}
-	json_kv_hex(j, "offset", v->offset);
-	if (v->name)
-		json_kv_string(j, "file", v->name);
-	else
-		json_kv_null(j, "file");
-	if (v->deleted)
-		json_kv_bool(j, "deleted", true);
+	uint64_t flags = vma_flags(v);
+	vm_json_mapping(j, v, v->prot_unknown ? NULL : &flags, NULL, !v->prot_unknown);
 	json_kv_hex(j, "core_offset", v->core_offset);
 	json_kv_hex(j, "core_size", v->core_filesz);
 }
@@ -238,7 +222,7 @@ int cli_vm_core(struct cli_ctx *ctx, struct ms_target *t, bool pages, bool range
 			printf("%12s %12s %10s %10s %10s %10s %10s %s\n", "START", "END", "SIZE",
 			       "IN CORE", "HOLES", "FROM FILE", "NOT IN", "FILE");
 		else if (!pages)
-			printf("%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
+			vm_mapping_header(NULL);
 	}
 	struct core_counts total = {0};
 	for (size_t i = 0; i < maps->count && !err && !cli_interrupted; i++) {

@@ -15,6 +15,7 @@
 #include "../lib/maps_stream.h"
 #include "../lib/pagemap.h"
 #include "../lib/target.h"
+#include "cmd_vm.h"
 #include "commands.h"
 
 struct vtop_job {
@@ -76,7 +77,31 @@ static const struct ms_swap_area *find_swap(struct vtop_job *job, uint64_t entry
 	return ms_swaps_find(job->swaps, ms_pm_swap_type(entry), ms_pm_swap_offset(entry));
 }
 
-/* Why an address cannot be translated, as an error (or NULL if it can). */
+struct mapping_search {
+	uint64_t addr;
+	struct ms_vma *vma;
+	char *name;
+	size_t name_len;
+	bool found;
+};
+
+static struct ms_error *match_mapping(void *arg, const struct ms_vma *v, bool *stop_ret)
+{
+	struct mapping_search *ms = arg;
+	if (v->end <= ms->addr)
+		return NULL;
+	*stop_ret = true; /* the first mapping ending above addr holds it, or none does */
+	if (v->start > ms->addr)
+		return NULL;
+	*ms->vma = *v;
+	if (v->name) {
+		snprintf(ms->name, ms->name_len, "%s", v->name);
+		ms->vma->name = ms->name;
+	}
+	ms->found = true;
+	return NULL;
+}
+
 /*
  * The mapping holding addr, from smaps read a piece at a time (a process
  * may have tens of thousands of mappings): copied into *vma, its name into
@@ -85,27 +110,9 @@ static const struct ms_swap_area *find_swap(struct vtop_job *job, uint64_t entry
 static struct ms_error *find_mapping(pid_t pid, uint64_t addr, struct ms_vma *vma, char *name,
 				     size_t name_len, bool *found_ret)
 {
-	*found_ret = false;
-	struct ms_maps_stream *stream;
-	struct ms_error *err = ms_maps_stream_open(pid, MS_MAPS_SMAPS, &stream);
-	if (err)
-		return err;
-	const struct ms_maps *batch;
-	while (!(err = ms_maps_stream_next(stream, &batch)) && batch) {
-		const struct ms_vma *v = ms_maps_find(batch, addr);
-		if (v) {
-			*vma = *v;
-			if (v->name) {
-				snprintf(name, name_len, "%s", v->name);
-				vma->name = name;
-			}
-			*found_ret = true;
-			break;
-		}
-		if (batch->count && batch->vmas[0].start > addr)
-			break;
-	}
-	ms_maps_stream_close(stream);
+	struct mapping_search ms = {.addr = addr, .vma = vma, .name = name, .name_len = name_len};
+	struct ms_error *err = ms_maps_stream_each(pid, MS_MAPS_SMAPS, match_mapping, &ms);
+	*found_ret = ms.found;
 	return err;
 }
 
@@ -262,18 +269,13 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 		else
 			printf("(present: the physical address needs CAP_SYS_ADMIN)\n");
 		break;
-	case VT_SWAP: {
-		const struct ms_swap_area *a = find_swap(job, e);
-		if (a)
-			printf("SWAP: %s  OFFSET: %" PRIu64 "\n", a->path, ms_pm_swap_offset(e));
-		else
-			printf("SWAP: type %u  OFFSET: %" PRIu64 "\n", ms_pm_swap_type(e),
-			       ms_pm_swap_offset(e));
+	case VT_SWAP:
+		vm_swap_text(NULL, find_swap(job, e), e);
+		putchar('\n');
 		break;
-	}
 	case VT_FILE:
-		printf("FILE: %s%s  OFFSET: %" PRIx64 "\n", vma->name,
-		       vma->deleted ? " (deleted)" : "", vma->offset + (addr - vma->start));
+		vm_file_text(NULL, vma, addr);
+		putchar('\n');
 		break;
 	case VT_NOT_MAPPED:
 		printf("(not mapped)\n");
@@ -321,11 +323,12 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 	} else if (e & MS_PM_GUARD) {
 		printf("       GUARD: a guard region (MADV_GUARD_INSTALL): any access faults\n");
 	}
-	char perms[5];
+	char perms[5], flags[24];
 	ms_vma_perms(vma, perms);
-	printf("\n%12s %12s %8s %s\n", "START", "END", "FLAGS", "FILE");
-	printf("%12" PRIx64 " %12" PRIx64 " %8" PRIx64 " %s%s\n", vma->start, vma->end,
-	       vma->vm_flags, vma->name ? vma->name : "", vma->deleted ? " (deleted)" : "");
+	snprintf(flags, sizeof(flags), "%" PRIx64, vma->vm_flags);
+	putchar('\n');
+	vm_mapping_header(NULL);
+	vm_mapping_line(NULL, vma, flags);
 	printf("       PERMS: %s\n", perms);
 	if (ms_vma_is_file(vma))
 		printf(" FILE OFFSET: %" PRIx64 "\n", vma->offset + (addr - vma->start));

@@ -23,30 +23,15 @@ static size_t ascii_start(unsigned width)
 	}
 }
 
-/* "00".."ff": two digits per byte, so a value is formatted a byte at a time */
-static char hex2[512];
-
-static void hex2_init(void)
-{
-	static const char digits[] = "0123456789abcdef";
-	if (hex2[0])
-		return;
-	for (int i = 0; i < 256; i++) {
-		hex2[2 * i] = digits[i >> 4];
-		hex2[2 * i + 1] = digits[i & 15];
-	}
-}
-
 /* width bytes of v as 2*width hex digits */
 static inline void put_hex(char *p, uint64_t v, unsigned width)
 {
 	for (unsigned i = width; i-- > 0; p += 2)
-		memcpy(p, &hex2[((v >> (i * 8)) & 0xff) * 2], 2);
+		memcpy(p, &out_hex_pairs[((v >> (i * 8)) & 0xff) * 2], 2);
 }
 
 size_t memdump_addr(char *buf, uint64_t addr)
 {
-	hex2_init();
 	unsigned digits = addr ? (unsigned)(64 - __builtin_clzll(addr) + 3) / 4 : 1;
 	char tmp[16];
 	put_hex(tmp, addr, 8);
@@ -73,7 +58,6 @@ void memdump_init(struct memdump *d, FILE *f, unsigned width, enum memdump_radix
 	d->net_endian = net_endian;
 	d->syms = width == 8 && radix == MEMDUMP_HEX ? syms : NULL;
 	d->per_line = 16 / width;
-	hex2_init();
 }
 
 static void end_line(struct memdump *d)

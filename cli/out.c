@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,20 +28,14 @@ bool out_colour(void)
 	return cached;
 }
 
-static const char hexdigits[] = "0123456789abcdef";
-
-size_t out_hex(char *buf, uint64_t v)
-{
-	char tmp[16];
-	size_t n = 0;
-	do {
-		tmp[n++] = hexdigits[v & 0xf];
-		v >>= 4;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
-}
+const char out_hex_pairs[512] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+				"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+				"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+				"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+				"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+				"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+				"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+				"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 size_t out_hex_pad(char *buf, uint64_t v, int width)
 {
@@ -151,6 +146,62 @@ bool out_parse_count(const char *s, uint64_t *count_ret)
 		return false;
 	*count_ret = v;
 	return true;
+}
+
+/* ---- the fast text buffer ---- */
+
+void out_buf_flush(struct out_buf *o)
+{
+	if (!o->len)
+		return;
+	fflush(stdout);
+	const char *p = o->buf;
+	size_t left = o->len;
+	while (left && !o->error) {
+		ssize_t n = write(STDOUT_FILENO, p, left);
+		if (n < 0) {
+			if (errno != EINTR)
+				o->error = errno;
+			continue;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	o->len = 0;
+}
+
+void out_buf_printf(struct out_buf *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = out_buf_reserve(o, 1024);
+	int n = vsnprintf(p, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(o->buf) - o->len) {
+		/* longer than what is left (a very long path): go through stdio */
+		out_buf_flush(o);
+		va_start(ap, fmt);
+		vfprintf(stdout, fmt, ap);
+		va_end(ap);
+		fflush(stdout);
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+void out_buf_puts(struct out_buf *o, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > sizeof(o->buf) / 2) {
+		out_buf_flush(o);
+		fputs(s, stdout);
+		fflush(stdout);
+		return;
+	}
+	memcpy(out_buf_reserve(o, n), s, n);
+	o->len += n;
 }
 
 double out_now(void)

@@ -13,14 +13,33 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Set up stdout buffering once at start-up. */
 void out_init(void);
 /* Whether colour escapes may be written to stdout (a tty, NO_COLOR unset). */
 bool out_colour(void);
 
-/* Append the lower-case hex digits of v, no prefix, no padding; returns length. */
-size_t out_hex(char *buf, uint64_t v);
+/* "000102...ff": the two hex digits of every byte value, for writing hex in place. */
+extern const char out_hex_pairs[512];
+
+/*
+ * Append the lower-case hex digits of v, no prefix, no padding; returns the
+ * length. Two digits at a time: vm -p writes two numbers a page with it.
+ */
+static inline size_t out_hex(char *buf, uint64_t v)
+{
+	size_t n = v ? (size_t)(64 - __builtin_clzll(v) + 3) / 4 : 1;
+	size_t i = n;
+	while (i >= 2) {
+		i -= 2;
+		memcpy(buf + i, out_hex_pairs + 2 * (v & 0xff), 2);
+		v >>= 8;
+	}
+	if (i)
+		buf[0] = out_hex_pairs[2 * (v & 0xf) + 1];
+	return n;
+}
 /* The same, left-padded with zeros to at least width digits. */
 size_t out_hex_pad(char *buf, uint64_t v, int width);
 /* Human-readable size: "4.0 KiB", "1.5 GiB"; buf holds at least 32 bytes. */
@@ -32,6 +51,29 @@ bool out_parse_size(const char *s, uint64_t *bytes_ret);
 bool out_parse_addr(const char *s, uint64_t *addr_ret);
 /* Parse a decimal count (accepts 0x for hex). */
 bool out_parse_count(const char *s, uint64_t *count_ret);
+
+/*
+ * A fast text buffer in front of stdout, for commands that print a line per
+ * page. It is written straight to the file descriptor (after anything stdio
+ * holds), so the text is copied once. Lines are written into it in place
+ * (out_buf_reserve, then len += what was written) or with the calls below.
+ */
+struct out_buf {
+	char buf[1 << 20];
+	size_t len;
+	int error; /* errno of a failed write */
+};
+
+void out_buf_flush(struct out_buf *o);
+/* Room for n more bytes at the returned position (flushing first if need be). */
+static inline char *out_buf_reserve(struct out_buf *o, size_t n)
+{
+	if (o->len + n > sizeof(o->buf))
+		out_buf_flush(o);
+	return o->buf + o->len;
+}
+void out_buf_printf(struct out_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_buf_puts(struct out_buf *o, const char *s);
 
 /*
  * Streaming JSON writer. Keys and values are written in order; commas and

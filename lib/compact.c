@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "compact.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proclist.h"
 #include "procfs.h"
-
-/* Read a whole file; false (and no error to free) if it cannot be read. */
-static bool read_text(const char *path, char **text)
-{
-	struct ms_error *err = ms_procfs_read(path, text, NULL);
-	if (err) {
-		ms_error_destroy(err);
-		return false;
-	}
-	return true;
-}
+#include "sysmem.h"
 
 static bool wanted_counter(const char *name, size_t len)
 {
@@ -33,35 +23,43 @@ static bool wanted_counter(const char *name, size_t len)
 	return false;
 }
 
-struct ms_error *ms_compact_parse_counters(const char *vmstat, struct ms_compact_counters *c)
+static void pick_counters(const struct ms_kvfile *kv, struct ms_compact_counters *c)
 {
 	memset(c, 0, sizeof(*c));
-	for (const char *line = vmstat; line && *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		const char *sp = memchr(line, ' ', len);
-		if (sp && wanted_counter(line, (size_t)(sp - line)) &&
-		    (size_t)(sp - line) < sizeof(c->name[0]) && c->n < MS_COMPACT_MAX_COUNTERS) {
-			size_t n = (size_t)(sp - line);
-			memcpy(c->name[c->n], line, n);
-			c->name[c->n][n] = '\0';
-			c->value[c->n] = strtoull(sp + 1, NULL, 10);
-			c->n++;
-		}
-		line = nl ? nl + 1 : NULL;
+	for (size_t i = 0; i < kv->count && c->n < MS_COMPACT_MAX_COUNTERS; i++) {
+		const char *name = kv->items[i].key;
+		size_t len = strlen(name);
+		if (!wanted_counter(name, len) || len >= sizeof(c->name[0]))
+			continue;
+		memcpy(c->name[c->n], name, len + 1);
+		c->value[c->n] = kv->items[i].value;
+		c->n++;
 	}
+}
+
+struct ms_error *ms_compact_parse_counters(const char *vmstat, struct ms_compact_counters *c)
+{
+	struct ms_kvfile *kv;
+	struct ms_error *err = ms_kvfile_parse(vmstat, &kv);
+	if (err) { /* no counters at all: none of compaction's either */
+		ms_error_destroy(err);
+		memset(c, 0, sizeof(*c));
+		return NULL;
+	}
+	pick_counters(kv, c);
+	ms_kvfile_destroy(kv);
 	return NULL;
 }
 
 struct ms_error *ms_compact_read_counters(struct ms_compact_counters *c)
 {
-	char *text;
-	struct ms_error *err = ms_procfs_read("/proc/vmstat", &text, NULL);
+	struct ms_kvfile *kv;
+	struct ms_error *err = ms_vmstat_read(NULL, &kv);
 	if (err)
 		return err;
-	err = ms_compact_parse_counters(text, c);
-	free(text);
-	return err;
+	pick_counters(kv, c);
+	ms_kvfile_destroy(kv);
+	return NULL;
 }
 
 uint64_t ms_compact_counter(const struct ms_compact_counters *c, const char *name)
@@ -114,25 +112,18 @@ struct ms_error *ms_compact_run(int node, double *seconds_ret)
 int ms_compact_hpage_order(void)
 {
 	uint64_t size = 0;
-	long page = sysconf(_SC_PAGESIZE);
 	struct ms_error *err =
 		ms_procfs_read_u64("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", &size);
 	if (err) {
 		ms_error_destroy(err);
-		char *meminfo;
-		size = 0;
-		if (read_text("/proc/meminfo", &meminfo)) {
-			if (!ms_procfs_field_u64(meminfo, "Hugepagesize", &size))
-				size = 0;
-			free(meminfo);
-		}
+		struct ms_meminfo mi;
+		err = ms_meminfo_read(NULL, &mi);
+		size = err ? 0 : mi.v[MS_MI_HUGEPAGESIZE];
+		ms_error_destroy(err);
 	}
-	if (size == 0 || page <= 0)
+	if (size == 0)
 		return 9; /* PMD_SHIFT - PAGE_SHIFT on x86-64 */
-	int order = 0;
-	while (((uint64_t)page << order) < size && order < 30)
-		order++;
-	return order;
+	return (int)ms_sysmem_order(size);
 }
 
 unsigned ms_compact_zone_score(const struct ms_frag *frag, const struct ms_frag_zone *zone,
@@ -182,40 +173,36 @@ void ms_compact_score_wmarks(unsigned proactiveness, unsigned *low_ret, unsigned
 	*high_ret = low + 10 < 100 ? low + 10 : 100;
 }
 
+struct kswapd_scan {
+	char want[32]; /* "kswapdN\n", as comm reads */
+	bool known, running;
+};
+
+static struct ms_error *match_kswapd(void *arg, pid_t pid, const char *comm, bool *stop_ret)
+{
+	struct kswapd_scan *scan = arg;
+	if (strcmp(comm, scan->want) != 0)
+		return NULL;
+	*stop_ret = true;
+	struct ms_procinfo info;
+	struct ms_error *err = ms_proc_read(pid, 0, MS_PROC_STAT, &info);
+	if (err) {
+		ms_error_destroy(err); /* gone meanwhile: unknown */
+		return NULL;
+	}
+	scan->known = true;
+	scan->running = info.state == 'R';
+	return NULL;
+}
+
 bool ms_compact_kswapd_running(int node, bool *known_ret)
 {
-	*known_ret = false;
-	char want[32];
-	snprintf(want, sizeof(want), "kswapd%d\n", node);
-	DIR *dir = opendir("/proc");
-	if (!dir)
-		return false;
-	bool running = false;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		char path[300], *text;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		if (!read_text(path, &text))
-			continue;
-		bool match = strcmp(text, want) == 0;
-		free(text);
-		if (!match)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if (!read_text(path, &text))
-			break;
-		const char *close = strrchr(text, ')');
-		if (close && close[1] == ' ') {
-			*known_ret = true;
-			running = close[2] == 'R';
-		}
-		free(text);
-		break;
-	}
-	closedir(dir);
-	return running;
+	struct kswapd_scan scan = {0};
+	snprintf(scan.want, sizeof(scan.want), "kswapd%d\n", node);
+	struct ms_error *err = ms_proc_each("comm", 0, match_kswapd, &scan, NULL);
+	ms_error_destroy(err);
+	*known_ret = scan.known;
+	return scan.running;
 }
 
 void ms_compact_proactive(const struct ms_frag *frag, int node, unsigned proactiveness,

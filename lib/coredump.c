@@ -493,12 +493,19 @@ static struct ms_error *make_plan(struct ms_snapshot *s, bool all, struct plan *
 	return NULL;
 }
 
-/* Count the data pages (holes excluded), as the dump will find them. */
-static struct ms_error *count_data(struct ms_snapshot *s, struct plan *p,
-				   const volatile sig_atomic_t *interrupted)
+/* One range of a segment's data, [start, end) in the process. */
+typedef struct ms_error *data_range_fn(void *arg, struct segment *seg, uint64_t start,
+				       uint64_t end);
+
+/*
+ * Every range of data (holes excluded) in the plan's segments, as the dump
+ * will find them. interrupted (may be NULL) is looked at between batches.
+ */
+static struct ms_error *each_data_range(struct ms_snapshot *s, struct plan *p,
+					const volatile sig_atomic_t *interrupted, data_range_fn *fn,
+					void *arg)
 {
 	struct ms_snapshot_range ranges[DATA_RANGES];
-	p->data_bytes = 0;
 	for (size_t i = 0; i < p->nsegments; i++) {
 		struct segment *seg = &p->segments[i];
 		uint64_t next = seg->vma->start, end = seg->vma->start + seg->filesz;
@@ -509,13 +516,32 @@ static struct ms_error *count_data(struct ms_snapshot *s, struct plan *p,
 						 DATA_RANGES, &n, &next);
 			if (err)
 				return err;
-			for (size_t k = 0; k < n; k++)
-				p->data_bytes += ranges[k].end - ranges[k].start;
+			for (size_t k = 0; k < n; k++) {
+				err = fn(arg, seg, ranges[k].start, ranges[k].end);
+				if (err)
+					return err;
+			}
 			if (interrupted && *interrupted)
 				return ms_error_create(MS_ERROR_INTERRUPTED, "interrupted");
 		}
 	}
 	return NULL;
+}
+
+static struct ms_error *add_data_bytes(void *arg, struct segment *seg, uint64_t start, uint64_t end)
+{
+	struct plan *p = arg;
+	(void)seg;
+	p->data_bytes += end - start;
+	return NULL;
+}
+
+/* Count the data pages (holes excluded), as the dump will find them. */
+static struct ms_error *count_data(struct ms_snapshot *s, struct plan *p,
+				   const volatile sig_atomic_t *interrupted)
+{
+	p->data_bytes = 0;
+	return each_data_range(s, p, interrupted, add_data_bytes, p);
 }
 
 /* ---- writing ---- */
@@ -947,8 +973,10 @@ static bool interrupted(const struct ms_gcore_options *o)
 	return (o->interrupted && *o->interrupted) || ms_freeze_interrupt_pending();
 }
 
-static struct ms_error *copy_range(struct copier *c, struct segment *seg, uint64_t a, uint64_t b)
+/* A data range into the core file (a data_range_fn on a struct copier). */
+static struct ms_error *copy_range(void *arg, struct segment *seg, uint64_t a, uint64_t b)
 {
+	struct copier *c = arg;
 	size_t page = ms_page_size();
 	while (a < b) {
 		if (interrupted(c->o))
@@ -989,25 +1017,8 @@ static struct ms_error *copy_range(struct copier *c, struct segment *seg, uint64
 
 static struct ms_error *write_data(struct copier *c, struct plan *p)
 {
-	struct ms_snapshot_range ranges[DATA_RANGES];
-	for (size_t i = 0; i < p->nsegments; i++) {
-		struct segment *seg = &p->segments[i];
-		uint64_t next = seg->vma->start, end = seg->vma->start + seg->filesz;
-		while (next < end) {
-			size_t n;
-			struct ms_error *err =
-				ms_snapshot_data(c->s, seg->vma, seg->presence, next, end, ranges,
-						 DATA_RANGES, &n, &next);
-			if (err)
-				return err;
-			for (size_t k = 0; k < n; k++) {
-				err = copy_range(c, seg, ranges[k].start, ranges[k].end);
-				if (err)
-					return err;
-			}
-		}
-	}
-	return NULL;
+	/* copy_range looks at the interruption itself, page by page */
+	return each_data_range(c->s, p, NULL, copy_range, c);
 }
 
 /* ---- the output file ---- */

@@ -9,17 +9,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
-
-/* Read a whole file; false (and no error to free) if it cannot be read. */
-static bool read_text(const char *path, char **text)
-{
-	struct ms_error *err = ms_procfs_read(path, text, NULL);
-	if (err) {
-		ms_error_destroy(err);
-		return false;
-	}
-	return true;
-}
+#include "sysmem.h"
 
 void ms_frag_init(struct ms_frag *frag)
 {
@@ -482,6 +472,19 @@ struct ms_error *ms_frag_parse_zoneinfo(struct ms_frag *frag, const char *text)
 	return NULL;
 }
 
+struct ms_error *ms_frag_read_buddyinfo(const char *root, struct ms_frag *frag)
+{
+	char path[4096], *text;
+	if (!ms_sysmem_path(root, "/proc/buddyinfo", path, sizeof(path)))
+		return ms_error_create(MS_ERROR_INVALID, "path too long");
+	struct ms_error *err = ms_procfs_read(path, &text, NULL);
+	if (err)
+		return err;
+	err = ms_frag_parse_buddyinfo(frag, text);
+	free(text);
+	return err;
+}
+
 struct ms_error *ms_frag_read(struct ms_frag *frag)
 {
 	char *text = NULL;
@@ -496,11 +499,7 @@ struct ms_error *ms_frag_read(struct ms_frag *frag)
 	} else {
 		return err;
 	}
-	err = ms_procfs_read("/proc/buddyinfo", &text, NULL);
-	if (err)
-		return err;
-	err = ms_frag_parse_buddyinfo(frag, text);
-	free(text);
+	err = ms_frag_read_buddyinfo(NULL, frag);
 	if (err)
 		return err;
 	err = ms_procfs_read("/proc/pagetypeinfo", &text, NULL);
@@ -837,7 +836,7 @@ struct ms_error *ms_frag_debugfs_parse(const char *text, struct ms_frag_debugfs_
 static bool debugfs_mounted(void)
 {
 	char *mounts;
-	if (!read_text("/proc/self/mounts", &mounts))
+	if (!ms_procfs_try_read("/proc/self/mounts", &mounts))
 		return false;
 	bool found = strstr(mounts, " /sys/kernel/debug debugfs ") != NULL;
 	free(mounts);

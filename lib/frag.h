@@ -71,6 +71,8 @@ struct ms_error *ms_frag_parse_buddyinfo(struct ms_frag *frag, const char *text)
 struct ms_error *ms_frag_parse_pagetypeinfo(struct ms_frag *frag, const char *text);
 struct ms_error *ms_frag_parse_zoneinfo(struct ms_frag *frag, const char *text);
 
+/* Read root's /proc/buddyinfo (root NULL: the live machine) into frag. */
+struct ms_error *ms_frag_read_buddyinfo(const char *root, struct ms_frag *frag);
 /*
  * Read the live files. pagetypeinfo is readable by root only; without it
  * have_pagetypeinfo stays false and that is not an error.

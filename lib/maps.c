@@ -189,7 +189,8 @@ static bool parse_header(char *line, struct ms_vma *vma)
 	return true;
 }
 
-static void parse_smaps_field(struct ms_vma *vma, const char *line)
+/* The counter named by key[0..klen), its value at value (in kB). */
+static bool usage_field(struct ms_vma_usage *usage, const char *key, size_t klen, const char *value)
 {
 	static const struct {
 		const char *key;
@@ -216,6 +217,24 @@ static void parse_smaps_field(struct ms_vma *vma, const char *line)
 		F("Locked", locked),
 #undef F
 	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (strlen(fields[i].key) == klen && strncmp(key, fields[i].key, klen) == 0) {
+			uint64_t kb = strtoull(value, NULL, 10);
+			*(uint64_t *)((char *)usage + fields[i].off) = kb * 1024;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ms_vma_usage_parse_line(struct ms_vma_usage *usage, const char *line, size_t len)
+{
+	const char *colon = memchr(line, ':', len);
+	return colon && usage_field(usage, line, (size_t)(colon - line), colon + 1);
+}
+
+static void parse_smaps_field(struct ms_vma *vma, const char *line)
+{
 	const char *colon = strchr(line, ':');
 	if (!colon)
 		return;
@@ -235,13 +254,7 @@ static void parse_smaps_field(struct ms_vma *vma, const char *line)
 		vma->usage.thp_eligible = (unsigned)strtoul(colon + 1, NULL, 10);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		if (strlen(fields[i].key) == klen && strncmp(line, fields[i].key, klen) == 0) {
-			uint64_t kb = strtoull(colon + 1, NULL, 10);
-			*(uint64_t *)((char *)&vma->usage + fields[i].off) = kb * 1024;
-			return;
-		}
-	}
+	usage_field(&vma->usage, line, klen, colon + 1);
 }
 
 static bool is_header(const char *line)

@@ -124,6 +124,11 @@ const struct ms_vma *ms_maps_next(const struct ms_maps *maps, uint64_t addr);
 void ms_vma_perms(const struct ms_vma *vma, char buf[5]);
 /* VM_* bits from a VmFlags line ("rd wr mr mw me ac sd"). */
 uint64_t ms_vm_flags_from_text(const char *text);
+/*
+ * One "Key: N kB" counter line of smaps or smaps_rollup (len bytes, no
+ * newline needed) into usage; false if the line holds no such counter.
+ */
+bool ms_vma_usage_parse_line(struct ms_vma_usage *usage, const char *line, size_t len);
 /* Classify a mapping by its name. */
 enum ms_vma_kind ms_vma_kind_of(const char *name);
 

@@ -124,3 +124,23 @@ struct ms_error *ms_maps_stream_next(struct ms_maps_stream *stream, const struct
 	*maps_ret = s->batch;
 	return NULL;
 }
+
+struct ms_error *ms_maps_stream_each(pid_t pid, enum ms_maps_detail detail, ms_maps_each_fn *fn,
+				     void *arg)
+{
+	struct ms_maps_stream *stream;
+	struct ms_error *err = ms_maps_stream_open(pid, detail, &stream);
+	if (err)
+		return err;
+	bool stop = false;
+	while (!err && !stop) {
+		const struct ms_maps *batch;
+		err = ms_maps_stream_next(stream, &batch);
+		if (err || !batch)
+			break;
+		for (size_t i = 0; i < batch->count && !stop && !err; i++)
+			err = fn(arg, &batch->vmas[i], &stop);
+	}
+	ms_maps_stream_close(stream);
+	return err;
+}

@@ -25,4 +25,13 @@ struct ms_error *ms_maps_stream_next(struct ms_maps_stream *stream,
 				     const struct ms_maps **maps_ret);
 void ms_maps_stream_close(struct ms_maps_stream *stream);
 
+/*
+ * One mapping for ms_maps_stream_each(), valid only during the call. Return
+ * an error to end the walk with it, or set *stop_ret to end it early.
+ */
+typedef struct ms_error *ms_maps_each_fn(void *arg, const struct ms_vma *vma, bool *stop_ret);
+/* Every mapping of pid, in address order, streamed. */
+struct ms_error *ms_maps_stream_each(pid_t pid, enum ms_maps_detail detail, ms_maps_each_fn *fn,
+				     void *arg);
+
 #endif

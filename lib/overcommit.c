@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "overcommit.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +8,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "proclist.h"
 #include "procfs.h"
-
-/* Read a file whose absence is not an error; false (and nothing to free) then. */
-static bool read_optional(const char *path, pid_t pid, char **text_ret)
-{
-	struct ms_error *err = pid ? ms_procfs_read_pid(pid, path, text_ret, NULL)
-				   : ms_procfs_read(path, text_ret, NULL);
-	if (err) {
-		ms_error_destroy(err);
-		return false;
-	}
-	return true;
-}
 
 const char *ms_overcommit_mode_name(unsigned mode)
 {
@@ -148,22 +135,16 @@ struct ms_error *ms_overcommit_read(const char *root, struct ms_overcommit *oc)
 	if (ms_meminfo_has(&mi, MS_MI_HUGETLB)) {
 		oc->hugetlb_pages = mi.v[MS_MI_HUGETLB] / oc->page_size;
 	} else {
-		struct ms_hugetlb h;
-		err = ms_hugetlb_read(root, &h);
+		uint64_t free_pages;
+		err = ms_hugetlb_pages(root, &mi, oc->page_size, &oc->hugetlb_pages, &free_pages);
 		if (err)
 			return err;
-		if (h.count)
-			oc->hugetlb_pages = ms_hugetlb_total_pages(&h, oc->page_size);
-		else
-			oc->hugetlb_pages = mi.v[MS_MI_HUGE_PAGES_TOTAL] *
-					    (mi.v[MS_MI_HUGEPAGESIZE] / oc->page_size);
-		ms_hugetlb_deinit(&h);
 	}
 
 	char path[4096], *buf;
 	oc->present_cpus = 0;
 	if (ms_sysmem_path(root, "/sys/devices/system/cpu/present", path, sizeof(path)) &&
-	    read_optional(path, 0, &buf)) {
+	    ms_procfs_try_read(path, &buf)) {
 		oc->present_cpus = count_cpu_list(buf);
 		free(buf);
 	}
@@ -209,13 +190,8 @@ static bool largest_gap(const char *maps, uint64_t *gap_ret, uint64_t *margin_re
 	uint64_t top = user_space_size();
 	if (!top)
 		return false;
-	uint64_t low = 65536, best = 0, prev_end = 0;
-	char *text;
-	if (read_optional("/proc/sys/vm/mmap_min_addr", 0, &text)) {
-		low = strtoull(text, NULL, 10);
-		free(text);
-	}
-	prev_end = low;
+	uint64_t low = ms_sysctl_u64_or(NULL, "vm.mmap_min_addr", 65536), best = 0;
+	uint64_t prev_end = low;
 	for (const char *line = maps; *line;) {
 		const char *end = strchr(line, '\n');
 		if (!end)
@@ -247,16 +223,7 @@ struct ms_error *ms_mm_info_parse(const char *status, const char *limits, const 
 	memset(mm, 0, sizeof(*mm));
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t v;
-	const char *name = strstr(status, "Name:");
-	if (name) {
-		name += 5;
-		while (*name == ' ' || *name == '\t')
-			name++;
-		size_t n = strcspn(name, "\n");
-		if (n >= sizeof(mm->comm))
-			n = sizeof(mm->comm) - 1;
-		memcpy(mm->comm, name, n);
-	}
+	ms_proc_status_name(status, mm->comm);
 	if (!ms_procfs_field_u64(status, "VmSize", &v))
 		return ms_error_create(MS_ERROR_INVALID,
 				       "%s has no user address space "
@@ -496,50 +463,40 @@ void ms_committers_deinit(struct ms_committers *c)
 	memset(c, 0, sizeof(*c));
 }
 
+struct committers_scan {
+	struct ms_committers *c;
+	size_t cap;
+};
+
+static struct ms_error *add_committer(void *arg, pid_t pid, const char *smaps, bool *stop_ret)
+{
+	struct committers_scan *scan = arg;
+	struct ms_committers *c = scan->c;
+	(void)stop_ret;
+	struct ms_committer one = {.pid = pid};
+	ms_committer_from_smaps(smaps, &one);
+	if (!one.total_vm)
+		return NULL; /* kernel thread */
+	c->processes++;
+	c->sum += one.committed;
+	if (c->count == scan->cap) {
+		size_t cap = scan->cap ? scan->cap * 2 : 64;
+		struct ms_committer *l = realloc(c->list, cap * sizeof(*l));
+		if (!l)
+			return &ms_error_no_memory;
+		c->list = l;
+		scan->cap = cap;
+	}
+	c->list[c->count++] = one;
+	return NULL;
+}
+
 struct ms_error *ms_overcommit_committers(size_t top, struct ms_committers *c)
 {
 	memset(c, 0, sizeof(*c));
-	DIR *d = opendir("/proc");
-	if (!d)
-		return ms_error_errno(errno, "/proc");
-	size_t cap = 0;
-	struct ms_error *err = NULL;
-	struct dirent *de;
-	pid_t self = getpid();
-	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (pid == self)
-			continue;
-		char *text;
-		struct ms_error *e = ms_procfs_read_pid(pid, "smaps", &text, NULL);
-		if (e) {
-			/* gone meanwhile, or another user's process without root */
-			if (e->code != MS_ERROR_NOT_FOUND)
-				c->unreadable++;
-			ms_error_destroy(e);
-			continue;
-		}
-		struct ms_committer one = {.pid = pid};
-		ms_committer_from_smaps(text, &one);
-		free(text);
-		if (!one.total_vm)
-			continue; /* kernel thread */
-		c->processes++;
-		c->sum += one.committed;
-		if (c->count == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct ms_committer *l = realloc(c->list, cap * sizeof(*l));
-			if (!l) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			c->list = l;
-		}
-		c->list[c->count++] = one;
-	}
-	closedir(d);
+	struct committers_scan scan = {.c = c};
+	struct ms_error *err =
+		ms_proc_each("smaps", MS_PROC_EACH_OTHERS, add_committer, &scan, &c->unreadable);
 	if (err) {
 		ms_committers_deinit(c);
 		return err;
@@ -548,13 +505,7 @@ struct ms_error *ms_overcommit_committers(size_t top, struct ms_committers *c)
 		qsort(c->list, c->count, sizeof(*c->list), committer_cmp);
 	if (c->count > top)
 		c->count = top;
-	for (size_t i = 0; i < c->count; i++) {
-		char *comm;
-		if (read_optional("comm", c->list[i].pid, &comm)) {
-			comm[strcspn(comm, "\n")] = '\0';
-			snprintf(c->list[i].comm, sizeof(c->list[i].comm), "%s", comm);
-			free(comm);
-		}
-	}
+	for (size_t i = 0; i < c->count; i++)
+		ms_proc_comm(c->list[i].pid, c->list[i].comm);
 	return NULL;
 }

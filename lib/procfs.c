@@ -65,6 +65,16 @@ struct ms_error *ms_procfs_read_pid(pid_t pid, const char *name, char **buf_ret,
 	return err;
 }
 
+bool ms_procfs_try_read(const char *path, char **buf_ret)
+{
+	struct ms_error *err = ms_procfs_read(path, buf_ret, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	return true;
+}
+
 bool ms_procfs_field_u64(const char *text, const char *key, uint64_t *value_ret)
 {
 	size_t klen = strlen(key);

@@ -21,6 +21,8 @@
 struct ms_error *ms_procfs_read(const char *path, char **buf_ret, size_t *len_ret);
 /* The same for /proc/PID/<name>; a vanished process gives MS_ERROR_NOT_FOUND. */
 struct ms_error *ms_procfs_read_pid(pid_t pid, const char *name, char **buf_ret, size_t *len_ret);
+/* The same for a file whose absence is no error: false (nothing to free) if unreadable. */
+bool ms_procfs_try_read(const char *path, char **buf_ret);
 
 /*
  * Find "key:" at the start of a line of text and parse the number after it.

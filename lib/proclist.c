@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
 
@@ -42,17 +43,11 @@ struct ms_error *ms_proc_threads(pid_t pid, pid_t **tids_ret, size_t *count_ret)
 
 static struct ms_error *read_file(pid_t pid, pid_t tid, const char *name, char **buf_ret)
 {
-	char path[80];
-	if (tid && tid != pid)
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	struct ms_error *err = ms_procfs_read(path, buf_ret, NULL);
-	if (err && (err->errnum == ENOENT || err->errnum == ESRCH)) {
-		ms_error_destroy(err);
-		return ms_error_create(MS_ERROR_NOT_FOUND, "no process %d", (int)pid);
-	}
-	return err;
+	if (!tid || tid == pid)
+		return ms_procfs_read_pid(pid, name, buf_ret, NULL);
+	char sub[48];
+	snprintf(sub, sizeof(sub), "task/%d/%s", (int)tid, name);
+	return ms_procfs_read_pid(pid, sub, buf_ret, NULL);
 }
 
 static bool parse_stat(const char *text, struct ms_procinfo *info)
@@ -95,24 +90,17 @@ static bool parse_stat(const char *text, struct ms_procinfo *info)
 bool ms_proc_parse_rollup(const char *text, struct ms_vma_usage *u)
 {
 	memset(u, 0, sizeof(*u));
-	bool any = ms_procfs_field_u64(text, "Rss", &u->rss);
-	ms_procfs_field_u64(text, "Pss", &u->pss);
-	ms_procfs_field_u64(text, "Shared_Clean", &u->shared_clean);
-	ms_procfs_field_u64(text, "Shared_Dirty", &u->shared_dirty);
-	ms_procfs_field_u64(text, "Private_Clean", &u->private_clean);
-	ms_procfs_field_u64(text, "Private_Dirty", &u->private_dirty);
-	ms_procfs_field_u64(text, "Referenced", &u->referenced);
-	ms_procfs_field_u64(text, "Anonymous", &u->anonymous);
-	ms_procfs_field_u64(text, "KSM", &u->ksm);
-	ms_procfs_field_u64(text, "LazyFree", &u->lazyfree);
-	ms_procfs_field_u64(text, "AnonHugePages", &u->anon_huge);
-	ms_procfs_field_u64(text, "ShmemPmdMapped", &u->shmem_pmd);
-	ms_procfs_field_u64(text, "FilePmdMapped", &u->file_pmd);
-	ms_procfs_field_u64(text, "Shared_Hugetlb", &u->shared_hugetlb);
-	ms_procfs_field_u64(text, "Private_Hugetlb", &u->private_hugetlb);
-	ms_procfs_field_u64(text, "Swap", &u->swap);
-	ms_procfs_field_u64(text, "SwapPss", &u->swap_pss);
-	ms_procfs_field_u64(text, "Locked", &u->locked);
+	bool any = false;
+	for (const char *line = text; *line;) {
+		const char *end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		/* the counters as smaps' parser reads them: maps' one table */
+		if (ms_vma_usage_parse_line(u, line, (size_t)(end - line)) &&
+		    strncmp(line, "Rss:", 4) == 0)
+			any = true;
+		line = *end ? end + 1 : end;
+	}
 	return any;
 }
 
@@ -161,6 +149,66 @@ struct ms_error *ms_proc_read(pid_t pid, pid_t tid, unsigned what, struct ms_pro
 		free(text);
 	}
 	return NULL;
+}
+
+struct ms_error *ms_proc_each(const char *name, unsigned flags, ms_proc_each_fn *fn, void *arg,
+			      size_t *unreadable_ret)
+{
+	pid_t *pids;
+	size_t n;
+	struct ms_error *err = ms_proc_list(&pids, &n);
+	if (err)
+		return err;
+	pid_t self = getpid();
+	bool stop = false;
+	for (size_t i = 0; i < n && !err && !stop; i++) {
+		if ((flags & MS_PROC_EACH_OTHERS) && pids[i] == self)
+			continue;
+		char *text;
+		struct ms_error *e = ms_procfs_read_pid(pids[i], name, &text, NULL);
+		if (e) {
+			/* gone meanwhile, or another user's process without root */
+			if (e->code != MS_ERROR_NOT_FOUND && unreadable_ret)
+				++*unreadable_ret;
+			ms_error_destroy(e);
+			continue;
+		}
+		err = fn(arg, pids[i], text, &stop);
+		free(text);
+	}
+	free(pids);
+	return err;
+}
+
+bool ms_proc_comm(pid_t pid, char comm[17])
+{
+	char *text;
+	comm[0] = '\0';
+	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &text, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	text[strcspn(text, "\n")] = '\0';
+	snprintf(comm, 17, "%s", text);
+	free(text);
+	return true;
+}
+
+void ms_proc_status_name(const char *status, char comm[17])
+{
+	comm[0] = '\0';
+	const char *name = strstr(status, "Name:");
+	if (!name)
+		return;
+	name += 5;
+	while (*name == ' ' || *name == '\t')
+		name++;
+	size_t n = strcspn(name, "\n");
+	if (n > 16)
+		n = 16;
+	memcpy(comm, name, n);
+	comm[n] = '\0';
 }
 
 bool ms_proc_alive(pid_t pid)

@@ -58,4 +58,28 @@ bool ms_proc_alive(pid_t pid);
 /* Parse smaps_rollup (or smaps) counters into usage; false if it has none. */
 bool ms_proc_parse_rollup(const char *text, struct ms_vma_usage *usage);
 
+/*
+ * One process's /proc/PID/<name> text, for ms_proc_each(). Return an error
+ * to end the walk with it, or set *stop_ret to end it early without one.
+ */
+typedef struct ms_error *ms_proc_each_fn(void *arg, pid_t pid, const char *text, bool *stop_ret);
+
+enum ms_proc_each_flags {
+	MS_PROC_EACH_OTHERS = 1 << 0, /* leave out the calling process */
+};
+
+/*
+ * Read /proc/PID/<name> of every process, in pid order, and hand its text
+ * to fn. A process that exits meanwhile is skipped; one whose file may not
+ * be read (another user's, without root) is skipped and counted in
+ * *unreadable_ret (may be NULL).
+ */
+struct ms_error *ms_proc_each(const char *name, unsigned flags, ms_proc_each_fn *fn, void *arg,
+			      size_t *unreadable_ret);
+
+/* The process's name from /proc/PID/comm; false (comm "") if it is gone. */
+bool ms_proc_comm(pid_t pid, char comm[17]);
+/* The Name: field of /proc/PID/status text into comm (at most 16 bytes). */
+void ms_proc_status_name(const char *status, char comm[17]);
+
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "sysmem.h"
 
 struct ms_error *ms_sysinfo_read(struct ms_sysinfo *info)
 {
@@ -22,13 +23,14 @@ struct ms_error *ms_sysinfo_read(struct ms_sysinfo *info)
 	}
 	info->cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-	char *buf;
-	struct ms_error *err = ms_procfs_read("/proc/meminfo", &buf, NULL);
-	if (err)
+	struct ms_meminfo mi;
+	struct ms_error *err = ms_meminfo_read(NULL, &mi);
+	if (err && err->code != MS_ERROR_FORMAT)
 		return err;
-	ms_procfs_field_u64(buf, "MemTotal", &info->mem_total);
-	free(buf);
+	info->mem_total = err ? 0 : mi.v[MS_MI_MEM_TOTAL]; /* no MemTotal line: shown as 0 */
+	ms_error_destroy(err);
 
+	char *buf;
 	err = ms_procfs_read("/proc/uptime", &buf, NULL);
 	if (err)
 		return err;

@@ -4,9 +4,11 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
 
@@ -269,10 +271,70 @@ struct ms_error *ms_sysctl_read_u64(const char *root, const char *name, uint64_t
 	return ms_procfs_read_u64(full, value_ret);
 }
 
-static int pool_cmp(const void *a, const void *b)
+uint64_t ms_sysctl_u64_or(const char *root, const char *name, uint64_t fallback)
 {
-	const struct ms_hugetlb_pool *x = a, *y = b;
-	return (x->size_kb > y->size_kb) - (x->size_kb < y->size_kb);
+	uint64_t v;
+	struct ms_error *err = ms_sysctl_read_u64(root, name, &v);
+	if (err) {
+		ms_error_destroy(err);
+		return fallback;
+	}
+	return v;
+}
+
+unsigned ms_sysmem_order(uint64_t bytes)
+{
+	uint64_t pages = bytes / (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned order = 0;
+	while (order < 63 && (UINT64_C(1) << order) < pages)
+		order++;
+	return order;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+struct ms_error *ms_sysmem_hugepage_sizes(const char *dir, uint64_t **kb_ret, size_t *count_ret)
+{
+	*kb_ret = NULL;
+	*count_ret = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return ms_error_errno(errno, "%s", dir);
+	uint64_t *kbs = NULL;
+	size_t n = 0, cap = 0;
+	struct ms_error *err = NULL;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		unsigned long long kb;
+		char tail[4];
+		if (sscanf(de->d_name, "hugepages-%llu%3s", &kb, tail) != 2 ||
+		    strcmp(tail, "kB") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			uint64_t *grown = realloc(kbs, cap * sizeof(*grown));
+			if (!grown) {
+				err = &ms_error_no_memory;
+				break;
+			}
+			kbs = grown;
+		}
+		kbs[n++] = kb;
+	}
+	closedir(d);
+	if (err) {
+		free(kbs);
+		return err;
+	}
+	if (n > 1)
+		qsort(kbs, n, sizeof(*kbs), u64_cmp);
+	*kb_ret = kbs;
+	*count_ret = n;
+	return NULL;
 }
 
 struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h)
@@ -281,48 +343,36 @@ struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h)
 	char dir[4096];
 	if (!ms_sysmem_path(root, "/sys/kernel/mm/hugepages", dir, sizeof(dir)))
 		return ms_error_create(MS_ERROR_INVALID, "path too long");
-	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? NULL : ms_error_errno(errno, "%s", dir);
-	struct ms_error *err = NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		unsigned long long kb;
-		char tail[8];
-		if (sscanf(de->d_name, "hugepages-%llu%7s", &kb, tail) != 2 ||
-		    strcmp(tail, "kB") != 0)
-			continue;
-		if (h->count == cap) {
-			cap = cap ? cap * 2 : 4;
-			struct ms_hugetlb_pool *p = realloc(h->pools, cap * sizeof(*p));
-			if (!p) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			h->pools = p;
-		}
-		struct ms_hugetlb_pool *pool = &h->pools[h->count++];
-		memset(pool, 0, sizeof(*pool));
-		pool->size_kb = kb;
-		static const char *const names[] = {"nr_hugepages", "free_hugepages",
-						    "resv_hugepages", "surplus_hugepages"};
+	uint64_t *kbs;
+	size_t n;
+	struct ms_error *err = ms_sysmem_hugepage_sizes(dir, &kbs, &n);
+	if (err) {
+		if (err->errnum != ENOENT)
+			return err;
+		ms_error_destroy(err); /* no hugetlb sysfs: no pools */
+		return NULL;
+	}
+	if (n && !(h->pools = calloc(n, sizeof(*h->pools)))) {
+		free(kbs);
+		return &ms_error_no_memory;
+	}
+	h->count = n;
+	static const char *const names[] = {"nr_hugepages", "free_hugepages", "resv_hugepages",
+					    "surplus_hugepages"};
+	for (size_t k = 0; k < n; k++) {
+		struct ms_hugetlb_pool *pool = &h->pools[k];
+		pool->size_kb = kbs[k];
 		uint64_t *fields[] = {&pool->nr, &pool->free, &pool->resv, &pool->surplus};
 		for (size_t i = 0; i < 4; i++) {
 			char path[4400];
-			snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, names[i]);
+			snprintf(path, sizeof(path), "%s/hugepages-%" PRIu64 "kB/%s", dir, kbs[k],
+				 names[i]);
 			struct ms_error *e = ms_procfs_read_u64(path, fields[i]);
 			if (e) /* an older kernel without this file: leave 0 */
 				ms_error_destroy(e);
 		}
 	}
-	closedir(d);
-	if (err) {
-		ms_hugetlb_deinit(h);
-		return err;
-	}
-	if (h->count > 1)
-		qsort(h->pools, h->count, sizeof(*h->pools), pool_cmp);
+	free(kbs);
 	return NULL;
 }
 
@@ -347,4 +397,23 @@ uint64_t ms_hugetlb_free_pages(const struct ms_hugetlb *h, uint64_t page_size)
 	for (size_t i = 0; i < h->count; i++)
 		total += h->pools[i].free * (h->pools[i].size_kb * 1024 / page_size);
 	return total;
+}
+
+struct ms_error *ms_hugetlb_pages(const char *root, const struct ms_meminfo *mi, uint64_t page_size,
+				  uint64_t *total_ret, uint64_t *free_ret)
+{
+	struct ms_hugetlb h;
+	struct ms_error *err = ms_hugetlb_read(root, &h);
+	if (err)
+		return err;
+	if (h.count) {
+		*total_ret = ms_hugetlb_total_pages(&h, page_size);
+		*free_ret = ms_hugetlb_free_pages(&h, page_size);
+	} else {
+		uint64_t per = mi->v[MS_MI_HUGEPAGESIZE] / page_size;
+		*total_ret = mi->v[MS_MI_HUGE_PAGES_TOTAL] * per;
+		*free_ret = mi->v[MS_MI_HUGE_PAGES_FREE] * per;
+	}
+	ms_hugetlb_deinit(&h);
+	return NULL;
 }

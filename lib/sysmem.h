@@ -97,6 +97,8 @@ struct ms_error *ms_vmstat_read(const char *root, struct ms_kvfile **kv_ret);
 
 /* A sysctl by its dotted name ("vm.overcommit_memory"). */
 struct ms_error *ms_sysctl_read_u64(const char *root, const char *name, uint64_t *value_ret);
+/* The same, or fallback when it cannot be read (an older kernel, a container). */
+uint64_t ms_sysctl_u64_or(const char *root, const char *name, uint64_t fallback);
 
 /* One hugetlb pool (/sys/kernel/mm/hugepages/hugepages-<size>kB). */
 struct ms_hugetlb_pool {
@@ -109,12 +111,28 @@ struct ms_hugetlb {
 	size_t count;
 };
 
+/*
+ * The sizes (kB) of dir's "hugepages-<size>kB" directories, as hugetlb's
+ * pools and THP's per-size settings are named, smallest first; *kb_ret is
+ * NULL when there are none. An absent dir is an error with errno ENOENT.
+ */
+struct ms_error *ms_sysmem_hugepage_sizes(const char *dir, uint64_t **kb_ret, size_t *count_ret);
+
 /* The pools; none (count 0) when the kernel has no hugetlb sysfs. */
 struct ms_error *ms_hugetlb_read(const char *root, struct ms_hugetlb *h);
 void ms_hugetlb_deinit(struct ms_hugetlb *h);
 /* hugetlb_total_pages(): base pages held by every pool. */
 uint64_t ms_hugetlb_total_pages(const struct ms_hugetlb *h, uint64_t page_size);
 uint64_t ms_hugetlb_free_pages(const struct ms_hugetlb *h, uint64_t page_size);
+/*
+ * Base pages held by the hugetlb pools of every size, and free in them: the
+ * sysfs pools, or meminfo's count of default-size pages (mi) without them.
+ */
+struct ms_error *ms_hugetlb_pages(const char *root, const struct ms_meminfo *mi, uint64_t page_size,
+				  uint64_t *total_ret, uint64_t *free_ret);
+
+/* The allocation order of bytes: the smallest N with 2^N base pages >= bytes. */
+unsigned ms_sysmem_order(uint64_t bytes);
 
 /* root + path into buf; false if it does not fit. */
 bool ms_sysmem_path(const char *root, const char *path, char *buf, size_t len);

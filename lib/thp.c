@@ -4,12 +4,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "maps.h"
+#include "proclist.h"
 #include "procfs.h"
 
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
@@ -45,11 +46,8 @@ static void read_choice(const char *path, char *buf, size_t len)
 {
 	char *text;
 	buf[0] = '\0';
-	struct ms_error *err = ms_procfs_read(path, &text, NULL);
-	if (err) { /* absent: leave "" */
-		ms_error_destroy(err);
+	if (!ms_procfs_try_read(path, &text)) /* absent: leave "" */
 		return;
-	}
 	if (!ms_thp_choice(text, buf, len))
 		buf[0] = '\0';
 	free(text);
@@ -148,12 +146,6 @@ out:
 	return err;
 }
 
-static int size_cmp(const void *a, const void *b)
-{
-	const struct ms_thp_size *x = a, *y = b;
-	return (x->size_kb > y->size_kb) - (x->size_kb < y->size_kb);
-}
-
 struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -161,11 +153,14 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	char dir[4096], path[4400];
 	if (!ms_sysmem_path(root, THP_DIR, dir, sizeof(dir)))
 		return ms_error_create(MS_ERROR_INVALID, "path too long");
-	DIR *d = opendir(dir);
-	if (!d) {
-		if (errno == ENOENT)
-			return NULL; /* a kernel without THP: supported stays false */
-		return ms_error_errno(errno, "%s", dir);
+	uint64_t *kbs;
+	size_t n;
+	struct ms_error *err = ms_sysmem_hugepage_sizes(dir, &kbs, &n);
+	if (err) {
+		if (err->errnum != ENOENT)
+			return err;
+		ms_error_destroy(err);
+		return NULL; /* a kernel without THP: supported stays false */
 	}
 	s->supported = true;
 #define P(name) (snprintf(path, sizeof(path), "%s/%s", dir, name), path)
@@ -175,7 +170,7 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	s->use_zero_page = read_int_or(P("use_zero_page"), -1);
 	s->shrink_underused = read_int_or(P("shrink_underused"), -1);
 	int64_t pmd;
-	struct ms_error *err = ms_procfs_read_s64(P("hpage_pmd_size"), &pmd);
+	err = ms_procfs_read_s64(P("hpage_pmd_size"), &pmd);
 	if (err) {
 		ms_error_destroy(err);
 		pmd = 2 << 20;
@@ -184,44 +179,28 @@ struct ms_error *ms_thp_settings_read(const char *root, struct ms_thp_settings *
 	err = read_number_dir(P("khugepaged"), &s->khugepaged);
 	if (err)
 		goto fail;
-
-	size_t cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		unsigned long long kb;
-		char tail[4];
-		if (sscanf(de->d_name, "hugepages-%llu%3s", &kb, tail) != 2 ||
-		    strcmp(tail, "kB") != 0)
-			continue;
-		if (s->nsizes == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct ms_thp_size *p = realloc(s->sizes, cap * sizeof(*p));
-			if (!p) {
-				err = &ms_error_no_memory;
-				goto fail;
-			}
-			s->sizes = p;
-		}
+	if (n && !(s->sizes = calloc(n, sizeof(*s->sizes)))) {
+		err = &ms_error_no_memory;
+		goto fail;
+	}
+	for (size_t k = 0; k < n; k++) {
 		struct ms_thp_size *sz = &s->sizes[s->nsizes++];
-		memset(sz, 0, sizeof(*sz));
-		sz->size_kb = kb;
-		char sub[4400];
-		snprintf(sub, sizeof(sub), "%s/%s/enabled", dir, de->d_name);
-		read_choice(sub, sz->enabled, sizeof(sz->enabled));
-		snprintf(sub, sizeof(sub), "%s/%s/shmem_enabled", dir, de->d_name);
-		read_choice(sub, sz->shmem_enabled, sizeof(sz->shmem_enabled));
-		snprintf(sub, sizeof(sub), "%s/%s/stats", dir, de->d_name);
-		err = read_number_dir(sub, &sz->stats);
+		sz->size_kb = kbs[k];
+		snprintf(path, sizeof(path), "%s/hugepages-%" PRIu64 "kB/enabled", dir, kbs[k]);
+		read_choice(path, sz->enabled, sizeof(sz->enabled));
+		snprintf(path, sizeof(path), "%s/hugepages-%" PRIu64 "kB/shmem_enabled", dir,
+			 kbs[k]);
+		read_choice(path, sz->shmem_enabled, sizeof(sz->shmem_enabled));
+		snprintf(path, sizeof(path), "%s/hugepages-%" PRIu64 "kB/stats", dir, kbs[k]);
+		err = read_number_dir(path, &sz->stats);
 		if (err)
 			goto fail;
 	}
 #undef P
-	closedir(d);
-	if (s->nsizes > 1)
-		qsort(s->sizes, s->nsizes, sizeof(*s->sizes), size_cmp);
+	free(kbs);
 	return NULL;
 fail:
-	closedir(d);
+	free(kbs);
 	ms_thp_settings_deinit(s);
 	return err;
 }
@@ -282,55 +261,45 @@ const char *ms_thp_explain_defrag(const char *mode)
 
 /* ---- free PMD-order blocks ---- */
 
+void ms_thp_buddy_from_frag(const struct ms_frag *frag, unsigned order, struct ms_thp_buddy *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->order = order;
+	for (size_t i = 0; i < frag->nr_zones; i++) {
+		const struct ms_frag_zone *z = &frag->zones[i];
+		if (!z->populated)
+			continue;
+		for (int o = (int)order; o < frag->nr_orders; o++) {
+			b->free_blocks += z->free[o];
+			b->free_pmd_equiv += z->free[o] << (o - (int)order);
+		}
+	}
+	b->known = true;
+}
+
 struct ms_error *ms_thp_buddy_parse(const char *text, unsigned order, struct ms_thp_buddy *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->order = order;
-	size_t zones = 0;
-	for (const char *line = text; *line;) {
-		const char *end = strchr(line, '\n');
-		if (!end)
-			end = line + strlen(line);
-		/* "Node 0, zone   Normal   692 571 ..." */
-		const char *z = strstr(line, "zone");
-		if (strncmp(line, "Node", 4) == 0 && z && z < end) {
-			const char *p = z + 4;
-			while (p < end && *p == ' ')
-				p++;
-			while (p < end && *p != ' ')
-				p++; /* the zone's name */
-			for (unsigned o = 0; p < end; o++) {
-				char *after;
-				unsigned long long n = strtoull(p, &after, 10);
-				if (after == p)
-					break;
-				if (o >= order) {
-					b->free_blocks += n;
-					b->free_pmd_equiv += n << (o - order);
-				}
-				p = after;
-			}
-			zones++;
-		}
-		line = *end ? end + 1 : end;
-	}
-	if (!zones)
-		return ms_error_create(MS_ERROR_FORMAT, "buddyinfo: no zone lines");
-	b->known = true;
-	return NULL;
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	struct ms_error *err = ms_frag_parse_buddyinfo(&frag, text);
+	if (!err)
+		ms_thp_buddy_from_frag(&frag, order, b);
+	ms_frag_deinit(&frag);
+	return err;
 }
 
 struct ms_error *ms_thp_buddy_read(const char *root, unsigned order, struct ms_thp_buddy *b)
 {
-	char path[4096], *text;
 	memset(b, 0, sizeof(*b));
-	if (!ms_sysmem_path(root, "/proc/buddyinfo", path, sizeof(path)))
-		return ms_error_create(MS_ERROR_INVALID, "path too long");
-	struct ms_error *err = ms_procfs_read(path, &text, NULL);
-	if (err)
-		return err;
-	err = ms_thp_buddy_parse(text, order, b);
-	free(text);
+	b->order = order;
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	struct ms_error *err = ms_frag_read_buddyinfo(root, &frag);
+	if (!err)
+		ms_thp_buddy_from_frag(&frag, order, b);
+	ms_frag_deinit(&frag);
 	return err;
 }
 
@@ -352,53 +321,44 @@ void ms_thp_users_deinit(struct ms_thp_users *u)
 	memset(u, 0, sizeof(*u));
 }
 
+struct users_scan {
+	struct ms_thp_users *u;
+	size_t cap;
+};
+
+static struct ms_error *add_user(void *arg, pid_t pid, const char *rollup, bool *stop_ret)
+{
+	struct users_scan *scan = arg;
+	struct ms_thp_users *u = scan->u;
+	(void)stop_ret;
+	struct ms_vma_usage usage;
+	if (!ms_proc_parse_rollup(rollup, &usage))
+		return NULL; /* kernel thread: an empty rollup */
+	u->processes++;
+	u->sum_anon_huge += usage.anon_huge;
+	if (!usage.anon_huge && !usage.shmem_pmd && !usage.file_pmd)
+		return NULL;
+	if (u->count == scan->cap) {
+		size_t cap = scan->cap ? scan->cap * 2 : 32;
+		struct ms_thp_user *l = realloc(u->list, cap * sizeof(*l));
+		if (!l)
+			return &ms_error_no_memory;
+		u->list = l;
+		scan->cap = cap;
+	}
+	u->list[u->count++] = (struct ms_thp_user){.pid = pid,
+						   .anon_huge = usage.anon_huge,
+						   .shmem_pmd = usage.shmem_pmd,
+						   .file_pmd = usage.file_pmd,
+						   .anonymous = usage.anonymous};
+	return NULL;
+}
+
 struct ms_error *ms_thp_top_users(size_t top, struct ms_thp_users *u)
 {
 	memset(u, 0, sizeof(*u));
-	DIR *d = opendir("/proc");
-	if (!d)
-		return ms_error_errno(errno, "/proc");
-	size_t cap = 0;
-	struct ms_error *err = NULL;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		char *text;
-		struct ms_error *e = ms_procfs_read_pid(pid, "smaps_rollup", &text, NULL);
-		if (e) {
-			if (e->code != MS_ERROR_NOT_FOUND)
-				u->unreadable++;
-			ms_error_destroy(e);
-			continue;
-		}
-		struct ms_thp_user one = {.pid = pid};
-		uint64_t rss;
-		bool any = ms_procfs_field_u64(text, "Rss", &rss);
-		ms_procfs_field_u64(text, "AnonHugePages", &one.anon_huge);
-		ms_procfs_field_u64(text, "ShmemPmdMapped", &one.shmem_pmd);
-		ms_procfs_field_u64(text, "FilePmdMapped", &one.file_pmd);
-		ms_procfs_field_u64(text, "Anonymous", &one.anonymous);
-		free(text);
-		if (!any)
-			continue; /* kernel thread: an empty rollup */
-		u->processes++;
-		u->sum_anon_huge += one.anon_huge;
-		if (!one.anon_huge && !one.shmem_pmd && !one.file_pmd)
-			continue;
-		if (u->count == cap) {
-			cap = cap ? cap * 2 : 32;
-			struct ms_thp_user *l = realloc(u->list, cap * sizeof(*l));
-			if (!l) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			u->list = l;
-		}
-		u->list[u->count++] = one;
-	}
-	closedir(d);
+	struct users_scan scan = {.u = u};
+	struct ms_error *err = ms_proc_each("smaps_rollup", 0, add_user, &scan, &u->unreadable);
 	if (err) {
 		ms_thp_users_deinit(u);
 		return err;
@@ -407,17 +367,8 @@ struct ms_error *ms_thp_top_users(size_t top, struct ms_thp_users *u)
 		qsort(u->list, u->count, sizeof(*u->list), user_cmp);
 	if (u->count > top)
 		u->count = top;
-	for (size_t i = 0; i < u->count; i++) {
-		char *comm;
-		struct ms_error *e = ms_procfs_read_pid(u->list[i].pid, "comm", &comm, NULL);
-		if (e) { /* gone meanwhile: no name */
-			ms_error_destroy(e);
-		} else {
-			comm[strcspn(comm, "\n")] = '\0';
-			snprintf(u->list[i].comm, sizeof(u->list[i].comm), "%s", comm);
-			free(comm);
-		}
-	}
+	for (size_t i = 0; i < u->count; i++)
+		ms_proc_comm(u->list[i].pid, u->list[i].comm); /* gone meanwhile: no name */
 	return NULL;
 }
 
@@ -464,13 +415,9 @@ void ms_thp_report_deinit(struct ms_thp_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static unsigned pmd_order(const struct ms_thp_settings *s)
+unsigned ms_thp_pmd_order(const struct ms_thp_settings *s)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), pages = s->pmd_size / page;
-	unsigned order = 0;
-	while ((UINT64_C(1) << order) < pages)
-		order++;
-	return order;
+	return ms_sysmem_order(s->pmd_size);
 }
 
 static uint64_t aligned_bytes(uint64_t start, uint64_t end, uint64_t pmd)
@@ -568,22 +515,13 @@ struct ms_error *ms_thp_diagnose_text(const char *smaps, const char *status, con
 {
 	memset(r, 0, sizeof(*r));
 	if (buddyinfo) {
-		struct ms_error *err = ms_thp_buddy_parse(buddyinfo, pmd_order(s), &r->buddy);
+		struct ms_error *err =
+			ms_thp_buddy_parse(buddyinfo, ms_thp_pmd_order(s), &r->buddy);
 		if (err)
 			return err;
 	}
-	if (status) {
-		const char *name = strstr(status, "Name:");
-		if (name) {
-			name += 5;
-			while (*name == ' ' || *name == '\t')
-				name++;
-			size_t n = strcspn(name, "\n");
-			if (n >= sizeof(r->comm))
-				n = sizeof(r->comm) - 1;
-			memcpy(r->comm, name, n);
-		}
-	}
+	if (status)
+		ms_proc_status_name(status, r->comm);
 	struct ms_error *err = diagnose(smaps, status, s, r);
 	if (err)
 		ms_thp_report_deinit(r);

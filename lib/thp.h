@@ -5,8 +5,8 @@
  * khugepaged included), who holds huge pages (AnonHugePages per process),
  * and what keeps one process from getting them: the setting, madvise flags,
  * prctl, VMA size and alignment, and whether a free PMD-order block exists
- * (a small read of /proc/buddyinfo; the fragmentation model proper is
- * frag's). Counters come from sysmem's vmstat reader.
+ * (counted on frag's reading of /proc/buddyinfo; the fragmentation model
+ * proper is frag's). Counters come from sysmem's vmstat reader.
  */
 #ifndef MEMSCOPE_THP_H
 #define MEMSCOPE_THP_H
@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "frag.h"
 #include "sysmem.h"
 
 /* One hugepages-<size>kB directory. Absent files leave "" behind. */
@@ -65,6 +66,10 @@ struct ms_thp_buddy {
 };
 struct ms_error *ms_thp_buddy_parse(const char *text, unsigned order, struct ms_thp_buddy *b);
 struct ms_error *ms_thp_buddy_read(const char *root, unsigned order, struct ms_thp_buddy *b);
+/* The same from free lists frag has read already. */
+void ms_thp_buddy_from_frag(const struct ms_frag *frag, unsigned order, struct ms_thp_buddy *b);
+/* The PMD order: log2 of the PMD size in base pages (9 with 4 KiB pages). */
+unsigned ms_thp_pmd_order(const struct ms_thp_settings *s);
 
 /* A process holding huge pages (smaps_rollup). */
 struct ms_thp_user {

@@ -58,6 +58,20 @@ START_TEST(test_find)
 }
 END_TEST
 
+START_TEST(test_usage_line)
+{
+	/* a counter line read in place: its length bounds it, not a newline */
+	struct ms_vma_usage u = {0};
+	static const char text[] = "Pss_Anon:   356 kB\nPss:   483 kB\nVmFlags: rd wr\n";
+	ck_assert(!ms_vma_usage_parse_line(&u, text, 18)); /* Pss_Anon is not kept */
+	ck_assert(ms_vma_usage_parse_line(&u, text + 19, 13));
+	ck_assert_uint_eq(u.pss, 483 * 1024);
+	ck_assert_uint_eq(u.rss, 0);
+	ck_assert(!ms_vma_usage_parse_line(&u, text + 33, 14));
+	ck_assert(!ms_vma_usage_parse_line(&u, "Rss 12 kB", 9)); /* no colon */
+}
+END_TEST
+
 START_TEST(test_bad_line)
 {
 	struct ms_maps *maps = NULL;
@@ -78,6 +92,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_parse_smaps);
 	tcase_add_test(tc, test_find);
+	tcase_add_test(tc, test_usage_line);
 	tcase_add_test(tc, test_bad_line);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -74,6 +74,56 @@ START_TEST(test_stream_smaps)
 }
 END_TEST
 
+struct each_count {
+	uint64_t lo, hi, last_start;
+	size_t n, calls, stop_after;
+	bool ordered;
+};
+
+static struct ms_error *count_vma(void *arg, const struct ms_vma *vma, bool *stop_ret)
+{
+	struct each_count *c = arg;
+	c->ordered &= vma->start >= c->last_start;
+	c->last_start = vma->start;
+	c->calls++;
+	if (vma->start >= c->lo && vma->end <= c->hi)
+		c->n++;
+	if (c->stop_after && c->calls == c->stop_after)
+		*stop_ret = true;
+	if (vma->start == c->hi)
+		return ms_error_create(MS_ERROR_OTHER, "at hi");
+	return NULL;
+}
+
+START_TEST(test_stream_each)
+{
+	/* every mapping once, in order, across many pieces; a stop ends it */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	enum { N = 3000 };
+	char *base = mmap(NULL, 2 * N * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(base, MAP_FAILED);
+	for (size_t i = 0; i < N; i++)
+		ck_assert_int_eq(mprotect(base + 2 * i * page, page, PROT_READ | PROT_WRITE), 0);
+	uint64_t lo = (uint64_t)(uintptr_t)base + 4 * page, hi = lo + (2 * N - 8) * page;
+	struct each_count c = {.lo = lo, .hi = UINT64_MAX, .ordered = true};
+	ck_assert_ptr_null(ms_maps_stream_each(getpid(), MS_MAPS_SMAPS, count_vma, &c));
+	ck_assert(c.ordered);
+	ck_assert_uint_ge(c.n, 2 * N - 8);
+	size_t all = c.calls;
+	c = (struct each_count){.lo = lo, .hi = UINT64_MAX, .ordered = true, .stop_after = 5};
+	ck_assert_ptr_null(ms_maps_stream_each(getpid(), MS_MAPS_BASIC, count_vma, &c));
+	ck_assert_uint_eq(c.calls, 5);
+	/* the callback's error ends the walk and comes back */
+	c = (struct each_count){.lo = lo, .hi = hi, .ordered = true};
+	struct ms_error *err = ms_maps_stream_each(getpid(), MS_MAPS_BASIC, count_vma, &c);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(err->message, "at hi");
+	ck_assert_uint_lt(c.calls, all);
+	ms_error_destroy(err);
+	munmap(base, 2 * N * page);
+}
+END_TEST
+
 START_TEST(test_stream_no_process)
 {
 	struct ms_maps_stream *s;
@@ -91,6 +141,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_stream_maps);
 	tcase_add_test(tc, test_stream_smaps);
+	tcase_add_test(tc, test_stream_each);
 	tcase_add_test(tc, test_stream_no_process);
 	suite_add_tcase(suite, tc);
 	SRunner *sr = srunner_create(suite);

@@ -63,6 +63,74 @@ START_TEST(test_read_self)
 }
 END_TEST
 
+struct each_state {
+	pid_t last;
+	size_t seen;
+	bool found_self, sorted;
+	pid_t stop_at;
+};
+
+static struct ms_error *each_comm(void *arg, pid_t pid, const char *text, bool *stop_ret)
+{
+	struct each_state *st = arg;
+	st->sorted &= pid > st->last;
+	st->last = pid;
+	st->seen++;
+	if (pid == getpid())
+		st->found_self = strcmp(text, "test_proclist\n") == 0;
+	if (pid == st->stop_at)
+		*stop_ret = true;
+	return NULL;
+}
+
+static struct ms_error *each_fail(void *arg, pid_t pid, const char *text, bool *stop_ret)
+{
+	(void)arg, (void)pid, (void)text, (void)stop_ret;
+	return ms_error_create(MS_ERROR_OTHER, "stop here");
+}
+
+START_TEST(test_each)
+{
+	/* every process in pid order, each with its own file's text */
+	struct each_state st = {.sorted = true};
+	size_t unreadable = 0;
+	ck_assert_ptr_null(ms_proc_each("comm", 0, each_comm, &st, &unreadable));
+	ck_assert(st.sorted);
+	ck_assert(st.found_self);
+	ck_assert_uint_eq(unreadable, 0); /* comm is anyone's to read */
+	size_t all = st.seen;
+	ck_assert_uint_gt(all, 1);
+	/* stopped early at the first process (pid 1) */
+	st = (struct each_state){.sorted = true, .stop_at = 1};
+	ck_assert_ptr_null(ms_proc_each("comm", 0, each_comm, &st, NULL));
+	ck_assert_uint_eq(st.seen, 1);
+	/* the callback's error ends the walk and comes back */
+	struct ms_error *err = ms_proc_each("comm", 0, each_fail, NULL, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(err->message, "stop here");
+	ms_error_destroy(err);
+	/* without the calling process */
+	st = (struct each_state){.sorted = true};
+	ck_assert_ptr_null(ms_proc_each("comm", MS_PROC_EACH_OTHERS, each_comm, &st, NULL));
+	ck_assert(!st.found_self);
+	/* a file no process has: every one skipped, none unreadable */
+	st = (struct each_state){.sorted = true};
+	ck_assert_ptr_null(ms_proc_each("no-such-file", 0, each_comm, &st, &unreadable));
+	ck_assert_uint_eq(st.seen, 0);
+	ck_assert_uint_eq(unreadable, 0);
+
+	char comm[17];
+	ck_assert(ms_proc_comm(getpid(), comm));
+	ck_assert_str_eq(comm, "test_proclist");
+	ck_assert(!ms_proc_comm(999999999, comm));
+	ck_assert_str_eq(comm, "");
+	ms_proc_status_name("Name:\tsome-very-long-process-name\nUmask:\t0022\n", comm);
+	ck_assert_str_eq(comm, "some-very-long-p"); /* 16 bytes, as the kernel keeps */
+	ms_proc_status_name("Umask:\t0022\n", comm);
+	ck_assert_str_eq(comm, "");
+}
+END_TEST
+
 START_TEST(test_kpf_names)
 {
 	char buf[256];
@@ -84,6 +152,7 @@ int main(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_parse_rollup);
 	tcase_add_test(tc, test_read_self);
+	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_kpf_names);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "sysmem.h"
 
@@ -156,6 +157,45 @@ START_TEST(test_sysctl)
 	ck_assert_ptr_nonnull(err); /* absent on that kernel */
 	ck_assert_int_eq(err->errnum, 2 /* ENOENT */);
 	ms_error_destroy(err);
+	/* with a fallback for what the kernel lacks */
+	ck_assert_uint_eq(ms_sysctl_u64_or(NUMA2, "vm.overcommit_memory", 7), 2);
+	ck_assert_uint_eq(ms_sysctl_u64_or(RHEL7, "vm.overcommit_kbytes", 7), 7);
+}
+END_TEST
+
+START_TEST(test_order)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	ck_assert_uint_eq(ms_sysmem_order(page), 0);
+	ck_assert_uint_eq(ms_sysmem_order(page - 1), 0);
+	ck_assert_uint_eq(ms_sysmem_order(2 * page), 1);
+	ck_assert_uint_eq(ms_sysmem_order(3 * page), 2); /* rounds up */
+	ck_assert_uint_eq(ms_sysmem_order(512 * page), 9);
+}
+END_TEST
+
+START_TEST(test_hugepage_sizes)
+{
+	/* hugetlb's pools and THP's sizes, smallest first, other entries left out */
+	uint64_t *kbs;
+	size_t n;
+	ck_assert_ptr_null(ms_sysmem_hugepage_sizes(NUMA2 "/sys/kernel/mm/hugepages", &kbs, &n));
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(kbs[0], 2048);
+	ck_assert_uint_eq(kbs[1], 1048576);
+	free(kbs);
+	ck_assert_ptr_null(ms_sysmem_hugepage_sizes(
+		MS_TEST_DATA "/x86_64-6.18-mthp/sys/kernel/mm/transparent_hugepage", &kbs, &n));
+	ck_assert_uint_eq(n, 9);
+	for (size_t i = 1; i < n; i++)
+		ck_assert_uint_lt(kbs[i - 1], kbs[i]);
+	ck_assert_uint_eq(kbs[0], 8);
+	free(kbs);
+	struct ms_error *err = ms_sysmem_hugepage_sizes(LXCFS "/sys/kernel/mm/hugepages", &kbs, &n);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(err->errnum, 2 /* ENOENT */);
+	ck_assert_ptr_null(kbs);
+	ms_error_destroy(err);
 }
 END_TEST
 
@@ -175,6 +215,19 @@ START_TEST(test_hugetlb_pools)
 	ck_assert_ptr_null(ms_hugetlb_read(LXCFS, &h)); /* no sysfs: no pools, no error */
 	ck_assert_uint_eq(h.count, 0);
 	ms_hugetlb_deinit(&h);
+
+	/* totals: the pools where sysfs has them, meminfo's default size without */
+	struct ms_meminfo mi;
+	ck_assert_ptr_null(ms_meminfo_parse("MemTotal: 8388608 kB\nHugePages_Total: 10\n"
+					    "HugePages_Free: 3\nHugepagesize: 2048 kB\n",
+					    &mi));
+	uint64_t total, free_pages;
+	ck_assert_ptr_null(ms_hugetlb_pages(NUMA2, &mi, 4096, &total, &free_pages));
+	ck_assert_uint_eq(total, 2097152);
+	ck_assert_uint_eq(free_pages, 2048 * 512 + 2 * 262144);
+	ck_assert_ptr_null(ms_hugetlb_pages(LXCFS, &mi, 4096, &total, &free_pages));
+	ck_assert_uint_eq(total, 10 * 512);
+	ck_assert_uint_eq(free_pages, 3 * 512);
 }
 END_TEST
 
@@ -189,6 +242,8 @@ int main(void)
 	tcase_add_test(tc, test_node_meminfo);
 	tcase_add_test(tc, test_vmstat);
 	tcase_add_test(tc, test_sysctl);
+	tcase_add_test(tc, test_order);
+	tcase_add_test(tc, test_hugepage_sizes);
 	tcase_add_test(tc, test_hugetlb_pools);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

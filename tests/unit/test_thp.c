@@ -123,6 +123,19 @@ START_TEST(test_buddy)
 	err = ms_thp_buddy_read(LXCFS, 9, &b); /* no buddyinfo in a container */
 	ck_assert_ptr_nonnull(err);
 	ms_error_destroy(err);
+	/* the same count from free lists frag has read */
+	struct ms_frag frag;
+	ms_frag_init(&frag);
+	ck_assert_ptr_null(ms_frag_read_buddyinfo(NUMA2, &frag));
+	ms_thp_buddy_from_frag(&frag, 9, &b);
+	ck_assert(b.known);
+	ck_assert_uint_eq(b.free_blocks, 4 + 708 + 3);
+	ck_assert_uint_eq(b.free_pmd_equiv, (1 + 6) + (2 + 1412) + (2 + 2));
+	ms_thp_buddy_from_frag(&frag, 12, &b); /* beyond the last order: none */
+	ck_assert_uint_eq(b.free_blocks, 0);
+	ms_frag_deinit(&frag);
+	struct ms_thp_settings s = {.pmd_size = 2 << 20};
+	ck_assert_uint_eq(ms_thp_pmd_order(&s), 9);
 }
 END_TEST
 
