@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,21 +52,31 @@ struct probe {
 	uint64_t committed_as;
 };
 
-/* The child: map, touch, unmap on command; exit when the pipe closes. */
-static void child_main(int in, int out, size_t pages)
+/*
+ * The child: map, touch, unmap on command; exit when the pipe closes. Raw
+ * system calls and no sanitizer instrumentation: a sanitizer's mmap wrapper
+ * writes shadow memory, which would move the RSS the demo is about.
+ */
+__attribute__((no_sanitize("address", "undefined"))) static void
+child_main(int in, int out, size_t pages)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	volatile char *p = NULL;
+	uintptr_t ready = 0;
 	char c;
-	while (read(in, &c, 1) == 1) {
+	/* say when settled, so that "before" is not taken mid-start */
+	if (syscall(SYS_write, out, &ready, sizeof(ready)) != (long)sizeof(ready))
+		_exit(4);
+	while (syscall(SYS_read, in, &c, 1) == 1) {
 		switch (c) {
 		case 'm':
-			p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			p = (volatile char *)syscall(SYS_mmap, NULL, pages * page,
+						     PROT_READ | PROT_WRITE,
+						     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			if (p == MAP_FAILED)
 				_exit(3);
 			/* keep (m)THP out of it: one fault, one base page */
-			madvise((void *)p, pages * page, MADV_NOHUGEPAGE);
+			syscall(SYS_madvise, (void *)p, pages * page, MADV_NOHUGEPAGE);
 			break;
 		case 'r':
 			(void)p[0];
@@ -77,14 +88,14 @@ static void child_main(int in, int out, size_t pages)
 			p[page] = 1;
 			break;
 		case 'u':
-			munmap((void *)p, pages * page);
+			syscall(SYS_munmap, (void *)p, pages * page);
 			p = NULL;
 			break;
 		default:
 			_exit(0);
 		}
 		uintptr_t addr = (uintptr_t)p;
-		if (write(out, &addr, sizeof(addr)) != sizeof(addr))
+		if (syscall(SYS_write, out, &addr, sizeof(addr)) != (long)sizeof(addr))
 			_exit(4);
 	}
 	_exit(0);
@@ -239,19 +250,18 @@ static int firsttouch(struct cli_ctx *ctx, size_t pages)
 	struct ms_error *err = NULL;
 	uint64_t addr = 0;
 	for (size_t i = 0; i < NSTEPS; i++) {
-		if (steps[i].cmd) {
-			uintptr_t reply;
-			if (write(to_child[1], &steps[i].cmd, 1) != 1 ||
-			    read(from_child[0], &reply, sizeof(reply)) != sizeof(reply)) {
-				err = ms_error_create(MS_ERROR_OTHER,
-						      "the demo process %d stopped answering "
-						      "(could not mmap?)",
-						      (int)child);
-				break;
-			}
-			if (steps[i].cmd == 'm')
-				addr = reply;
+		/* step 0 waits for the child's "ready", the others for its reply */
+		uintptr_t reply;
+		if ((steps[i].cmd && write(to_child[1], &steps[i].cmd, 1) != 1) ||
+		    read(from_child[0], &reply, sizeof(reply)) != sizeof(reply)) {
+			err = ms_error_create(MS_ERROR_OTHER,
+					      "the demo process %d stopped answering "
+					      "(could not mmap?)",
+					      (int)child);
+			break;
 		}
+		if (steps[i].cmd == 'm')
+			addr = reply;
 		probes[i].step = steps[i].step;
 		probes[i].what = steps[i].what;
 		probes[i].mapped = addr && steps[i].cmd != 'u' && i > 0;
