@@ -444,24 +444,35 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 
 	/*
 	 * gdb's thread numbers: for a process, the order it found them in
-	 * (the main thread, then by thread id); for a core, the order of its
-	 * notes. Printed newest first.
+	 * (the order of /proc/PID/task: the main thread, then by creation,
+	 * which is not by thread id once ids wrap around); for a core, the
+	 * order of its notes. Printed newest first.
 	 */
 	size_t n = res->count;
 	int *number = calloc(n ? n : 1, sizeof(*number));
-	if (!number) {
+	size_t *order = calloc(n ? n : 1, sizeof(*order));
+	if (!number || !order) {
+		free(number);
+		free(order);
 		err = &ms_error_no_memory;
 		goto out;
 	}
 	if (live) {
+		/* where each thread was listed; those found later come after, as found */
 		const pid_t *listed;
 		size_t nlisted = ms_unwind_snapshot_listed(snap, &listed);
 		for (size_t i = 0; i < n; i++) {
-			int rank = 1;
-			if (res->threads[i].tid != pid)
-				for (size_t k = 0; k < nlisted; k++)
-					rank += listed[k] == pid || listed[k] < res->threads[i].tid;
-			number[i] = rank;
+			order[i] = nlisted + 1 + i;
+			for (size_t k = 0; k < nlisted; k++)
+				if (listed[k] == res->threads[i].tid)
+					order[i] = k + 1;
+			if (res->threads[i].tid == pid)
+				order[i] = 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			number[i] = 1;
+			for (size_t k = 0; k < n; k++)
+				number[i] += order[k] < order[i];
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
@@ -493,6 +504,7 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 		print_thread(&bt, &res->threads[pick], number[pick], (size_t)limit);
 	}
 	free(number);
+	free(order);
 	if (bt.json) {
 		json_end_array(&ctx->json);
 		json_key(&ctx->json, "exited");

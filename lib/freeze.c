@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +22,8 @@
 
 /* A stop must arrive within this long, or the thread is in uninterruptible sleep. */
 #define FREEZE_STOP_TIMEOUT_NS 1000000000L
+/* Listings of the threads before giving up on a process whose threads never settle. */
+#define FREEZE_MAX_ROUNDS 100000
 
 struct frozen_thread {
 	pid_t tid;
@@ -75,97 +78,164 @@ static struct frozen_thread *add_thread(struct ms_freeze *f, pid_t tid)
 	return t;
 }
 
-/* Whether tid's tracer is this process (a clone child auto-attached). */
-static bool thread_traced_by_us(pid_t pid, pid_t tid)
+/* What a thread is when PTRACE_SEIZE refuses it (EPERM). */
+enum refusal {
+	REFUSED_GONE,	/* exiting or exited: nothing to stop */
+	REFUSED_OURS,	/* already traced by this thread (a clone child auto-attached) */
+	REFUSED_TRACED, /* traced by another process */
+	REFUSED_DENIED, /* not traced: permission, or a state that passes */
+};
+
+/*
+ * Why tid was refused, from its own status (not the main thread's: that one
+ * is ours once seized). The tracer shown is the tracing thread's id.
+ */
+static enum refusal why_refused(pid_t pid, pid_t tid, uint64_t *tracer_ret)
 {
 	char path[64], *status;
 	uint64_t tracer = 0;
+	*tracer_ret = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
 	struct ms_error *err = ms_procfs_read(path, &status, NULL);
 	if (err) {
 		ms_error_destroy(err);
-		return false;
+		return REFUSED_GONE;
 	}
 	ms_procfs_field_u64(status, "TracerPid", &tracer);
+	const char *state = strstr(status, "\nState:");
+	char letter = 0;
+	if (state) {
+		state += strlen("\nState:");
+		while (*state == ' ' || *state == '\t')
+			state++;
+		letter = *state;
+	}
 	free(status);
-	return tracer == (uint64_t)getpid();
+	*tracer_ret = tracer;
+	if (tracer == (uint64_t)syscall(SYS_gettid))
+		return REFUSED_OURS; /* even a zombie of ours: its exit is ours to reap */
+	/* PTRACE_SEIZE refuses a thread that is exiting but not yet gone */
+	if (letter == 'Z' || letter == 'X' || !letter)
+		return REFUSED_GONE;
+	return tracer ? REFUSED_TRACED : REFUSED_DENIED;
 }
 
-/* Seize and interrupt every listed thread not yet seized; returns how many were new. */
-static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret)
+/*
+ * Seize and interrupt thread t. One that cannot be found is gone, or not yet
+ * fully created (listed before it can be looked up): the next listing tells.
+ */
+static struct ms_error *seize_thread(struct ms_freeze *f, struct frozen_thread *t)
+{
+	for (int attempt = 0;; attempt++) {
+		if (ptrace(PTRACE_SEIZE, t->tid, 0, (void *)(long)ms_freeze_ptrace_options(f)) == 0)
+			break;
+		if (errno == ESRCH) {
+			t->gone = true;
+			return NULL;
+		}
+		if (errno != EPERM)
+			return ms_error_errno(errno, "ptrace(PTRACE_SEIZE, %d)", (int)t->tid);
+		uint64_t tracer;
+		switch (why_refused(f->pid, t->tid, &tracer)) {
+		case REFUSED_GONE:
+			t->gone = true;
+			return NULL;
+		case REFUSED_OURS:
+			/*
+			 * Created by a thread already seized: PTRACE_O_TRACECLONE made
+			 * it ours before its clone event was read. It reports a stop
+			 * (or its exit) of its own.
+			 */
+			t->seized = true;
+			return NULL;
+		case REFUSED_TRACED:
+			return ms_error_create(MS_ERROR_PERMISSION,
+					       "process %d is already traced by process %llu",
+					       (int)f->pid, (unsigned long long)tracer);
+		case REFUSED_DENIED:
+			/* a tracer that was just leaving, or an exit not yet shown: look twice */
+			if (attempt < 2)
+				continue;
+			return ms_error_create(MS_ERROR_PERMISSION, "cannot trace process %d: %s",
+					       (int)f->pid, strerror(EPERM));
+		}
+	}
+	t->seized = true;
+	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno != ESRCH)
+		return ms_error_errno(errno, "ptrace(PTRACE_INTERRUPT, %d)", (int)t->tid);
+	return NULL;
+}
+
+/*
+ * Seize and interrupt every listed thread not yet seized; returns how many
+ * threads were new (the caller lists again until none is) and how many were
+ * listed.
+ */
+static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret, size_t *listed_ret)
 {
 	pid_t *tids;
 	size_t ntids, fresh = 0;
 	struct ms_error *err = ms_procfs_thread_ids(f->pid, &tids, &ntids);
 	if (err)
 		return err;
-	for (size_t i = 0; i < ntids; i++) {
+	*listed_ret = ntids;
+	for (size_t i = 0; i < ntids && !err; i++) {
 		pid_t tid = tids[i];
-		if (find_thread(f, tid))
-			continue;
 		if (f->only_tid && tid != f->only_tid)
 			continue;
-		struct frozen_thread *t = add_thread(f, tid);
-		if (!t) {
-			err = &ms_error_no_memory;
-			break;
+		struct frozen_thread *t = find_thread(f, tid);
+		if (t && !t->gone)
+			continue;
+		char name[17] = "", state = 0;
+		ms_procfs_thread_stat(f->pid, tid, name, &state);
+		if (t) {
+			/*
+			 * Listed again after it seemed gone: still exiting (a zombie),
+			 * or alive (its id reused by a new thread, or a thread that
+			 * could not be looked up yet): then it is a thread to stop.
+			 */
+			if (!state || state == 'Z' || state == 'X')
+				continue;
+			memset(t, 0, sizeof(*t));
+			t->tid = tid;
+		} else {
+			t = add_thread(f, tid);
+			if (!t) {
+				err = &ms_error_no_memory;
+				break;
+			}
 		}
-		ms_procfs_thread_stat(f->pid, tid, t->name, &t->state);
-		if (t->state == 'Z' || t->state == 'X') {
+		memcpy(t->name, name, sizeof(t->name));
+		t->state = state;
+		/*
+		 * Whatever becomes of it, a thread not seen stopped before may
+		 * have created others since the listing, and exited: list again.
+		 */
+		fresh++;
+		if (state == 'Z' || state == 'X') {
 			/* a thread that exited (a main thread after pthread_exit): nothing to stop */
 			t->gone = true;
 			continue;
 		}
-		if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)ms_freeze_ptrace_options(f)) < 0) {
-			if (errno == ESRCH) {
-				t->gone = true;
-				continue;
-			}
-			int saved = errno;
-			if (saved == EPERM && thread_traced_by_us(f->pid, tid)) {
-				/*
-				 * A thread just cloned by one already seized: PTRACE_O_TRACECLONE
-				 * made it ours before its clone event was read. It reports a
-				 * stop of its own.
-				 */
-				t->seized = true;
-				fresh++;
-				continue;
-			}
-			if (saved == EPERM) {
-				char *status;
-				uint64_t tracer = 0;
-				struct ms_error *serr =
-					ms_procfs_read_pid(f->pid, "status", &status, NULL);
-				if (!serr) {
-					ms_procfs_field_u64(status, "TracerPid", &tracer);
-					free(status);
-				}
-				ms_error_destroy(serr);
-				if (tracer)
-					err = ms_error_create(
-						MS_ERROR_PERMISSION,
-						"process %d is already traced by process %llu",
-						(int)f->pid, (unsigned long long)tracer);
-				else
-					err = ms_error_create(MS_ERROR_PERMISSION,
-							      "cannot trace process %d: %s",
-							      (int)f->pid, strerror(saved));
-			} else {
-				err = ms_error_errno(saved, "ptrace(PTRACE_SEIZE, %d)", (int)tid);
-			}
-			break;
-		}
-		t->seized = true;
-		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 && errno != ESRCH) {
-			err = ms_error_errno(errno, "ptrace(PTRACE_INTERRUPT, %d)", (int)tid);
-			break;
-		}
-		fresh++;
+		err = seize_thread(f, t);
 	}
 	free(tids);
 	*new_ret = fresh;
 	return err;
+}
+
+/* The kernel's count of pid's threads (exited ones not yet reaped included). */
+static bool thread_count(pid_t pid, uint64_t *count_ret)
+{
+	char *status;
+	struct ms_error *err = ms_procfs_read_pid(pid, "status", &status, NULL);
+	if (err) {
+		ms_error_destroy(err);
+		return false;
+	}
+	bool ok = ms_procfs_field_u64(status, "Threads", count_ret);
+	free(status);
+	return ok;
 }
 
 static bool all_stopped(const struct ms_freeze *f)
@@ -180,11 +250,12 @@ static bool all_stopped(const struct ms_freeze *f)
 static void handle_event(struct ms_freeze *f, pid_t tid, int status)
 {
 	struct frozen_thread *t = find_thread(f, tid);
+	bool exited = WIFEXITED(status) || WIFSIGNALED(status);
 	if (!t) {
 		/* A thread created under PTRACE_O_TRACECLONE: already ours. */
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)f->pid, (int)tid);
-		if (access(path, F_OK) != 0)
+		if (exited || access(path, F_OK) != 0)
 			return;
 		t = add_thread(f, tid);
 		if (!t)
@@ -192,22 +263,37 @@ static void handle_event(struct ms_freeze *f, pid_t tid, int status)
 		t->seized = true;
 		ms_procfs_thread_stat(f->pid, tid, t->name, &t->state);
 	}
-	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+	if (exited) {
 		t->gone = true;
 		return;
 	}
 	if (!WIFSTOPPED(status))
 		return;
+	if (t->gone) {
+		/* Only a live thread stops: a new one with the id of one gone. */
+		memset(t, 0, sizeof(*t));
+		t->tid = tid;
+		t->seized = true;
+		ms_procfs_thread_stat(f->pid, tid, t->name, &t->state);
+	}
 	int event = status >> 16;
 	t->stopped = true;
 	t->status = status;
 	if (event == PTRACE_EVENT_CLONE) {
 		unsigned long child = 0;
-		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && child &&
-		    !find_thread(f, (pid_t)child)) {
-			struct frozen_thread *c = add_thread(f, (pid_t)child);
-			if (c)
+		if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) == 0 && child) {
+			struct frozen_thread *c = find_thread(f, (pid_t)child);
+			if (c && c->gone) {
+				/* seen before it could be looked up, or an id reused */
+				memset(c, 0, sizeof(*c));
+				c->tid = (pid_t)child;
+			} else if (!c) {
+				c = add_thread(f, (pid_t)child);
+			}
+			if (c && !c->seized) {
 				c->seized = true;
+				ms_procfs_thread_stat(f->pid, c->tid, c->name, &c->state);
+			}
 		}
 	} else if (event == 0) {
 		/* signal-delivery-stop: the signal is ours to re-deliver */
@@ -312,17 +398,33 @@ static struct ms_error *freeze_create(pid_t pid, pid_t only_tid, struct ms_freez
 	sigprocmask(SIG_BLOCK, &block, &f->saved_mask);
 	f->start = now_seconds();
 
+	/*
+	 * Until a listing shows nothing new. A listing of /proc/PID/task can
+	 * end early when a thread exits under it, so one that shows nothing new
+	 * is believed only if it holds as many threads as the kernel counted
+	 * just before: then every thread was listed, every one is stopped (or
+	 * an exited one that stays exited) and none can start another.
+	 */
 	struct ms_error *err;
-	for (;;) {
-		size_t fresh = 0;
-		err = seize_new_threads(f, &fresh);
+	for (unsigned rounds = 0;; rounds++) {
+		uint64_t counted = 0;
+		bool have_count = !only_tid && thread_count(pid, &counted);
+		size_t fresh = 0, listed = 0;
+		err = seize_new_threads(f, &fresh, &listed);
 		if (err)
 			goto fail;
 		err = wait_for_stops(f);
 		if (err)
 			goto fail;
-		if (!fresh)
+		if (!fresh && (!have_count || listed >= counted))
 			break;
+		if (rounds >= FREEZE_MAX_ROUNDS) {
+			err = ms_error_create(MS_ERROR_OTHER,
+					      "the threads of process %d kept changing: "
+					      "could not stop them all",
+					      (int)pid);
+			goto fail;
+		}
 	}
 	size_t live = 0;
 	for (size_t i = 0; i < f->count; i++)

@@ -17,6 +17,20 @@ def paddr_of(pid, vaddr):
     return pfn * mstest.PAGE + vaddr % mstest.PAGE
 
 
+def bracketed(truth, run, tries=10):
+    """run(truth()) between two reads of the truth, again while they differ:
+    the kernel moves pages to other frames at any moment (compaction for
+    other processes' huge pages, khugepaged), so a physical address read
+    before memscope ran is the right one only if it is still so after.
+    Returns (truth, run's result)."""
+    for _ in range(tries):
+        before = truth()
+        result = run(before)
+        if truth() == before:
+            return before, result
+    raise AssertionError(f"the page kept moving: {tries} tries")
+
+
 def check_mapped(found, paddr):
     """The mappings listed map the page, by pagemap read now. Other people's
     processes exec and exit meanwhile: a few may have changed since."""
@@ -39,21 +53,29 @@ def test_ptov_finds_exactly_the_fixture_page():
     mstest.require_root()
     with Fixture("memfix") as fx:
         vaddr = fx["anon_written"] + 7 * mstest.PAGE
-        paddr = paddr_of(fx.pid, vaddr)
-        doc = memscope_json("ptov", hex(paddr), check=False)
+
+        def run(paddr):
+            pfn = paddr // mstest.PAGE
+            return (memscope_json("ptov", hex(paddr), check=False),
+                    mstest.kpageflags(pfn), mstest.kpagecount(pfn))
+
+        paddr, (doc, flags, count) = bracketed(lambda: paddr_of(fx.pid, vaddr), run)
         assert mappings(doc) == [(fx.pid, vaddr)], doc["mappings"]
         pfn = paddr // mstest.PAGE
         assert int(doc["pfn"], 16) == pfn
-        assert int(doc["kpageflags"], 16) & ~0xfff == mstest.kpageflags(pfn) & ~0xfff
-        assert doc["mapcount"] == mstest.kpagecount(pfn) == 1
+        assert int(doc["kpageflags"], 16) & ~0xfff == flags & ~0xfff
+        assert doc["mapcount"] == count == 1
         assert "anon" in doc["flags"] and doc["found"] == 1 and doc["stopped_early"]
         m = doc["mappings"][0]
         assert m["comm"] == "memfix" and m["perms"] == "rw-p" and m["exclusive"]
         # an address inside the page: the virtual address has the same offset
-        doc = memscope_json("ptov", hex(paddr + 0x123), check=False)
+        paddr, doc = bracketed(lambda: paddr_of(fx.pid, vaddr),
+                               lambda p: memscope_json("ptov", hex(p + 0x123), check=False))
         assert mappings(doc) == [(fx.pid, vaddr + 0x123)]
         # the text form
-        out = memscope("ptov", hex(paddr), check=False).stdout
+        paddr, out = bracketed(lambda: paddr_of(fx.pid, vaddr),
+                               lambda p: memscope("ptov", hex(p), check=False).stdout)
+        pfn = paddr // mstest.PAGE
         lines = out.splitlines()
         assert lines[0].split() == ["PHYSICAL", "PFN", "MAPCOUNT", "FLAGS"]
         assert lines[1].split()[:3] == [f"{paddr:x}", f"{pfn:x}", "1"]
@@ -67,11 +89,13 @@ def test_ptov_copy_on_write_page_after_fork():
     with Fixture("bigmem", 8) as fx:
         # written before the fork: parent and child share it until one writes
         vaddr = fx["touched"] + 9 * mstest.PAGE
-        paddr = paddr_of(fx.pid, vaddr)
-        assert paddr_of(fx["child_pid"], vaddr) == paddr
-        doc = memscope_json("ptov", hex(paddr), check=False)
+        (paddr, child_paddr), (doc, count) = bracketed(
+            lambda: (paddr_of(fx.pid, vaddr), paddr_of(fx["child_pid"], vaddr)),
+            lambda p: (memscope_json("ptov", hex(p[0]), check=False),
+                       mstest.kpagecount(p[0] // mstest.PAGE)))
+        assert child_paddr == paddr
         assert mappings(doc) == sorted([(fx.pid, vaddr), (fx["child_pid"], vaddr)])
-        assert doc["mapcount"] == mstest.kpagecount(paddr // mstest.PAGE) == 2
+        assert doc["mapcount"] == count == 2
         assert all(m["perms"] == "rw-p" and not m["exclusive"] for m in doc["mappings"])
 
 
@@ -79,11 +103,13 @@ def test_ptov_shared_page_lists_both_processes():
     mstest.require_root()
     with Fixture("bigmem", 8) as fx:
         shared = fx["shared"]
-        paddr = paddr_of(fx.pid, shared)
-        assert paddr_of(fx["child_pid"], shared) == paddr  # the fixture's claim, checked
-        doc = memscope_json("ptov", hex(paddr), check=False)
+        (paddr, child_paddr), (doc, count) = bracketed(
+            lambda: (paddr_of(fx.pid, shared), paddr_of(fx["child_pid"], shared)),
+            lambda p: (memscope_json("ptov", hex(p[0]), check=False),
+                       mstest.kpagecount(p[0] // mstest.PAGE)))
+        assert child_paddr == paddr  # the fixture's claim, checked
         assert mappings(doc) == sorted([(fx.pid, shared), (fx["child_pid"], shared)])
-        assert doc["mapcount"] == mstest.kpagecount(paddr // mstest.PAGE) == 2
+        assert doc["mapcount"] == count == 2
         assert all(m["perms"] == "rw-s" and not m["exclusive"] for m in doc["mappings"])
 
 
@@ -108,8 +134,8 @@ def test_ptov_page_cache_page_of_a_shared_library():
         text = next(m for m in mstest.maps(fx.pid)
                     if "libc" in m[4] and m[2].startswith("r-x"))
         vaddr = text[0]
-        paddr = paddr_of(fx.pid, vaddr)
-        doc = memscope_json("ptov", hex(paddr), check=False)
+        paddr, doc = bracketed(lambda: paddr_of(fx.pid, vaddr),
+                               lambda p: memscope_json("ptov", hex(p), check=False))
         assert "anon" not in doc["flags"]
         found = mappings(doc)
         assert (fx.pid, vaddr) in found, (hex(vaddr), found[:10])
@@ -141,9 +167,9 @@ def test_ptov_several_addresses_in_one_json_document():
     mstest.require_root()
     with Fixture("memfix") as fx:
         base = fx["anon_written"]
-        a = paddr_of(fx.pid, base)
-        b = paddr_of(fx.pid, base + mstest.PAGE)
-        doc = memscope_json("ptov", hex(a), hex(b), check=False)
+        _, doc = bracketed(
+            lambda: (paddr_of(fx.pid, base), paddr_of(fx.pid, base + mstest.PAGE)),
+            lambda p: memscope_json("ptov", hex(p[0]), hex(p[1]), check=False))
         assert isinstance(doc, list) and len(doc) == 2
         assert mappings(doc[0]) == [(fx.pid, base)]
         assert mappings(doc[1]) == [(fx.pid, base + mstest.PAGE)]
