@@ -57,8 +57,8 @@ struct probe {
  * system calls and no sanitizer instrumentation: a sanitizer's mmap wrapper
  * writes shadow memory, which would move the RSS the demo is about.
  */
-__attribute__((no_sanitize("address", "undefined"))) static void
-child_main(int in, int out, size_t pages)
+__attribute__((no_sanitize("address", "undefined"))) static void child_main(int in, int out,
+									    size_t pages)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	volatile char *p = NULL;
