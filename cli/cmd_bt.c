@@ -469,10 +469,16 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 			if (res->threads[i].tid == pid)
 				order[i] = 0;
 		}
+		/*
+		 * Ranked among every thread listed, not only those shown: bt
+		 * --thread numbers its one thread as gdb numbers it among all.
+		 */
 		for (size_t i = 0; i < n; i++) {
 			number[i] = 1;
+			for (size_t k = 0; k < nlisted; k++)
+				number[i] += (listed[k] == pid ? 0 : k + 1) < order[i];
 			for (size_t k = 0; k < n; k++)
-				number[i] += order[k] < order[i];
+				number[i] += order[k] > nlisted && order[k] < order[i];
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {

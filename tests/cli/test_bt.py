@@ -170,7 +170,8 @@ def test_thread_apply_all_spelling():
 
 def test_limit_and_thread():
     with Fixture("btfix-O0", 2) as fx:
-        tids = sorted(int(t) for t in os.listdir(f"/proc/{fx.pid}/task"))
+        # gdb numbers threads in the order /proc/PID/task lists them
+        tids = [int(t) for t in os.listdir(f"/proc/{fx.pid}/task")]
         worker = tids[1]
         out = memscope("-p", fx.pid, "bt", "--thread", worker, "-n", 3).stdout
         t = parse(out)
