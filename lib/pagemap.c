@@ -113,6 +113,13 @@ bool ms_pid_gone(pid_t pid)
 	return close_paren[2] == 'Z' || close_paren[2] == 'X';
 }
 
+/* The smallest TASK_SIZE the architecture has (x86-64: 47-bit addresses). */
+#if defined(__x86_64__)
+#define MIN_TASK_SIZE ((UINT64_C(1) << 47) - 4096)
+#else
+#define MIN_TASK_SIZE 0
+#endif
+
 static struct ms_error *exited_error(pid_t pid)
 {
 	return ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid);
@@ -184,11 +191,16 @@ struct ms_error *ms_pagemap_read(struct ms_pagemap *pm, uint64_t vaddr, size_t n
 			return ms_error_errno(errno, "/proc/%d/pagemap", (int)pm->pid);
 		}
 		if (n == 0) {
-			/* An exited process's pagemap reads as end-of-file. */
-			if (ms_pagemap_gone(pm))
+			/*
+			 * An exited process's pagemap reads as end-of-file, and so
+			 * does one that is exiting: its address space goes before
+			 * its pidfd says so. Below the smallest user address space
+			 * of the machine, end-of-file can mean nothing else.
+			 */
+			uint64_t at = (first + got / sizeof(uint64_t)) * page;
+			if (ms_pagemap_gone(pm) || at < MIN_TASK_SIZE)
 				return exited_error(pm->pid);
 			/* So does anything past the user address space. */
-			uint64_t at = (first + got / sizeof(uint64_t)) * page;
 			return ms_error_create(MS_ERROR_INVALID,
 					       "0x%" PRIx64
 					       " is beyond the user address space of process %d",
