@@ -12,7 +12,7 @@ memscope=${MEMSCOPE:-$build/memscope}
 fixture=$build/tests/fixtures/gcorefix
 floor=$build/bench/gcore_floor
 fork_floor=$build/bench/fork_floor
-runs=${GCORE_BENCH_RUNS:-5}
+runs=${GCORE_BENCH_RUNS:-7}
 gdb_runs=${GCORE_BENCH_GDB_RUNS:-3}
 mib=${GCORE_BENCH_MIB:-2048}
 threads=${GCORE_BENCH_THREADS:-50}
@@ -159,6 +159,10 @@ printf '| %s: memscope max resident memory | %.1f MiB | | | < 64 MiB |\n' "$what
 {
 	echo "bench_gcore: memscope frozen ms: ${ms_frozen[*]}; wall s: ${ms_wall[*]}"
 	echo "bench_gcore: floor wall s: ${fl_wall[*]}; gdb wall s: ${gdb_wall[*]:-}; gdb frozen s: ${gdb_frozen[*]:-}"
+	# each memscope run against the floor run right after it: the machine's
+	# memory bandwidth drifts between runs more than the two differ
+	paired=$(for i in "${!ms_wall[@]}"; do echo "${ms_wall[$i]} / ${fl_wall[$i]}" | bc -l; done | median)
+	printf 'bench_gcore: wall time against the floor, median of the paired runs: %.2fx\n' "$paired"
 	echo "bench_gcore: huge pages frozen ms: ${thp_frozen[*]}"
 	echo "bench_gcore: load average $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: indicative numbers)"
 } >&2
