@@ -149,6 +149,11 @@ printf '| %s: target frozen, median | %.1f ms | bare fork() of as much written m
 printf '| %s, huge pages: target frozen, median | %.1f ms | | | <= 30 ms |\n' "$what" "$thpf"
 printf '| %s: wall time, median | %.2f s | floor (sparse copy of the present pages): %.2f s | %.2fx | <= 1.2x |\n' \
 	"$what" "$wall" "$flw" "$(echo "$wall / $flw" | bc -l)"
+# each memscope run against the floor run right after it: the machine's
+# memory bandwidth drifts between runs more than the two differ
+paired=$(for i in "${!ms_wall[@]}"; do echo "${ms_wall[$i]} / ${fl_wall[$i]}" | bc -l; done | median)
+printf '| %s: wall time against the floor run right after it, median of the %d ratios | | | %.2fx | <= 1.2x |\n' \
+	"$what" "$runs" "$paired"
 if [ ${#gdb_wall[@]} -gt 0 ]; then
 	printf '| %s: wall time, median | %.2f s | gdb gcore: %.2f s | %.2fx | <= 1x |\n' \
 		"$what" "$wall" "$gw" "$(echo "$wall / $gw" | bc -l)"
@@ -159,10 +164,6 @@ printf '| %s: memscope max resident memory | %.1f MiB | | | < 64 MiB |\n' "$what
 {
 	echo "bench_gcore: memscope frozen ms: ${ms_frozen[*]}; wall s: ${ms_wall[*]}"
 	echo "bench_gcore: floor wall s: ${fl_wall[*]}; gdb wall s: ${gdb_wall[*]:-}; gdb frozen s: ${gdb_frozen[*]:-}"
-	# each memscope run against the floor run right after it: the machine's
-	# memory bandwidth drifts between runs more than the two differ
-	paired=$(for i in "${!ms_wall[@]}"; do echo "${ms_wall[$i]} / ${fl_wall[$i]}" | bc -l; done | median)
-	printf 'bench_gcore: wall time against the floor, median of the paired runs: %.2fx\n' "$paired"
 	echo "bench_gcore: huge pages frozen ms: ${thp_frozen[*]}"
 	echo "bench_gcore: load average $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: indicative numbers)"
 } >&2
