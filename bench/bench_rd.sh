@@ -58,12 +58,13 @@ peak() {
 	tail -1 "$tmp/rss"
 }
 
-{ read -r find_s; read -r findc_s; read -r floor_s; read -r rd_s; read -r rdfloor_s; } < <(rounds 10 <<CMDS
+{ read -r find_s; read -r findc_s; read -r floor_s; read -r rd_s; read -r rdfloor_s; read -r rdraw_s; } < <(rounds 10 <<CMDS
 $(j "$ms" -p "$pid" find -s "$start" -l "$len" 0xdeadbeefcafebabe)
 $(j "$ms" -p "$pid" find -c -s "$start" -l "$len" no-such-string-here)
 $(j "$build/bench/readv_floor" "$pid" "$start" "$len")
 $(j "$ms" -p "$pid" rd -64 "$start" $((rdlen / 8)))
 $(j "$build/bench/readv_floor" "$pid" "$start" "$rdlen")
+$(j "$ms" -p "$pid" rd -r /dev/null "$start" "$len")
 CMDS
 )
 { read -r rds_s; read -r rdplain_s; read -r rdslibc_s; read -r rdlibc_s; } < <(rounds 10 <<CMDS
@@ -105,11 +106,11 @@ fi
 
 python3 - "$find_s" "$findc_s" "$floor_s" "$gdb_s" "$rd_s" "$rdfloor_s" "$find_rss" \
 	"$ptov_s" "$ptovall_s" "$pmfloor_s" "$ptov_rss" "$len" "$rdlen" "$nproc_all" "$find2_s" \
-	"$rds_s" "$rdplain_s" "$rdslibc_s" "$rdlibc_s" "$libc_words" <<'PY'
+	"$rds_s" "$rdplain_s" "$rdslibc_s" "$rdlibc_s" "$libc_words" "$rdraw_s" <<'PY'
 import sys
 (find, findc, floor, gdb, rd, rdfloor, find_rss, ptov, ptovall, pmfloor, ptov_rss,
  length, rdlen, nprocs, find2, rds, rdplain, rdslibc, rdlibc,
- libc_words) = (float(x) for x in sys.argv[1:21])
+ libc_words, rdraw) = (float(x) for x in sys.argv[1:22])
 gib = length / 2**30
 gbs = lambda sec, n=length: f"{n / sec / 1e9:.1f} GB/s"
 print(f"| find, 64-bit value over {gib:.0f} GiB of present memory, median | {find*1000:.0f} ms, "
@@ -119,6 +120,9 @@ print(f"| find -c, a string over {gib:.0f} GiB, median | {findc*1000:.0f} ms, {g
       f"| same floor {floor*1000:.0f} ms | {findc/floor:.2f}x | >= 2 GB/s |")
 print(f"| find, same value and range as gdb, median | {find2*1000:.0f} ms | gdb -p find /g "
       f"(attach included) {gdb*1000:.0f} ms | {find2/gdb:.2f}x | faster than gdb |")
+print(f"| rd -r (raw copy) of {gib:.0f} GiB to /dev/null, median | {rdraw*1000:.0f} ms, "
+      f"{gbs(rdraw)} | process_vm_readv of the same bytes (floor) {floor*1000:.0f} ms, "
+      f"{gbs(floor)} | {rdraw/floor:.2f}x | >= 2 GB/s |")
 print(f"| rd -64 of {rdlen / 2**20:.0f} MiB to /dev/null, median | {rd*1000:.0f} ms, "
       f"{gbs(rd, rdlen)} ({rdlen / 16 * 71 / rd / 1e9:.1f} GB/s of text) "
       f"| process_vm_readv of the same bytes (floor) {rdfloor*1000:.0f} ms | {rd/rdfloor:.1f}x "
