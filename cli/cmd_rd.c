@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/pagemap.h"
 #include "../lib/proclist.h"
@@ -76,10 +77,13 @@ struct ms_error *cli_explain_denied(struct ms_target *target, struct ms_error *e
 	if (!err || err->code != MS_ERROR_PERMISSION || ms_target_kind(target) != MS_TARGET_LIVE)
 		return err;
 	char *old = err->message;
-	if (asprintf(&err->message,
-		     "cannot read process %d (%s): it belongs to another user, or is more "
-		     "privileged; run as root",
-		     (int)ms_target_pid(target), old) < 0) {
+	/* root refused is another user namespace, a security module or ptrace_scope */
+	const char *hint = geteuid() == 0 ? "outside what this root may trace (another user "
+					    "namespace, a security module, ptrace_scope)"
+					  : "it belongs to another user, or is more privileged; "
+					    "run as root";
+	if (asprintf(&err->message, "cannot read process %d (%s): %s", (int)ms_target_pid(target),
+		     old, hint) < 0) {
 		err->message = old;
 		return err;
 	}
