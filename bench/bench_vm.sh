@@ -2,7 +2,7 @@
 # vm -p and vm --summary on a process with 4 GiB of touched anonymous memory
 # (1,048,576 pages), against the floor: bench/vm_floor, which only reads the
 # same pagemap entries in large chunks and prints one hex pair per page.
-# Wall times are hyperfine medians; output goes to /dev/null. Prints README
+# Wall times are medians of interleaved rounds; output goes to /dev/null. Prints README
 # table rows; notes (load average, raw numbers) go to stderr.
 set -euo pipefail
 build=${1:-build}
@@ -12,12 +12,10 @@ fixture=$build/tests/fixtures/memfix
 mib=${BENCH_VM_MIB:-4096}
 runs=${BENCH_RUNS:-15}
 
-for tool in hyperfine python3; do
-	command -v "$tool" >/dev/null || {
-		echo "bench_vm: $tool is missing" >&2
-		exit 1
-	}
-done
+command -v python3 >/dev/null || {
+	echo "bench_vm: python3 is missing" >&2
+	exit 1
+}
 
 tmp=$(mktemp -d)
 fixture_pid=
@@ -45,8 +43,21 @@ pages=$((mib * 256))
 
 echo "bench_vm: target pid $pid, $mib MiB touched; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-hyperfine -N --warmup 3 --runs "$runs" --export-json "$tmp/h.json" \
-	"$floor $pid" "$memscope vm -p $pid" "$memscope vm --summary $pid" >/dev/null 2>&1
+# Interleaved rounds (floor, vm -p, vm --summary, again and again): load
+# from elsewhere on the shared machine falls on all three alike.
+python3 - "$runs" "$floor $pid" "$memscope vm -p $pid" "$memscope vm --summary $pid" \
+	>"$tmp/medians" <<'EOF'
+import statistics, subprocess, sys, time
+runs, cmds = int(sys.argv[1]), [c.split() for c in sys.argv[2:]]
+times = [[] for _ in cmds]
+for r in range(runs + 3):  # three rounds of warm-up
+    for i, c in enumerate(cmds):
+        t = time.perf_counter()
+        subprocess.run(c, stdout=subprocess.DEVNULL, check=True)
+        if r >= 3:
+            times[i].append(time.perf_counter() - t)
+print(" ".join(f"{statistics.median(t) * 1000:.2f}" for t in times))
+EOF
 
 maxrss() { # KiB, median of three runs
 	for _ in 1 2 3; do
@@ -57,13 +68,11 @@ rss_p=$(maxrss "$memscope" vm -p "$pid")
 rss_json=$(maxrss "$memscope" --json vm -p "$pid")
 rss_sum=$(maxrss "$memscope" vm --summary "$pid")
 
-python3 - "$tmp/h.json" "$pages" "$rss_p" "$rss_json" "$rss_sum" <<'EOF'
-import json, sys
-h = json.load(open(sys.argv[1]))["results"]
+python3 - "$(cat "$tmp/medians")" "$pages" "$rss_p" "$rss_json" "$rss_sum" <<'EOF'
+import sys
+floor, vmp, summ = (float(x) for x in sys.argv[1].split())
 pages = int(sys.argv[2])
 rss_p, rss_json, rss_sum = (int(x) for x in sys.argv[3:6])
-med = [r["median"] * 1000 for r in h]
-floor, vmp, summ = med
 print(f"bench_vm: medians floor {floor:.1f} ms, vm -p {vmp:.1f} ms, vm --summary {summ:.1f} ms",
       file=sys.stderr)
 what = f"{pages * 4 // 1024 // 1024} GiB touched ({pages:,} pages)"
