@@ -121,6 +121,32 @@ static bool thread_status(pid_t pid, pid_t tid, char *state, long *tracer)
 	return *state != 0;
 }
 
+/* The thread ids /proc/PID/task lists now, read here (not by lib/procfs). */
+static pid_t *list_tasks(pid_t pid, size_t *count_ret)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	pid_t *tids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		if (tid <= 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			tids = realloc(tids, cap * sizeof(*tids));
+			ck_assert_ptr_nonnull(tids);
+		}
+		tids[n++] = tid;
+	}
+	closedir(d);
+	*count_ret = n;
+	return tids;
+}
+
 static bool frozen_has(const struct ms_freeze *f, pid_t tid)
 {
 	for (size_t i = 0; i < ms_freeze_count(f); i++)
@@ -149,14 +175,11 @@ static void check_frozen(pid_t pid, const struct ms_freeze *f)
 			      "held thread %d: state %c, tracer %ld (we are %ld)", (int)tid, state,
 			      tracer, self);
 	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	ck_assert_ptr_nonnull(d);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)atoi(de->d_name);
-		if (tid <= 0 || frozen_has(f, tid))
+	size_t ntasks;
+	pid_t *tasks = list_tasks(pid, &ntasks);
+	for (size_t i = 0; i < ntasks; i++) {
+		pid_t tid = tasks[i];
+		if (frozen_has(f, tid))
 			continue;
 		if (!thread_status(pid, tid, &state, &tracer))
 			continue; /* exited before the freeze and reaped since */
@@ -164,7 +187,7 @@ static void check_frozen(pid_t pid, const struct ms_freeze *f)
 			      "thread %d of %d is running during the freeze (state %c, tracer %ld)",
 			      (int)tid, (int)pid, state, tracer);
 	}
-	closedir(d);
+	free(tasks);
 }
 
 /*
@@ -189,18 +212,13 @@ static void check_released(pid_t pid, pid_t *tids, size_t n)
 			usleep(1000);
 		}
 	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	ck_assert_ptr_nonnull(d);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)atoi(de->d_name);
-		if (tid > 0 && thread_status(pid, tid, &state, &tracer))
-			ck_assert_msg(tracer != self, "thread %d (%c) left traced by us", (int)tid,
-				      state);
-	}
-	closedir(d);
+	size_t ntasks;
+	pid_t *tasks = list_tasks(pid, &ntasks);
+	for (size_t i = 0; i < ntasks; i++)
+		if (thread_status(pid, tasks[i], &state, &tracer))
+			ck_assert_msg(tracer != self, "thread %d (%c) left traced by us",
+				      (int)tasks[i], state);
+	free(tasks);
 }
 
 static void hammer(bool thread_only)
