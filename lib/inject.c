@@ -321,14 +321,24 @@ static void stash_signal(struct ms_inject *inj, int sig)
  * with want_event_stop, an interrupt stop), stepping over whatever else
  * happens meanwhile: signals are stashed, new processes recorded.
  */
+struct meanwhile {
+	ms_inject_meanwhile_fn *fn;
+	void *arg;
+	struct ms_error *err;
+};
+
 static struct ms_error *run_until(struct ms_inject *inj, int request, bool want_event_stop,
-				  pid_t *child_ret)
+				  pid_t *child_ret, struct meanwhile *meanwhile)
 {
 	int sig = 0;
 	for (int rounds = 0; rounds < 64; rounds++) {
 		if (ptrace((enum __ptrace_request)request, inj->tid, 0, (void *)(long)sig) < 0)
 			return ms_error_errno(errno, "ptrace(%d, %d)", request, (int)inj->tid);
 		sig = 0;
+		if (meanwhile && meanwhile->fn) {
+			meanwhile->err = meanwhile->fn(meanwhile->arg);
+			meanwhile->fn = NULL;
+		}
 		int status;
 		struct ms_error *err = wait_tracee(inj->tid, &status);
 		if (err)
@@ -394,6 +404,14 @@ struct ms_error *ms_inject_hold_child(pid_t child)
 struct ms_error *ms_inject_syscall(struct ms_inject *inj, long nr, const uint64_t args[6],
 				   int64_t *ret_ret, pid_t *child_ret)
 {
+	return ms_inject_syscall_meanwhile(inj, nr, args, ret_ret, child_ret, NULL, NULL);
+}
+
+struct ms_error *ms_inject_syscall_meanwhile(struct ms_inject *inj, long nr, const uint64_t args[6],
+					     int64_t *ret_ret, pid_t *child_ret,
+					     ms_inject_meanwhile_fn *fn, void *arg)
+{
+	struct meanwhile meanwhile = {.fn = fn, .arg = arg};
 	if (child_ret)
 		*child_ret = 0;
 	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
@@ -416,7 +434,7 @@ struct ms_error *ms_inject_syscall(struct ms_inject *inj, long nr, const uint64_
 		return ms_error_errno(errno, "ptrace(PTRACE_SETREGS, %d)", (int)inj->tid);
 
 	pid_t child = 0;
-	struct ms_error *err = run_until(inj, PTRACE_SYSCALL, false, &child);
+	struct ms_error *err = run_until(inj, PTRACE_SYSCALL, false, &child, NULL);
 	if (err)
 		goto out;
 	struct user_regs_struct at;
@@ -431,7 +449,11 @@ struct ms_error *ms_inject_syscall(struct ms_inject *inj, long nr, const uint64_
 			(int)inj->tid, (long long)at.orig_rax, (unsigned long long)at.rip, nr);
 		goto out;
 	}
-	err = run_until(inj, PTRACE_SYSCALL, false, &child);
+	err = run_until(inj, PTRACE_SYSCALL, false, &child, &meanwhile);
+	if (!err) {
+		err = meanwhile.err;
+		meanwhile.err = NULL;
+	}
 	if (err)
 		goto out;
 	if (ptrace(PTRACE_GETREGS, inj->tid, 0, &at) < 0) {
@@ -440,6 +462,7 @@ struct ms_error *ms_inject_syscall(struct ms_inject *inj, long nr, const uint64_
 	}
 	*ret_ret = (int64_t)at.rax;
 out:
+	ms_error_destroy(meanwhile.err);
 	if (child && (err || !child_ret)) {
 		/* not wanted: it dies before running anything */
 		kill(child, SIGKILL);
@@ -467,7 +490,7 @@ struct ms_error *ms_inject_end(struct ms_inject *inj)
 		if (ptrace(PTRACE_INTERRUPT, inj->tid, 0, 0) < 0 && errno != ESRCH)
 			err = ms_error_errno(errno, "ptrace(PTRACE_INTERRUPT, %d)", (int)inj->tid);
 		if (!err)
-			err = run_until(inj, PTRACE_CONT, true, NULL);
+			err = run_until(inj, PTRACE_CONT, true, NULL, NULL);
 		if (!err && ptrace(PTRACE_SETREGS, inj->tid, 0, &inj->saved) < 0)
 			err = ms_error_errno(errno, "ptrace(PTRACE_SETREGS, %d)", (int)inj->tid);
 	}

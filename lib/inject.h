@@ -56,6 +56,20 @@ struct ms_error *ms_inject_syscall(struct ms_inject *inject, long nr, const uint
 				   int64_t *ret_ret, pid_t *child_ret);
 
 /*
+ * Work for the caller to do while the system call runs in the target (the
+ * other threads are still frozen): it overlaps the call instead of adding
+ * to the time the target is stopped. An error it returns is the call's,
+ * once the thread is back at the call's end.
+ */
+typedef struct ms_error *ms_inject_meanwhile_fn(void *arg);
+
+/* ms_inject_syscall, with meanwhile(arg) run once the call has started. */
+struct ms_error *ms_inject_syscall_meanwhile(struct ms_inject *inject, long nr,
+					     const uint64_t args[6], int64_t *ret_ret,
+					     pid_t *child_ret, ms_inject_meanwhile_fn *meanwhile,
+					     void *arg);
+
+/*
  * Wait for a process created by an injected call to reach its first stop
  * (before any of its code runs) and make the kernel kill it if the caller
  * dies (PTRACE_O_EXITKILL). On failure it is killed.

@@ -551,6 +551,43 @@ static struct ms_error *check_child(struct ms_snapshot *s, const struct ms_snaps
 /* ---- making the snapshot ---- */
 
 /*
+ * The threads' registers, in the freeze's order. The forking thread's are
+ * copied before the fork; the others' while its fork runs (they are frozen
+ * all along), as the fork's page-table copy is most of the frozen time.
+ */
+static struct ms_error *threads_alloc(struct ms_snapshot *s)
+{
+	size_t n = ms_freeze_count(s->freeze);
+	s->threads = calloc(1, sizeof(*s->threads));
+	if (!s->threads)
+		return &ms_error_no_memory;
+	s->threads->threads = calloc(n ? n : 1, sizeof(*s->threads->threads));
+	if (!s->threads->threads)
+		return &ms_error_no_memory;
+	s->threads->count = n;
+	return NULL;
+}
+
+static struct ms_error *capture_thread(struct ms_snapshot *s, size_t i)
+{
+	struct ms_thread *t = &s->threads->threads[i];
+	if (t->has_regs)
+		return NULL; /* copied already */
+	return ms_freeze_capture(s->freeze, i, MS_CAPTURE_ALL, t);
+}
+
+static struct ms_error *capture_rest(void *arg)
+{
+	struct ms_snapshot *s = arg;
+	for (size_t i = 0; i < s->threads->count; i++) {
+		struct ms_error *err = capture_thread(s, i);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/*
  * Make the frozen target fork: a plain fork, except that there is no exit
  * signal (the target gets no SIGCHLD and its wait() does not see the
  * child), and that the file table and fs context are shared rather than
@@ -566,8 +603,9 @@ static struct ms_error *inject_fork(struct ms_snapshot *s, const struct ms_snaps
 	if (err)
 		return err;
 	uint64_t args[6] = {CLONE_FILES | CLONE_FS, 0, 0, 0, 0, 0};
-	err = ms_inject_syscall(inj, SYS_clone, args, ret_ret, child_ret);
-	step_done(s, "fork");
+	err = ms_inject_syscall_meanwhile(inj, SYS_clone, args, ret_ret, child_ret, capture_rest,
+					  s);
+	step_done(s, "fork (other threads' registers meanwhile)");
 	s->child_in_making = *child_ret;
 	if (!err && *child_ret) {
 		err = check_child(s, o);
@@ -660,10 +698,9 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 	if (err)
 		goto fail;
 	step_done(s, "freeze threads");
-	err = ms_freeze_capture_all(s->freeze, MS_CAPTURE_ALL, &s->threads);
+	err = threads_alloc(s);
 	if (err)
 		goto fail;
-	step_done(s, "copy registers");
 	err = ms_maps_read_pid(pid, MS_MAPS_BASIC, &s->maps);
 	if (err)
 		goto fail;
@@ -686,6 +723,10 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		can_fork = false;
 
 	step_done(s, "find syscall, thread");
+	err = can_fork ? capture_thread(s, thread) : capture_rest(s);
+	if (err)
+		goto fail;
+	step_done(s, can_fork ? "copy its registers" : "copy registers");
 	if (can_fork) {
 		/* What fork will not copy is read now, while the target is frozen. */
 		for (size_t i = 0; i < s->maps->count; i++) {
@@ -719,6 +760,8 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 			s->child_in_target = (pid_t)ret;
 		}
 	}
+	if (!s->child && (err = capture_rest(s))) /* no fork: the rest, still frozen */
+		goto fail;
 	if (s->child) {
 		ms_freeze_release(s->freeze);
 		s->frozen_seconds = ms_freeze_seconds(s->freeze);
