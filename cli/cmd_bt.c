@@ -17,8 +17,7 @@
 #include "../lib/unwind.h"
 #include "../lib/target.h"
 #include "commands.h"
-
-enum { FRAMES_PER_PHYSICAL = 32 };
+#include "frame.h"
 
 struct bt {
 	struct cli_ctx *ctx;
@@ -48,43 +47,6 @@ static void note_module(struct bt *bt, const struct ms_dwarf_frame *f)
 		bt->nodebug_name[bt->nnodebug] = m.display;
 		bt->nodebug[bt->nnodebug++] = f->mod;
 	}
-}
-
-/* The frame's module: its file, or (solib) the shared library gdb says it is "from". */
-static const char *module_path(struct bt *bt, const struct ms_dwarf_frame *f, bool solib)
-{
-	struct ms_dwarf_module m;
-	if (!ms_dwarf_module_at(bt->session, f->activation ? f->pc : f->pc - 1, &m))
-		return NULL;
-	return solib ? m.solib : m.display;
-}
-
-/* name=value, with gdb's entry-value forms (x=x@entry=5, x=6, x@entry=5). */
-static void format_arg(struct bt *bt, struct ms_dwarf_frame *f, struct ms_dwarf_variable *var,
-		       struct ms_strbuf *out, const struct ms_format_options *opts)
-{
-	const char *name = var->name ? var->name : "?";
-	struct ms_dwarf_value *v = ms_dwarf_variable_value(f, var);
-	struct ms_error *eerr = NULL;
-	struct ms_dwarf_value *entry = ms_dwarf_entry_value(f, var, &eerr);
-	bool equal = v && entry && v->state == MS_DWARF_VALUE_OK && !v->known &&
-		     v->size == entry->size && memcmp(v->bytes, entry->bytes, v->size) == 0;
-	ms_strbuf_addf(out, "%s=", name);
-	if (equal)
-		ms_strbuf_addf(out, "%s@entry=", name);
-	ms_format_value(v, opts, out);
-	if (!equal && entry) {
-		ms_strbuf_addf(out, ", %s@entry=", name);
-		ms_format_value(entry, opts, out);
-	} else if (!equal && eerr) {
-		ms_strbuf_addf(out, ", %s@entry=<error: ", name);
-		ms_format_error(eerr, out);
-		ms_strbuf_add(out, ">");
-	}
-	ms_error_destroy(eerr);
-	ms_dwarf_value_destroy(entry);
-	ms_dwarf_value_destroy(v);
-	(void)bt;
 }
 
 static void json_var(struct json *j, struct ms_dwarf_variable *var, const char *text)
@@ -125,14 +87,16 @@ static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level, bool
 		}
 		return;
 	}
-	struct ms_strbuf *out = &bt->line;
-	ms_strbuf_reset(out);
 	struct json *j = &bt->ctx->json;
 	note_module(bt, f);
-	bool show_addr = ms_dwarf_frame_show_address(f);
-	/* gdb: "from LIB" when there is no line, and only for shared libraries */
-	const char *from = f->has_line ? NULL : module_path(bt, f, true);
-	if (bt->json) {
+	if (!bt->json) {
+		struct ms_strbuf *out = &bt->line;
+		ms_strbuf_reset(out);
+		ms_strbuf_addf(out, "#%-2d ", level);
+		frame_format_line(f, out);
+		fputs(ms_strbuf_text(out), stdout);
+		fputc('\n', stdout);
+	} else {
 		json_begin_object(j);
 		json_kv_i64(j, "level", level);
 		json_kv_hex(j, "pc", f->pc);
@@ -142,50 +106,29 @@ static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level, bool
 			json_kv_string(j, "file", f->line.file);
 			json_kv_i64(j, "line", f->line.line);
 		}
-		const char *m = module_path(bt, f, false);
+		const char *m = frame_module_path(f, false);
 		if (m)
 			json_kv_string(j, "module", m);
 		json_key(j, "args");
 		json_begin_array(j);
-	} else {
-		ms_strbuf_addf(out, "#%-2d ", level);
-		if (show_addr)
-			ms_strbuf_addf(out, "0x%016" PRIx64 " in ", f->pc);
-		ms_strbuf_addf(out, "%s (", f->name ? f->name : "??");
-	}
-	struct ms_dwarf_variables vars = {0};
-	struct ms_format_options args_opts = ms_format_defaults;
-	args_opts.summary = true;
-	struct ms_error *err = ms_dwarf_frame_variables(f, MS_DWARF_PARAMS, &vars);
-	if (err) {
-		ms_error_destroy(err);
-		vars.count = 0;
-	}
-	for (size_t i = 0; i < vars.count; i++) {
-		if (bt->json) {
+		struct ms_dwarf_variables vars = {0};
+		struct ms_format_options args_opts = ms_format_defaults;
+		args_opts.summary = true;
+		struct ms_error *err = ms_dwarf_frame_variables(f, MS_DWARF_PARAMS, &vars);
+		if (err) {
+			ms_error_destroy(err);
+			vars.count = 0;
+		}
+		for (size_t i = 0; i < vars.count; i++) {
 			ms_strbuf_reset(&bt->val);
-			format_arg(bt, f, &vars.vars[i], &bt->val, &args_opts);
+			frame_format_arg(f, &vars.vars[i], &args_opts, &bt->val);
 			/* the value text after "name=" */
 			const char *text = ms_strbuf_text(&bt->val);
 			const char *eq = strchr(text, '=');
 			json_var(j, &vars.vars[i], eq ? eq + 1 : text);
-		} else {
-			if (i)
-				ms_strbuf_add(out, ", ");
-			format_arg(bt, f, &vars.vars[i], out, &args_opts);
 		}
-	}
-	free(vars.vars);
-	if (bt->json) {
+		free(vars.vars);
 		json_end_array(j);
-	} else {
-		ms_strbuf_add(out, ")");
-		if (f->has_line)
-			ms_strbuf_addf(out, " at %s:%d", f->line.file, f->line.line);
-		else if (from)
-			ms_strbuf_addf(out, " from %s", from);
-		fputs(ms_strbuf_text(out), stdout);
-		fputc('\n', stdout);
 	}
 	if (!bt->full) {
 		if (bt->json)
@@ -200,7 +143,8 @@ static void print_frame(struct bt *bt, struct ms_dwarf_frame *f, int level, bool
 		if (!bt->json)
 			puts("No symbol table info available.");
 	} else {
-		err = ms_dwarf_frame_variables(f, MS_DWARF_LOCALS, &vars);
+		struct ms_dwarf_variables vars = {0};
+		struct ms_error *err = ms_dwarf_frame_variables(f, MS_DWARF_LOCALS, &vars);
 		if (err) {
 			ms_error_destroy(err);
 			vars.count = 0;
@@ -250,50 +194,12 @@ static void print_thread(struct bt *bt, struct ms_unwind_thread *t, int number, 
 			printf(" \"%s\"", t->name);
 		puts("):");
 	}
-	/*
-	 * Every logical frame of the thread first: entry values look through a
-	 * frame's callers (tail calls and entry values nest).
-	 */
 	struct ms_dwarf_frame *all = NULL;
-	size_t nall = 0, cap = 0;
-	size_t *group = calloc(t->count + 1, sizeof(*group)); /* first logical frame of each */
-	struct ms_dwarf_frame tmp[FRAMES_PER_PHYSICAL];
-	for (size_t i = 0; group && i < t->count; i++) {
-		group[i] = nall;
-		struct ms_unwind_frame *uf = &t->frames[i];
-		size_t n = 0;
-		struct ms_error *err =
-			ms_dwarf_frames_at(bt->session, uf->pc, uf->activation, &uf->regs, (int)i,
-					   tmp, FRAMES_PER_PHYSICAL, &n);
-		if (err) {
-			ms_error_destroy(err);
-			n = 0;
-		}
-		if (nall + n > cap) {
-			size_t ncap = (nall + n) * 2;
-			struct ms_dwarf_frame *grown = realloc(all, ncap * sizeof(*grown));
-			if (!grown) {
-				for (size_t k = 0; k < n; k++)
-					ms_dwarf_frame_deinit(&tmp[k]);
-				break;
-			}
-			all = grown;
-			cap = ncap;
-		}
-		memcpy(&all[nall], tmp, n * sizeof(tmp[0]));
-		nall += n;
-		group[i + 1] = nall;
-	}
-	size_t nphys = t->count;
-	for (size_t i = 0; group && i < nphys; i++) {
-		size_t lo = group[i], hi = group[i + 1];
-		struct ms_dwarf_frame *caller = i + 1 < nphys && group[i + 2] > group[i + 1]
-							? &all[group[i + 2] - 1]
-							: NULL;
-		for (size_t k = lo; k < hi; k++) {
-			all[k].outer = k + 1 < hi ? &all[k + 1] : NULL;
-			all[k].caller = caller;
-		}
+	size_t nall = 0;
+	struct ms_error *err = ms_unwind_logical_frames(bt->session, t, &all, &nall);
+	if (err) {
+		ms_error_destroy(err);
+		bt->status = CLI_PARTIAL;
 	}
 	int level = 0;
 	bool more = false, past_main = false;
@@ -308,10 +214,7 @@ static void print_thread(struct bt *bt, struct ms_unwind_thread *t, int number, 
 		if (!all[k].inlined && all[k].name && strcmp(all[k].name, "main") == 0)
 			past_main = true;
 	}
-	for (size_t k = 0; k < nall; k++)
-		ms_dwarf_frame_deinit(&all[k]);
-	free(all);
-	free(group);
+	ms_unwind_frames_destroy(all, nall);
 	if (bt->json) {
 		json_end_array(j);
 		if (t->stopped && !past_main)

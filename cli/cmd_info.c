@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "../lib/core.h"
-#include "../lib/symbols.h"
+#include "../lib/dwarf.h"
 #include "../lib/target.h"
+#include "../lib/unwind.h"
 #include "commands.h"
+#include "frame.h"
 
 enum reg_format { REG_INT, REG_ADDR, REG_FLAGS, REG_SEG };
 
@@ -66,8 +68,9 @@ static void format_flags(char *buf, size_t size, uint64_t v)
 		snprintf(buf + n, size - n, "]");
 }
 
-/* pc: the symbol it is in, as gdb's "<name+offset>" after a code address */
-static void print_reg(const char *name, uint64_t v, enum reg_format format, struct ms_symbols *syms)
+/* pointers (pc, sp, fp): what they point at, as gdb's "<name+offset>" */
+static void print_reg(const char *name, uint64_t v, enum reg_format format,
+		      struct ms_dwarf_session *session)
 {
 	char hexbuf[24], natural[64 + 256];
 	snprintf(hexbuf, sizeof(hexbuf), "0x%" PRIx64, v);
@@ -76,12 +79,14 @@ static void print_reg(const char *name, uint64_t v, enum reg_format format, stru
 		snprintf(natural, sizeof(natural), "%" PRId64, (int64_t)v);
 		break;
 	case REG_ADDR: {
-		struct ms_symbol sym;
-		char fn[256];
-		if (syms && ms_symbols_lookup_addr(syms, v, &sym)) {
-			ms_symbol_format(&sym, fn, sizeof(fn));
-			snprintf(natural, sizeof(natural), "0x%" PRIx64 " <%s>", v, fn);
-		} else {
+		uint64_t off = 0;
+		const char *sym = session ? ms_dwarf_address_name(session, v, &off) : NULL;
+		if (sym && off)
+			snprintf(natural, sizeof(natural), "0x%" PRIx64 " <%.256s%+" PRId64 ">", v,
+				 sym, (int64_t)off);
+		else if (sym)
+			snprintf(natural, sizeof(natural), "0x%" PRIx64 " <%.256s>", v, sym);
+		else {
 			snprintf(natural, sizeof(natural), "0x%" PRIx64, v);
 		}
 		break;
@@ -154,18 +159,6 @@ static const struct reg *find_reg(const char *name)
 	return NULL;
 }
 
-static const char *mapping_name(struct ms_target *t, uint64_t addr)
-{
-	const struct ms_maps *maps;
-	struct ms_error *err = ms_target_maps(t, MS_MAPS_BASIC, &maps);
-	if (err) {
-		ms_error_destroy(err);
-		return NULL;
-	}
-	const struct ms_vma *v = ms_maps_find(maps, addr);
-	return v && v->kind == MS_VMA_FILE ? v->name : NULL;
-}
-
 static const struct ms_thread *pick_thread(const struct ms_thread_list *list, pid_t tid)
 {
 	if (!tid)
@@ -204,18 +197,115 @@ static void json_signal(struct json *j, const struct ms_thread *th)
 	json_end_object(j);
 }
 
+/*
+ * The threads with their innermost frames, as bt finds them: a live process
+ * is frozen once (registers, signal state and the top of each stack copied),
+ * and each stack is walked a few frames up, far enough for the entry values
+ * of frame #0's arguments.
+ */
+struct frames0 {
+	struct ms_dwarf_session *session;
+	struct ms_unwind_snapshot *snap;
+	struct ms_thread_list *core_threads;
+	const struct ms_thread_list *threads;
+	struct ms_unwind_result *res;
+};
+
+enum { FRAME0_DEPTH = 4 };
+
+static struct ms_error *frames0_take(struct ms_target *t, struct frames0 *f)
+{
+	struct ms_error *err;
+	if (ms_target_kind(t) == MS_TARGET_LIVE) {
+		struct ms_unwind_options uopts = {.full_state = true};
+		err = ms_unwind_snapshot_take(t, &uopts, &f->snap);
+		if (err)
+			return err;
+		f->threads = ms_unwind_snapshot_threads(f->snap);
+		struct ms_dwarf_memory mem = ms_unwind_snapshot_memory(f->snap);
+		err = ms_dwarf_session_create(t, NULL, &mem, &f->session);
+	} else {
+		err = ms_target_threads(t, true, &f->core_threads);
+		if (err)
+			return err;
+		f->threads = f->core_threads;
+		err = ms_dwarf_session_create(t, NULL, NULL, &f->session);
+	}
+	if (err) {
+		/* the threads can still be listed, their frames as gdb without symbols */
+		ms_error_destroy(err);
+		return NULL;
+	}
+	err = ms_unwind_threads(f->session, f->threads, ms_target_pid(t), FRAME0_DEPTH, &f->res);
+	if (err) {
+		ms_error_destroy(err);
+		return NULL;
+	}
+	for (size_t i = 0; i < f->res->count; i++) {
+		err = ms_unwind_add_tailcalls(f->session, &f->res->threads[i]);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+static void frames0_release(struct frames0 *f)
+{
+	fflush(stdout); /* before the session's end writes any debug cache */
+	ms_unwind_result_destroy(f->res);
+	ms_dwarf_session_destroy(f->session);
+	ms_unwind_snapshot_destroy(f->snap);
+	ms_thread_list_destroy(f->core_threads);
+}
+
+/*
+ * Frame #0 of thread th as bt prints it after "#0  " into out; its frame in
+ * frame_ret (for JSON) if one was found, to be destroyed by the caller.
+ */
+static void frame0_text(struct frames0 *f, const struct ms_thread *th, struct ms_strbuf *out,
+			struct ms_dwarf_frame **frames_ret, size_t *nframes_ret)
+{
+	*frames_ret = NULL;
+	*nframes_ret = 0;
+	const struct ms_unwind_thread *ut = NULL;
+	for (size_t i = 0; f->res && i < f->res->count && !ut; i++)
+		if (f->res->threads[i].tid == th->tid)
+			ut = &f->res->threads[i];
+	struct ms_dwarf_frame *frames = NULL;
+	size_t n = 0;
+	if (ut && ut->count) {
+		struct ms_error *err = ms_unwind_logical_frames(f->session, ut, &frames, &n);
+		if (err) {
+			ms_error_destroy(err);
+			n = 0;
+		}
+	}
+	if (!n) {
+		ms_strbuf_addf(out, "0x%016" PRIx64 " in ?? ()", (uint64_t)th->regs.rip);
+		free(frames);
+		return;
+	}
+	if (ut->frames[0].signal)
+		ms_strbuf_add(out, "<signal handler called>");
+	else
+		frame_format_line(&frames[0], out);
+	*frames_ret = frames;
+	*nframes_ret = n;
+}
+
 static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char **argv)
 {
 	(void)argv;
 	if (argc > 1)
 		return cli_usage(ctx, "info threads takes no arguments");
-	struct ms_thread_list *list;
-	struct ms_error *err = ms_target_threads(t, true, &list);
-	if (err)
+	struct frames0 f = {0};
+	struct ms_error *err = frames0_take(t, &f);
+	if (err) {
+		frames0_release(&f);
 		return cli_error(ctx, err);
-	struct ms_symbols *syms = NULL;
-	err = ms_symbols_create(t, &syms);
-	ms_error_destroy(err); /* without symbols, frames are ?? as in gdb */
+	}
+	const struct ms_thread_list *list = f.threads;
+	struct ms_strbuf line = {0};
 	if (ctx->session->json) {
 		struct json *j = &ctx->json;
 		json_begin_array(j);
@@ -230,13 +320,22 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 			else
 				json_kv_null(j, "state");
 			if (th->has_regs) {
-				struct ms_symbol sym;
 				json_kv_hex(j, "pc", th->regs.rip);
 				json_kv_hex(j, "sp", th->regs.rsp);
-				if (syms && ms_symbols_lookup_addr(syms, th->regs.rip, &sym))
-					json_kv_string(j, "function", sym.name);
+				struct ms_dwarf_frame *frames;
+				size_t n;
+				ms_strbuf_reset(&line);
+				frame0_text(&f, th, &line, &frames, &n);
+				if (n && frames[0].name)
+					json_kv_string(j, "function", frames[0].name);
 				else
 					json_kv_null(j, "function");
+				if (n && frames[0].has_line) {
+					json_kv_string(j, "file", frames[0].line.file);
+					json_kv_i64(j, "line", frames[0].line.line);
+				}
+				json_kv_string(j, "frame", ms_strbuf_text(&line));
+				ms_unwind_frames_destroy(frames, n);
 			}
 			json_kv_bool(j, "fpregs", th->has_fpregs);
 			json_kv_u64(j, "xstate_size", th->xstate_size);
@@ -249,29 +348,26 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 		}
 		json_end_array(j);
 		json_finish(j);
-		ms_symbols_destroy(syms);
-		ms_thread_list_destroy(list);
-		return CLI_OK;
-	}
-	printf("  Id   Target Id                  Frame\n");
-	for (size_t i = 0; i < list->count; i++) {
-		const struct ms_thread *th = &list->threads[i];
-		char id[64];
-		snprintf(id, sizeof(id), "LWP %d \"%s\"", (int)th->tid, th->name);
-		printf("%c %-4zu %-26s ", i == 0 ? '*' : ' ', i + 1, id);
-		if (th->has_regs) {
-			const char *lib = mapping_name(t, th->regs.rip);
-			struct ms_symbol sym;
-			bool found = syms && ms_symbols_lookup_addr(syms, th->regs.rip, &sym);
-			printf("0x%016" PRIx64 " in %s ()", (uint64_t)th->regs.rip,
-			       found ? sym.name : "??");
-			if (lib)
-				printf(" from %s", lib);
+	} else {
+		printf("  Id   Target Id                  Frame\n");
+		for (size_t i = 0; i < list->count && !cli_interrupted; i++) {
+			const struct ms_thread *th = &list->threads[i];
+			char id[64];
+			snprintf(id, sizeof(id), "LWP %d \"%s\"", (int)th->tid, th->name);
+			printf("%c %-4zu %-26s ", i == 0 ? '*' : ' ', i + 1, id);
+			if (th->has_regs) {
+				struct ms_dwarf_frame *frames;
+				size_t n;
+				ms_strbuf_reset(&line);
+				frame0_text(&f, th, &line, &frames, &n);
+				ms_unwind_frames_destroy(frames, n);
+				fputs(ms_strbuf_text(&line), stdout);
+			}
+			putchar('\n');
 		}
-		putchar('\n');
 	}
-	ms_symbols_destroy(syms);
-	ms_thread_list_destroy(list);
+	ms_strbuf_deinit(&line);
+	frames0_release(&f);
 	return CLI_OK;
 }
 
@@ -323,10 +419,10 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 		first = (size_t)(th - list->threads);
 		last = first + 1;
 	}
-	struct ms_symbols *syms = NULL;
+	struct ms_dwarf_session *session = NULL;
 	if (!ctx->session->json) {
-		err = ms_symbols_create(t, &syms);
-		ms_error_destroy(err);
+		err = ms_dwarf_session_create(t, NULL, NULL, &session);
+		ms_error_destroy(err); /* without it, no names after the pointers */
 	}
 	struct json *j = &ctx->json;
 	if (ctx->session->json)
@@ -364,13 +460,7 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 							    reg_value(th, &regs[r]));
 					else
 						print_reg(regs[r].name, reg_value(th, &regs[r]),
-							  regs[r].format,
-							  regs[r].offset ==
-									  offsetof(struct
-										   user_regs_struct,
-										   rip)
-								  ? syms
-								  : NULL);
+							  regs[r].format, session);
 				}
 				break;
 			}
@@ -380,11 +470,7 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 				if (ctx->session->json)
 					json_kv_hex(j, name, reg_value(th, r));
 				else
-					print_reg(
-						name, reg_value(th, r), r->format,
-						r->offset == offsetof(struct user_regs_struct, rip)
-							? syms
-							: NULL);
+					print_reg(name, reg_value(th, r), r->format, session);
 				continue;
 			}
 			unsigned char v[16] = {0};
@@ -420,7 +506,8 @@ static int info_registers(struct cli_ctx *ctx, struct ms_target *t, int argc, ch
 		json_end_array(j);
 		json_finish(j);
 	}
-	ms_symbols_destroy(syms);
+	fflush(stdout); /* before the session's end writes any debug cache */
+	ms_dwarf_session_destroy(session);
 	ms_thread_list_destroy(list);
 	return status;
 }

@@ -814,6 +814,53 @@ struct ms_error *ms_dwarf_frames_at(struct ms_dwarf_session *s, uint64_t pc, boo
 	return NULL;
 }
 
+/* Where a function's code starts as gdb's block has it: low_pc, else its first range. */
+static bool function_start(Dwarf_Die *die, Dwarf_Addr *pc_ret)
+{
+	if (dwarf_lowpc(die, pc_ret) == 0)
+		return true;
+	Dwarf_Addr base, start, end;
+	if (dwarf_ranges(die, 0, &base, &start, &end) > 0) {
+		*pc_ret = start;
+		return true;
+	}
+	return false;
+}
+
+const char *ms_dwarf_address_name(struct ms_dwarf_session *s, uint64_t addr, uint64_t *offset_ret)
+{
+	const char *fname = NULL;
+	uint64_t fstart = 0;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cudie = mod ? ms_dwarf_cu_at(s, mod, addr, &bias) : NULL;
+	Dwarf_Die *scopes = NULL;
+	int n = cudie ? ms_dwarf_physical_scopes(s, mod, cudie, addr - bias, &scopes) : 0;
+	/* the innermost function that is not an inlined call (gdb's linkage block) */
+	for (int i = 0; i < n; i++) {
+		if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
+			continue;
+		Dwarf_Addr start;
+		if (function_start(&scopes[i], &start)) {
+			int lang = dwarf_srclang(cudie);
+			fname = ms_dwarf_die_function_name(s, &scopes[i], lang < 0 ? 0 : lang);
+			fstart = start + bias;
+		}
+		break;
+	}
+	struct ms_dwarf_symbol sym;
+	bool has_sym = ms_dwarf_symbol_lookup(s, addr, MS_DWARF_SYMBOL_COVERING, &sym);
+	/* gdb drops a zero-sized symbol unless it is code */
+	if (has_sym && !sym.size && sym.type != STT_FUNC && sym.type != STT_GNU_IFUNC)
+		has_sym = false;
+	if (fname && !(has_sym && sym.address == addr && fstart != addr)) {
+		if (offset_ret)
+			*offset_ret = addr - fstart;
+		return fname;
+	}
+	return has_sym ? ms_dwarf_symbol_at(s, addr, offset_ret) : NULL;
+}
+
 bool ms_dwarf_frame_show_address(const struct ms_dwarf_frame *f)
 {
 	if (!f->has_line)

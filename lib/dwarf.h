@@ -135,6 +135,17 @@ bool ms_dwarf_symbol_by_name(struct ms_dwarf_session *session, Dwfl_Module *mod,
 const char *ms_dwarf_symbol_at(struct ms_dwarf_session *session, uint64_t addr,
 			       uint64_t *offset_ret);
 /*
+ * An address named as gdb's "<name+offset>" after a pointer value (info
+ * registers): the function addr is in, as its frame would be named (the
+ * DWARF subprogram, not an inlined call in it; the offset from where its
+ * code starts), unless an ELF symbol starts at addr and the function does
+ * not; then, or without debug info, the ELF symbol covering addr as
+ * ms_dwarf_symbol_at names it, a zero-sized one only if it is a function.
+ * NULL if none. The string lives as long as the session.
+ */
+const char *ms_dwarf_address_name(struct ms_dwarf_session *session, uint64_t addr,
+				  uint64_t *offset_ret);
+/*
  * Demangle a C++ or Rust linkage name without parameters ("ns::f<int>"), as
  * gdb names functions; caller frees; NULL if the name is not mangled.
  */

@@ -88,6 +88,8 @@ struct ms_error *ms_unwind_snapshot_take(struct ms_target *target,
 		goto fail;
 	}
 	unsigned what = MS_CAPTURE_REGS | (opts && opts->fpregs ? MS_CAPTURE_FPREGS : 0);
+	if (opts && opts->full_state)
+		what = MS_CAPTURE_ALL;
 	for (size_t i = 0; i < count; i++) {
 		if (only && ms_freeze_tid(freeze, i) != only)
 			continue;
@@ -524,4 +526,75 @@ struct ms_error *ms_unwind_add_tailcalls(struct ms_dwarf_session *session,
 		i += n;
 	}
 	return NULL;
+}
+
+enum { FRAMES_PER_PHYSICAL = 32 };
+
+struct ms_error *ms_unwind_logical_frames(struct ms_dwarf_session *session,
+					  const struct ms_unwind_thread *t,
+					  struct ms_dwarf_frame **frames_ret, size_t *count_ret)
+{
+	/*
+	 * Every logical frame first, then the links: entry values look
+	 * through a frame's callers (tail calls and entry values nest), and
+	 * the array moves while it grows.
+	 */
+	struct ms_dwarf_frame *all = NULL;
+	size_t nall = 0, cap = 0;
+	size_t *group = calloc(t->count + 1, sizeof(*group)); /* first logical frame of each */
+	struct ms_dwarf_frame tmp[FRAMES_PER_PHYSICAL];
+	struct ms_error *err = group ? NULL : &ms_error_no_memory;
+	for (size_t i = 0; !err && i < t->count; i++) {
+		group[i] = nall;
+		const struct ms_unwind_frame *uf = &t->frames[i];
+		size_t n = 0;
+		struct ms_error *ferr =
+			ms_dwarf_frames_at(session, uf->pc, uf->activation, &uf->regs, (int)i, tmp,
+					   FRAMES_PER_PHYSICAL, &n);
+		if (ferr) {
+			ms_error_destroy(ferr);
+			n = 0;
+		}
+		if (nall + n > cap) {
+			size_t ncap = (nall + n) * 2;
+			struct ms_dwarf_frame *grown = realloc(all, ncap * sizeof(*grown));
+			if (!grown) {
+				for (size_t k = 0; k < n; k++)
+					ms_dwarf_frame_deinit(&tmp[k]);
+				err = &ms_error_no_memory;
+				break;
+			}
+			all = grown;
+			cap = ncap;
+		}
+		memcpy(&all[nall], tmp, n * sizeof(tmp[0]));
+		nall += n;
+		group[i + 1] = nall;
+	}
+	if (err) {
+		ms_unwind_frames_destroy(all, nall);
+		free(group);
+		return err;
+	}
+	for (size_t i = 0; i < t->count; i++) {
+		size_t lo = group[i], hi = group[i + 1];
+		struct ms_dwarf_frame *caller = i + 1 < t->count && group[i + 2] > group[i + 1]
+							? &all[group[i + 2] - 1]
+							: NULL;
+		for (size_t k = lo; k < hi; k++) {
+			all[k].outer = k + 1 < hi ? &all[k + 1] : NULL;
+			all[k].caller = caller;
+		}
+	}
+	free(group);
+	*frames_ret = all;
+	*count_ret = nall;
+	return NULL;
+}
+
+void ms_unwind_frames_destroy(struct ms_dwarf_frame *frames, size_t count)
+{
+	for (size_t k = 0; k < count; k++)
+		ms_dwarf_frame_deinit(&frames[k]);
+	free(frames);
 }

@@ -32,6 +32,9 @@ struct ms_unwind_options {
 	pid_t tid;
 	/* Also copy the SSE registers (for -O2 locals kept in xmm registers). */
 	bool fpregs;
+	/* Capture all ms_target_threads does (FPU and XSAVE area, signal
+	 * state), for callers that list the threads as well as walk them. */
+	bool full_state;
 };
 
 /*
@@ -98,5 +101,17 @@ void ms_unwind_result_destroy(struct ms_unwind_result *result);
  */
 struct ms_error *ms_unwind_add_tailcalls(struct ms_dwarf_session *session,
 					 struct ms_unwind_thread *thread);
+
+/*
+ * The logical frames of a walked thread (dwarf.h's: an inlined call is a
+ * frame of its own), innermost first, linked through caller and outer so
+ * that values and entry values can be asked for. A physical frame the DWARF
+ * layer cannot describe is left out, as a backtrace leaves it. Free with
+ * ms_unwind_frames_destroy.
+ */
+struct ms_error *ms_unwind_logical_frames(struct ms_dwarf_session *session,
+					  const struct ms_unwind_thread *thread,
+					  struct ms_dwarf_frame **frames_ret, size_t *count_ret);
+void ms_unwind_frames_destroy(struct ms_dwarf_frame *frames, size_t count);
 
 #endif
