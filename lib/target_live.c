@@ -239,6 +239,21 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 {
 	if (pid <= 0)
 		return ms_error_create(MS_ERROR_INVALID, "invalid process id %d", (int)pid);
+	/*
+	 * /proc/TID answers for any thread: memory belongs to the whole
+	 * process, and a core or a thread list names the process (its
+	 * thread-group id), as the kernel and gdb do.
+	 */
+	pid_t given_tid = 0;
+	char *status;
+	if (!ms_procfs_read_pid(pid, "status", &status, NULL)) {
+		uint64_t tgid = 0;
+		if (ms_procfs_field_u64(status, "Tgid", &tgid) && tgid && tgid != (uint64_t)pid) {
+			given_tid = pid;
+			pid = (pid_t)tgid;
+		}
+		free(status);
+	}
 	char *comm;
 	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &comm, NULL);
 	if (err)
@@ -271,6 +286,7 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 		return &ms_error_no_memory;
 	}
 	t->pid = pid;
+	t->given_tid = given_tid;
 	comm[strcspn(comm, "\n")] = '\0';
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	free(comm);
