@@ -71,10 +71,11 @@ static struct ms_error *not_present_error(struct ms_target *t, uint64_t addr, ui
 	}
 	if (!(vma->prot & MS_PROT_READ))
 		return ms_error_fault(addr, "mapping is not readable");
+	/* a guard marker is a swap-type entry too: it must be told first */
+	if (entry & MS_PM_GUARD)
+		return ms_error_fault(addr, "guard page (MADV_GUARD_INSTALL): any access faults");
 	if (entry & MS_PM_SWAP)
 		return ms_error_fault(addr, "page is swapped out (use --fault-in to read it)");
-	if (entry & MS_PM_GUARD)
-		return ms_error_fault(addr, "guard page");
 	if (ms_vma_is_file(vma))
 		return ms_error_fault(addr,
 				      "file page not mapped in yet (use --fault-in to read it)");
