@@ -25,7 +25,7 @@ bool cli_is_root(void)
 	if (cached < 0) {
 		char *status;
 		cached = 0;
-		if (!ms_procfs_read("/proc/self/status", &status, NULL)) {
+		if (ms_procfs_try_read("/proc/self/status", &status)) {
 			const char *cap = strstr(status, "\nCapEff:");
 			if (cap)
 				cached =

@@ -246,22 +246,24 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 	 * thread-group id), as the kernel and gdb do.
 	 */
 	pid_t given_tid = 0;
-	char *status;
-	if (!ms_procfs_read_pid(pid, "status", &status, NULL)) {
+	char path[64], *status;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (ms_procfs_try_read(path, &status)) {
 		uint64_t tgid = 0;
 		if (ms_procfs_field_u64(status, "Tgid", &tgid) && tgid && tgid != (uint64_t)pid) {
 			given_tid = pid;
 			pid = (pid_t)tgid;
 		}
 		free(status);
-	}
+	} /* else reading comm, next, says what is wrong */
 	char *comm;
 	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &comm, NULL);
 	if (err)
 		return err;
 	/* A zombie has no memory left to look at. */
 	char *stat;
-	if (!ms_procfs_read_pid(pid, "stat", &stat, NULL)) {
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (ms_procfs_try_read(path, &stat)) {
 		char *close = strrchr(stat, ')');
 		bool zombie = close && close[1] == ' ' && close[2] == 'Z';
 		free(stat);
@@ -291,7 +293,7 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 	comm[strcspn(comm, "\n")] = '\0';
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	free(comm);
-	char path[64], exe[4096];
+	char exe[4096];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0) {
