@@ -828,6 +828,21 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 			 f.fault_in ? "" : " (--fault-in reads it)",
 			 out_size(c, stats.bytes_unreadable));
 	}
+	/*
+	 * Pages not present were not searched: say so even without -v. gdb's
+	 * find reads them (never-touched anonymous memory reads as zeros), so
+	 * its form of the command gives a partial answer then: exit 1.
+	 */
+	if (!err && stats.bytes_not_present && !f.fault_in) {
+		char a[32];
+		if (!ctx->session->verbose && !f.json)
+			cli_warn(ctx,
+				 "%s in pages not present (never touched, or swapped out) "
+				 "not searched; --fault-in reads them",
+				 out_size(a, stats.bytes_not_present));
+		if (f.gdb_form)
+			status = CLI_PARTIAL;
+	}
 	if (err)
 		status = err->code == MS_ERROR_INTERRUPTED
 				 ? (ms_error_destroy(err), CLI_PARTIAL)

@@ -52,14 +52,9 @@ static int terminal_width(void)
 
 static void section_title(const struct ms_physmap *pm, const struct ms_physmap_section *s)
 {
-	char size[32];
-	out_size(size, (s->end_pfn - s->start_pfn) * pm->page_size);
-	if (s->node >= 0)
-		printf("Node %d, zone %s  PFN 0x%" PRIx64 "-0x%" PRIx64 "  %s\n", s->node, s->zone,
-		       s->start_pfn, s->end_pfn, size);
-	else
-		printf("no zone  PFN 0x%" PRIx64 "-0x%" PRIx64 "  %s\n", s->start_pfn, s->end_pfn,
-		       size);
+	char label[160];
+	ms_physmap_section_label(pm, s, label, sizeof(label));
+	printf("%s\n", label);
 }
 
 /* Two cells per character: the upper half block in the top cell's colour
@@ -170,6 +165,8 @@ void physmap_write_json(struct json *j, const struct ms_physmap *pm)
 		if (s->node >= 0) {
 			json_kv_i64(j, "node", s->node);
 			json_kv_string(j, "zone", s->zone);
+			json_kv_hex(j, "zone_start_pfn", s->zone_start_pfn);
+			json_kv_hex(j, "zone_end_pfn", s->zone_end_pfn);
 		} else {
 			json_kv_null(j, "node");
 			json_kv_null(j, "zone");

@@ -197,7 +197,9 @@ void vm_summary_header(struct vm_job *job)
 
 void vm_summary_print(struct vm_job *job, const struct ms_vma *vma, const struct vm_counts *c)
 {
-	add_counts(&job->total, c);
+	/* the vsyscall page is no mapping of the process: TOTAL_VM leaves it out too */
+	if (vma->kind != MS_VMA_VSYSCALL)
+		add_counts(&job->total, c);
 	if (job->j) {
 		json_key(job->j, "pages");
 		json_begin_object(job->j);

@@ -187,8 +187,10 @@ const struct command cli_commands[] = {
 			"value's size; a literal without a size is 4 bytes if it fits, else\n"
 			"8, as in C. Ends with gdb's \"N patterns found.\" line.\n"
 			"\n"
-			"Only present pages are read unless --fault-in is given; -v tells\n"
-			"how much memory was searched and skipped.\n",
+			"Only present pages are read unless --fault-in is given. How much\n"
+			"was not (never touched: gdb reads it as zeros; or swapped out) is\n"
+			"said on stderr, and gdb's form then exits 1: its answer may miss\n"
+			"what gdb would find there. -v also tells how much was searched.\n",
 	},
 	{
 		.name = "ps",

@@ -25,7 +25,7 @@ bool cli_is_root(void)
 	if (cached < 0) {
 		char *status;
 		cached = 0;
-		if (!ms_procfs_read("/proc/self/status", &status, NULL)) {
+		if (ms_procfs_try_read("/proc/self/status", &status)) {
 			const char *cap = strstr(status, "\nCapEff:");
 			if (cap)
 				cached =
@@ -108,6 +108,15 @@ void cli_warn(struct cli_ctx *ctx, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* A thread id stands for its process: say which, once per opening. */
+static void note_thread_given(const struct ms_target *t)
+{
+	pid_t tid = ms_target_given_tid(t);
+	if (tid)
+		fprintf(stderr, "memscope: %d is a thread of process %d: showing the process\n",
+			(int)tid, (int)ms_target_pid(t));
+}
+
 struct ms_error *cli_target(struct cli_ctx *ctx, pid_t pid, struct ms_target **target_ret)
 {
 	if (pid > 0) {
@@ -122,6 +131,7 @@ struct ms_error *cli_target(struct cli_ctx *ctx, pid_t pid, struct ms_target **t
 		struct ms_error *err = ms_target_open_pid(pid, &ctx->arg_target);
 		if (err)
 			return err;
+		note_thread_given(ctx->arg_target);
 		*target_ret = ctx->arg_target;
 		return NULL;
 	}
@@ -136,8 +146,12 @@ struct ms_error *cli_target(struct cli_ctx *ctx, pid_t pid, struct ms_target **t
 struct ms_error *cli_open_target(pid_t pid, const char *core, const char *exe,
 				 struct ms_target **target_ret)
 {
-	if (!core)
-		return ms_target_open_pid(pid, target_ret);
+	if (!core) {
+		struct ms_error *err = ms_target_open_pid(pid, target_ret);
+		if (!err)
+			note_thread_given(*target_ret);
+		return err;
+	}
 	struct ms_error *err = ms_target_open_core(core, exe, target_ret);
 	if (err)
 		return err;

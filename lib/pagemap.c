@@ -41,7 +41,7 @@ bool ms_pagemap_pfn_visible(void)
 		return cached;
 	cached = 0;
 	char *status;
-	if (!ms_procfs_read("/proc/self/status", &status, NULL)) {
+	if (ms_procfs_try_read("/proc/self/status", &status)) {
 		const char *cap = strstr(status, "\nCapEff:");
 		if (cap) {
 			unsigned long long eff = strtoull(cap + 8, NULL, 16);
@@ -581,8 +581,9 @@ struct ms_error *ms_filecache_resident(struct ms_filecache *fc, uint64_t vaddr, 
 
 bool ms_pid_ksm_active(pid_t pid)
 {
-	char *text;
-	if (ms_procfs_read_pid(pid, "ksm_stat", &text, NULL))
+	char path[64], *text;
+	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)pid);
+	if (!ms_procfs_try_read(path, &text))
 		return true; /* no ksm_stat: cannot rule KSM out */
 	uint64_t merging;
 	bool active = true;

@@ -161,6 +161,10 @@ static struct ms_error *build_sections(const struct ms_frag *frag, int node, str
 		snprintf(s->zone, sizeof(s->zone), "%s", zname);
 		s->start_pfn = first;
 		s->end_pfn = last + 1;
+		if (z) {
+			s->zone_start_pfn = z->start_pfn;
+			s->zone_end_pfn = z->start_pfn + z->spanned;
+		}
 		s->first_cell = c;
 		s->nr_cells = 1;
 	}
@@ -495,17 +499,24 @@ static void format_size(char *buf, size_t len, uint64_t bytes)
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
-static void section_label(const struct ms_physmap *pm, const struct ms_physmap_section *s,
-			  char *buf, size_t len)
+void ms_physmap_section_label(const struct ms_physmap *pm, const struct ms_physmap_section *s,
+			      char *buf, size_t len)
 {
 	char size[32];
-	format_size(size, sizeof(size), (s->end_pfn - s->start_pfn) * pm->page_size);
-	if (s->node >= 0)
-		snprintf(buf, len, "Node %d, zone %s  PFN 0x%llx-0x%llx  %s", s->node, s->zone,
-			 (unsigned long long)s->start_pfn, (unsigned long long)s->end_pfn, size);
-	else
+	if (s->node < 0) {
+		format_size(size, sizeof(size), (s->end_pfn - s->start_pfn) * pm->page_size);
 		snprintf(buf, len, "no zone  PFN 0x%llx-0x%llx  %s",
 			 (unsigned long long)s->start_pfn, (unsigned long long)s->end_pfn, size);
+		return;
+	}
+	format_size(size, sizeof(size), (s->zone_end_pfn - s->zone_start_pfn) * pm->page_size);
+	int n = snprintf(buf, len, "Node %d, zone %s  PFN 0x%llx-0x%llx  %s", s->node, s->zone,
+			 (unsigned long long)s->zone_start_pfn, (unsigned long long)s->zone_end_pfn,
+			 size);
+	if (n > 0 && (size_t)n < len &&
+	    (s->start_pfn != s->zone_start_pfn || s->end_pfn != s->zone_end_pfn))
+		snprintf(buf + n, len - (size_t)n, "  (cells 0x%llx-0x%llx)",
+			 (unsigned long long)s->start_pfn, (unsigned long long)s->end_pfn);
 }
 
 /* Legend entries: every category present, with free split into whole and partial cells. */
@@ -609,7 +620,7 @@ struct ms_error *ms_physmap_write_svg(const struct ms_physmap *pm, const char *p
 	for (size_t i = 0; i < pm->nr_sections; i++) {
 		const struct ms_physmap_section *s = &pm->sections[i];
 		char label[160];
-		section_label(pm, s, label, sizeof(label));
+		ms_physmap_section_label(pm, s, label, sizeof(label));
 		y += line - 4;
 		fprintf(f, "<text x=\"%d\" y=\"%d\">", margin, y);
 		xml_escape(f, label);
@@ -820,7 +831,7 @@ struct ms_error *ms_physmap_write_png(const struct ms_physmap *pm, const char *p
 	for (size_t i = 0; i < pm->nr_sections; i++) {
 		const struct ms_physmap_section *s = &pm->sections[i];
 		char label[160];
-		section_label(pm, s, label, sizeof(label));
+		ms_physmap_section_label(pm, s, label, sizeof(label));
 		draw_text(&cv, margin, y + 2, label);
 		y += line;
 		int rows = (int)((s->nr_cells + (size_t)cols - 1) / (size_t)cols);

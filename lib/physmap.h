@@ -74,6 +74,8 @@ struct ms_physmap_section {
 	int node;
 	char zone[16];
 	uint64_t start_pfn, end_pfn; /* the cells' PFNs */
+	/* the zone's own span (zoneinfo start_pfn, spanned): cells round it */
+	uint64_t zone_start_pfn, zone_end_pfn;
 	size_t first_cell, nr_cells;
 };
 
@@ -90,6 +92,13 @@ struct ms_physmap {
 	struct ms_physmap_range *ram;
 	double seconds; /* time spent reading kpageflags */
 };
+
+/*
+ * "Node 0, zone DMA  PFN 0x1-0x1000  16.0 MiB", with the cells' range after
+ * it where cells larger than the zone's alignment round it.
+ */
+void ms_physmap_section_label(const struct ms_physmap *pm, const struct ms_physmap_section *s,
+			      char *buf, size_t len);
 
 /* The most cells a map may have (memory for the counts stays under ~40 MiB). */
 #define MS_PHYSMAP_MAX_CELLS (1u << 20)

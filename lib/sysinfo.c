@@ -47,7 +47,7 @@ struct ms_error *ms_sysinfo_read(struct ms_sysinfo *info)
 	}
 	free(buf);
 
-	if (!ms_procfs_read("/proc/cpuinfo", &buf, NULL)) {
+	if (ms_procfs_try_read("/proc/cpuinfo", &buf)) {
 		char *mhz = strstr(buf, "cpu MHz");
 		if (mhz && (mhz = strchr(mhz, ':')))
 			info->cpu_mhz = strtod(mhz + 1, NULL);

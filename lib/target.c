@@ -39,6 +39,11 @@ pid_t ms_target_pid(const struct ms_target *target)
 	return target->pid;
 }
 
+pid_t ms_target_given_tid(const struct ms_target *target)
+{
+	return target->given_tid;
+}
+
 const char *ms_target_comm(const struct ms_target *target)
 {
 	return target->comm;

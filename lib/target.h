@@ -65,6 +65,11 @@ void ms_target_destroy(struct ms_target *target);
 enum ms_target_kind ms_target_kind(const struct ms_target *target);
 /* The process id (for a core, the one recorded in it). */
 pid_t ms_target_pid(const struct ms_target *target);
+/*
+ * For a live target opened by the id of a thread other than the main one:
+ * that thread id (the target is its whole process, ms_target_pid). Else 0.
+ */
+pid_t ms_target_given_tid(const struct ms_target *target);
 /* The command name (comm), at most 16 bytes. */
 const char *ms_target_comm(const struct ms_target *target);
 /* The main executable's path, or NULL if unknown. */

@@ -71,10 +71,11 @@ static struct ms_error *not_present_error(struct ms_target *t, uint64_t addr, ui
 	}
 	if (!(vma->prot & MS_PROT_READ))
 		return ms_error_fault(addr, "mapping is not readable");
+	/* a guard marker is a swap-type entry too: it must be told first */
+	if (entry & MS_PM_GUARD)
+		return ms_error_fault(addr, "guard page (MADV_GUARD_INSTALL): any access faults");
 	if (entry & MS_PM_SWAP)
 		return ms_error_fault(addr, "page is swapped out (use --fault-in to read it)");
-	if (entry & MS_PM_GUARD)
-		return ms_error_fault(addr, "guard page");
 	if (ms_vma_is_file(vma))
 		return ms_error_fault(addr,
 				      "file page not mapped in yet (use --fault-in to read it)");
@@ -239,13 +240,30 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 {
 	if (pid <= 0)
 		return ms_error_create(MS_ERROR_INVALID, "invalid process id %d", (int)pid);
+	/*
+	 * /proc/TID answers for any thread: memory belongs to the whole
+	 * process, and a core or a thread list names the process (its
+	 * thread-group id), as the kernel and gdb do.
+	 */
+	pid_t given_tid = 0;
+	char path[64], *status;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (ms_procfs_try_read(path, &status)) {
+		uint64_t tgid = 0;
+		if (ms_procfs_field_u64(status, "Tgid", &tgid) && tgid && tgid != (uint64_t)pid) {
+			given_tid = pid;
+			pid = (pid_t)tgid;
+		}
+		free(status);
+	} /* else reading comm, next, says what is wrong */
 	char *comm;
 	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &comm, NULL);
 	if (err)
 		return err;
 	/* A zombie has no memory left to look at. */
 	char *stat;
-	if (!ms_procfs_read_pid(pid, "stat", &stat, NULL)) {
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (ms_procfs_try_read(path, &stat)) {
 		char *close = strrchr(stat, ')');
 		bool zombie = close && close[1] == ' ' && close[2] == 'Z';
 		free(stat);
@@ -271,10 +289,11 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 		return &ms_error_no_memory;
 	}
 	t->pid = pid;
+	t->given_tid = given_tid;
 	comm[strcspn(comm, "\n")] = '\0';
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	free(comm);
-	char path[64], exe[4096];
+	char exe[4096];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0) {

@@ -1,7 +1,10 @@
 """The command line, the prompt and the command table, end to end."""
 import json
 import os
+import subprocess
+import tempfile
 
+import elfcore
 import mstest
 from mstest import Fixture, memscope, memscope_json
 
@@ -39,6 +42,36 @@ def test_bad_pid():
         pid += 1
     p = memscope("-p", pid, "sys", check=False)
     assert p.returncode == 2 and p.stderr.strip() == f"memscope: no process {pid}", p.stderr
+
+
+def test_thread_id_stands_for_its_process():
+    """-p TID of a thread other than the main one: the process, as the kernel
+    names it (Tgid), in vm's header and in a core's NT_PRPSINFO."""
+    code = ("import threading, time; "
+            "[threading.Thread(target=time.sleep, args=(60,)).start() for _ in range(2)]; "
+            "print(flush=True); time.sleep(60)")
+    proc = subprocess.Popen(["/usr/bin/python3", "-c", code], stdout=subprocess.PIPE)
+    try:
+        proc.stdout.readline()  # the threads run
+        pid = proc.pid
+        tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+        tid = [t for t in tids if t != pid][0]
+        with open(f"/proc/{tid}/status") as f:
+            tgid = int([line.split()[1] for line in f if line.startswith("Tgid:")][0])
+        assert tgid == pid
+        p = memscope("-p", tid, "vm")
+        assert p.stdout.startswith(f"PID: {pid} "), p.stdout[:80]
+        assert f"{tid} is a thread of process {pid}" in p.stderr, p.stderr
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "core")
+            memscope("-p", tid, "gcore", "-o", path)
+            core = elfcore.Core(path)
+            ps = [elfcore.parse_prpsinfo(desc) for name, typ, desc in core.notes if typ == 3]
+            assert [x["pid"] for x in ps] == [pid], ps
+        mstest.assert_running_untraced(pid)
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_sys_matches_kernel():

@@ -188,6 +188,24 @@ def test_find_reads_only_present_pages():
         mstest.assert_running_untraced(fx.pid)
 
 
+def test_find_says_what_it_did_not_search():
+    """gdb's find reads never-touched memory as zeros; memscope does not read
+    it unless asked, so it says so, and the gdb form exits 1 (partial)."""
+    with Fixture("bigmem", 8) as fx:
+        u = fx["untouched"]
+        p = memscope("-p", fx.pid, "find", f"/g {hex(u)}, +0x20, 0", check=False)
+        assert p.returncode == 1, (p.returncode, p.stderr)
+        assert p.stdout == "Pattern not found.\n"
+        assert "32 B in pages not present" in p.stderr and "--fault-in" in p.stderr
+        assert not any(pm_present(fx.pid, u, 1)), "find faulted a page in"
+        # present memory only: a complete answer, nothing to say
+        t = fx["touched"]
+        p = memscope("-p", fx.pid, "find", f"/g {hex(t)}, +0x20, 0xdeadbeefcafebabe",
+                     check=False)
+        assert p.returncode == 0 and p.stderr == "", (p.returncode, p.stderr)
+        mstest.assert_running_untraced(fx.pid)
+
+
 def test_find_bad_input_is_a_usage_error():
     with Fixture("memfix") as fx:
         a = hex(fx["anon_written"])

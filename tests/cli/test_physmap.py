@@ -180,6 +180,28 @@ def test_node_and_cell_size():
     doc = memscope_json("physmap", "--node", "0", "--pages-per-cell", "4096")
     assert doc["pages_per_cell"] == 4096 and doc["node"] == 0
     assert all(s["node"] in (0, None) for s in doc["sections"])
+    # cells of 65536 pages round the zones: the zones' own spans are still
+    # zoneinfo's (start_pfn, start_pfn + spanned), read here
+    fields, zone = collections.defaultdict(dict), None
+    with open("/proc/zoneinfo") as f:
+        for line in f:
+            m = re.match(r"Node (\d+), zone\s+(\S+)", line)
+            if m:
+                zone = (int(m[1]), m[2])
+            elif line.split()[:1] in (["start_pfn:"], ["spanned"]):
+                fields[zone][line.split()[0]] = int(line.split()[1])
+    spans = {z: (f["start_pfn:"], f["start_pfn:"] + f["spanned"])
+             for z, f in fields.items() if "start_pfn:" in f}
+    doc = memscope_json("physmap", "--pages-per-cell", "65536")
+    zoned = [s for s in doc["sections"] if s["node"] is not None]
+    assert zoned
+    for s in zoned:
+        assert (int(s["zone_start_pfn"], 16), int(s["zone_end_pfn"], 16)) == \
+            spans[(s["node"], s["zone"])], s
+    text = memscope("physmap", "--pages-per-cell", "65536").stdout
+    for s in zoned:
+        lo, hi = spans[(s["node"], s["zone"])]
+        assert f"zone {s['zone']}  PFN {lo:#x}-{hi:#x}" in text, text[:400]
     p = memscope("physmap", "--node", "4096", check=False)
     assert p.returncode == 64 and "unknown node" in p.stderr
     p = memscope("physmap", "--pages-per-cell", "0", check=False)

@@ -116,6 +116,21 @@ def test_rd_stops_at_an_untouched_page_without_faulting_it_in():
         mstest.assert_running_untraced(fx.pid)
 
 
+def test_rd_on_a_guard_page_says_guard_page():
+    with Fixture("memfix") as fx:
+        if not fx["guard_ok"]:
+            raise mstest.Skip("no MADV_GUARD_INSTALL in this kernel")
+        g = fx["guard"] + mstest.PAGE
+        # pagemap says guard marker (bit 58), read here
+        with open(f"/proc/{fx.pid}/pagemap", "rb") as f:
+            f.seek(g // mstest.PAGE * 8)
+            assert struct.unpack("<Q", f.read(8))[0] >> 58 & 1
+        p = memscope("-p", fx.pid, "rd", hex(g - 16), 4, check=False)
+        assert p.returncode == 1 and "guard page" in p.stderr, p.stderr
+        assert "swapped" not in p.stderr and "--fault-in" not in p.stderr, p.stderr
+        mstest.assert_running_untraced(fx.pid)
+
+
 def test_rd_fault_in_reads_and_maps_the_page():
     with Fixture("bigmem", 8) as fx:
         page = fx["untouched"] + 5 * mstest.PAGE
