@@ -12,7 +12,7 @@ import tempfile
 
 import mstest
 from mstest import memscope, memscope_json
-from test_bt import GDB_ENV, Fixture, make_core
+from test_bt import GDB_ENV, Fixture
 
 POINTERS = ("rip", "rbp", "rsp")
 
