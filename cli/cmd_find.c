@@ -783,6 +783,8 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 		.patterns = sp,
 		.npatterns = f.npats,
 		.read_flags = f.fault_in ? MS_READ_FAULT_IN : 0,
+		/* gdb reads never-touched memory as zeros: its form gives its answer */
+		.untouched_as_zeros = f.gdb_form && !f.fault_in,
 		.max_hits = f.max_hits,
 		.stop = &cli_interrupted,
 		.progress = on_progress,
@@ -804,6 +806,7 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 		json_kv_u64(j, "count", stats.hits);
 		json_kv_u64(j, "mappings", stats.mappings);
 		json_kv_u64(j, "bytes_searched", stats.bytes_searched);
+		json_kv_u64(j, "bytes_never_touched", stats.bytes_zero);
 		json_kv_u64(j, "bytes_not_present", stats.bytes_not_present);
 		json_kv_u64(j, "bytes_unreadable", stats.bytes_unreadable);
 		if (err) {
@@ -820,26 +823,28 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 			printf("Pattern not found.\n");
 	}
 	if (ctx->session->verbose && !f.json) {
-		char a[32], b[32], c[32];
+		char a[32], b[32], c[32], d[32];
 		cli_warn(ctx,
-			 "searched %s in %" PRIu64 " mappings; %s not present%s; %s unreadable",
+			 "searched %s in %" PRIu64 " mappings, and %s never touched as zeros; "
+			 "%s not present%s; %s unreadable",
 			 out_size(a, stats.bytes_searched), stats.mappings,
-			 out_size(b, stats.bytes_not_present),
+			 out_size(d, stats.bytes_zero), out_size(b, stats.bytes_not_present),
 			 f.fault_in ? "" : " (--fault-in reads it)",
 			 out_size(c, stats.bytes_unreadable));
 	}
 	/*
-	 * Pages not present were not searched: say so even without -v. gdb's
-	 * find reads them (never-touched anonymous memory reads as zeros), so
-	 * its form of the command gives a partial answer then: exit 1.
+	 * Pages not present and not searched: say so even without -v. gdb's
+	 * find would read them (swapping them in), so its form of the command
+	 * gives a partial answer then: exit 1.
 	 */
 	if (!err && stats.bytes_not_present && !f.fault_in) {
 		char a[32];
 		if (!ctx->session->verbose && !f.json)
 			cli_warn(ctx,
-				 "%s in pages not present (never touched, or swapped out) "
-				 "not searched; --fault-in reads them",
-				 out_size(a, stats.bytes_not_present));
+				 "%s in pages not present (%s) not searched; --fault-in reads them",
+				 out_size(a, stats.bytes_not_present),
+				 f.gdb_form ? "swapped out, or file pages not cached"
+					    : "never touched, or swapped out");
 		if (f.gdb_form)
 			status = CLI_PARTIAL;
 	}

@@ -187,10 +187,11 @@ const struct command cli_commands[] = {
 			"value's size; a literal without a size is 4 bytes if it fits, else\n"
 			"8, as in C. Ends with gdb's \"N patterns found.\" line.\n"
 			"\n"
-			"Only present pages are read unless --fault-in is given. How much\n"
-			"was not (never touched: gdb reads it as zeros; or swapped out) is\n"
-			"said on stderr, and gdb's form then exits 1: its answer may miss\n"
-			"what gdb would find there. -v also tells how much was searched.\n",
+			"Only present pages are read unless --fault-in is given. gdb's form\n"
+			"searches never-touched anonymous memory as the zeros gdb reads\n"
+			"there, without touching it. What was not searched (swapped out;\n"
+			"with crash's flags, never touched too) is said on stderr, and gdb's\n"
+			"form then exits 1. -v also tells how much was searched.\n",
 	},
 	{
 		.name = "ps",

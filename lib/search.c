@@ -23,7 +23,8 @@ struct search {
 	void *arg;
 	struct ms_search_stats stats;
 	size_t align, maxlen;
-	bool words; /* every pattern is one aligned value of width align */
+	bool words;	   /* every pattern is one aligned value of width align */
+	bool zero_matches; /* some pattern matches bytes that are all zero */
 	uint64_t word_value[MS_SEARCH_MAX_PATTERNS], word_mask[MS_SEARCH_MAX_PATTERNS];
 	uint8_t *buf;	    /* CHUNK + carry */
 	size_t carry;	    /* bytes kept at buf from the previous read */
@@ -217,6 +218,81 @@ static void progress(struct search *s, uint64_t bytes)
 		s->p->progress(s->arg, s->done, s->total);
 }
 
+/* Keep the last maxlen - 1 bytes scanned for a match that straddles the next ones. */
+static void keep_carry(struct search *s, size_t have, uint64_t end)
+{
+	size_t keep = s->maxlen > 1 ? s->maxlen - 1 : 0;
+	if (keep > have)
+		keep = have;
+	memmove(s->buf, s->buf + have - keep, keep);
+	s->carry = keep;
+	s->carry_end = end;
+}
+
+static void scan_zero_bytes(struct search *s, uint64_t pos, uint64_t len)
+{
+	while (len && !s->stopped) {
+		size_t n = len > CHUNK ? CHUNK : (size_t)len;
+		memset(s->buf + s->carry, 0, n);
+		scan(s, s->buf, s->carry + n, pos - s->carry, s->carry);
+		keep_carry(s, s->carry + n, pos + n);
+		pos += n;
+		len -= n;
+	}
+}
+
+/*
+ * Search [pos, pos + len) of never-touched memory as zeros. Unless a pattern
+ * matches zeros, only its edges can hold a match (one that starts in the
+ * memory before or ends in the memory after): those are scanned, the middle
+ * is jumped over.
+ */
+static void scan_zeros(struct search *s, uint64_t pos, uint64_t len)
+{
+	uint64_t edge = s->maxlen > 1 ? s->maxlen - 1 : 0;
+	s->stats.bytes_zero += len;
+	progress(s, len);
+	if (s->zero_matches || len <= 2 * edge) {
+		scan_zero_bytes(s, pos, len);
+		return;
+	}
+	scan_zero_bytes(s, pos, edge);
+	memset(s->buf, 0, edge);
+	s->carry = edge;
+	s->carry_end = pos + len;
+}
+
+/*
+ * How much of the not-present memory at pos, below next, is never-touched
+ * (0 if pos itself is swapped out or guarded), and where what follows a
+ * swapped or guarded run at pos starts again (*marker_end_ret).
+ */
+static struct ms_error *untouched_run(struct ms_pagemap *pm, uint64_t pos, uint64_t next,
+				      uint64_t *len_ret, uint64_t *marker_end_ret)
+{
+	struct ms_pm_query q = {.start = pos,
+				.end = next,
+				.category_anyof_mask = MS_PC_SWAPPED,
+				.return_mask = MS_PC_SWAPPED,
+				.max_pages = 1};
+	struct ms_pm_region r;
+	size_t n;
+	uint64_t walk_end;
+	*len_ret = 0;
+	*marker_end_ret = pos;
+	struct ms_error *err = ms_pagemap_query(pm, &q, &r, 1, &n, &walk_end);
+	if (err && err->code == MS_ERROR_UNSUPPORTED) {
+		/* no PAGEMAP_SCAN: a swapped page cannot be told cheaply, search none */
+		ms_error_destroy(err);
+		return NULL;
+	}
+	if (err)
+		return err;
+	*len_ret = n ? r.start - pos : next - pos;
+	*marker_end_ret = n ? r.end : pos;
+	return NULL;
+}
+
 /*
  * Search [lo, hi). Reading goes on until a page cannot be read; then, when
  * present pages can be told from the others (skip), the search jumps to the
@@ -224,7 +300,7 @@ static void progress(struct search *s, uint64_t bytes)
  * pagemap (the target's read checks it), and holes of any size one ioctl.
  */
 static struct ms_error *search_run(struct search *s, uint64_t lo, uint64_t hi,
-				   struct ms_pmscan *skip)
+				   struct ms_pmscan *skip, struct ms_pagemap *zeros_pm)
 {
 	size_t page = ms_page_size();
 	if (s->carry && s->carry_end != lo)
@@ -264,6 +340,23 @@ static struct ms_error *search_run(struct search *s, uint64_t lo, uint64_t hi,
 			}
 			if (next > hi)
 				next = hi;
+			if (zeros_pm) {
+				/* never-touched pages read as zeros: search them so */
+				if (got) /* what was read before the fault goes on into them */
+					keep_carry(s, s->carry + got, pos);
+				uint64_t zlen, marker_end;
+				err = untouched_run(zeros_pm, pos, next, &zlen, &marker_end);
+				if (err)
+					return err;
+				if (zlen) {
+					scan_zeros(s, pos, zlen);
+					pos += zlen;
+					streak = 0;
+					continue;
+				}
+				if (marker_end > pos && marker_end < next)
+					next = marker_end; /* zeros may follow the swapped run */
+			}
 			if (++streak >= MAX_FAULT_STREAK)
 				next = hi;
 			s->stats.bytes_not_present += next - pos;
@@ -272,13 +365,7 @@ static struct ms_error *search_run(struct search *s, uint64_t lo, uint64_t hi,
 			s->carry = 0;
 			continue;
 		}
-		size_t have = s->carry + got;
-		size_t keep = s->maxlen > 1 ? s->maxlen - 1 : 0;
-		if (keep > have)
-			keep = have;
-		memmove(s->buf, s->buf + have - keep, keep);
-		s->carry = keep;
-		s->carry_end = pos;
+		keep_carry(s, s->carry + got, pos);
 	}
 	return NULL;
 }
@@ -298,7 +385,7 @@ static struct ms_error *search_vma(struct search *s, const struct ms_vma *vma, u
 				hi = from;
 			}
 		}
-		return search_run(s, lo, hi, NULL);
+		return search_run(s, lo, hi, NULL, NULL);
 	}
 	if (!*pm_open) {
 		struct ms_error *err = ms_pagemap_open(ms_target_pid(s->target), pm);
@@ -311,7 +398,10 @@ static struct ms_error *search_vma(struct search *s, const struct ms_vma *vma, u
 	if (err)
 		return err;
 	scan.stop = s->p->stop;
-	err = search_run(s, lo, hi, &scan);
+	/* only private anonymous memory is known to be zeros where never touched */
+	bool zeros = s->p->untouched_as_zeros && pm->scan != 0 && !ms_vma_is_file(vma) &&
+		     !(vma->prot & MS_PROT_SHARED);
+	err = search_run(s, lo, hi, &scan, zeros ? pm : NULL);
 	ms_pmscan_deinit(&scan);
 	return err;
 }
@@ -354,6 +444,13 @@ static struct ms_error *check_params(const struct ms_search_params *p, struct se
 			s->word_mask[k] = pat->mask ? load_le(pat->mask, pat->len) : 0;
 		}
 		s->maxlen = 1; /* aligned values never straddle two reads */
+	}
+	for (size_t k = 0; k < p->npatterns && !s->zero_matches; k++) {
+		const struct ms_search_pattern *pat = &p->patterns[k];
+		bool zero = true;
+		for (size_t i = 0; i < pat->len && zero; i++)
+			zero = (pat->bytes[i] & ~(pat->mask ? pat->mask[i] : 0)) == 0;
+		s->zero_matches = zero;
 	}
 	if (p->end && p->end <= p->start)
 		return ms_error_create(MS_ERROR_INVALID, "empty search range");

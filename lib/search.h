@@ -49,7 +49,13 @@ struct ms_search_params {
 	size_t align;	     /* hits only at multiples of this (1 or 0: anywhere) */
 	const struct ms_search_pattern *patterns;
 	size_t npatterns;
-	unsigned read_flags;	     /* enum ms_read_flags */
+	unsigned read_flags; /* enum ms_read_flags */
+	/*
+	 * Search never-touched pages of private anonymous mappings as the zeros
+	 * they read as (gdb's find reads them), without faulting them in.
+	 * Pages swapped out or guarded stay unsearched (bytes_not_present).
+	 */
+	bool untouched_as_zeros;
 	uint64_t max_hits;	     /* stop after this many; 0 = no limit */
 	volatile sig_atomic_t *stop; /* polled; when set the search ends, MS_ERROR_INTERRUPTED */
 	ms_search_progress_fn *progress;
@@ -57,6 +63,7 @@ struct ms_search_params {
 
 struct ms_search_stats {
 	uint64_t bytes_searched;    /* read and compared */
+	uint64_t bytes_zero;	    /* never touched: searched as zeros, not read */
 	uint64_t bytes_not_present; /* mapped but not read: not present, or not in the core */
 	uint64_t bytes_unreadable;  /* in mappings that cannot be read (---p, [vvar], I/O) */
 	uint64_t mappings;	    /* mappings searched, wholly or in part */

@@ -188,21 +188,43 @@ def test_find_reads_only_present_pages():
         mstest.assert_running_untraced(fx.pid)
 
 
-def test_find_says_what_it_did_not_search():
-    """gdb's find reads never-touched memory as zeros; memscope does not read
-    it unless asked, so it says so, and the gdb form exits 1 (partial)."""
+def test_find_gdb_form_reads_untouched_memory_as_zeros_without_touching_it():
+    """gdb's find reads never-touched anonymous memory (as zeros, faulting it
+    in); memscope's gdb form finds the same without faulting anything in,
+    also across the edge of touched and untouched memory."""
     with Fixture("bigmem", 8) as fx:
-        u = fx["untouched"]
-        p = memscope("-p", fx.pid, "find", f"/g {hex(u)}, +0x20, 0", check=False)
-        assert p.returncode == 1, (p.returncode, p.stderr)
-        assert p.stdout == "Pattern not found.\n"
-        assert "32 B in pages not present" in p.stderr and "--fault-in" in p.stderr
+        t, n, u = fx["touched"], fx["touched_len"], fx["untouched"]
+        assert t + n == u  # one mapping: written, then never touched
+        npages = fx["untouched_len"] // mstest.PAGE
+        assert not any(pm_present(fx.pid, u, npages))
+        last = read_mem(fx.pid, u - 4, 4)
+        edge = ", ".join(f"{b:#x}" for b in last) + ", 0, 0, 0, 0"
+        exprs = (f"/g {u:#x}, +0x20, 0",                    # zeros match zeros
+                 f"/b {u - 0x100:#x}, +0x200, {edge}",       # straddles the edge
+                 f"/g {u:#x}, +{npages * mstest.PAGE}, 0x1234")  # nothing there
+        got = []
+        for expr in exprs:
+            p = memscope("-p", fx.pid, "find", *expr.split(), check=False)
+            assert p.returncode == 0 and p.stderr == "", (expr, p.returncode, p.stderr)
+            got.append(p.stdout.splitlines())
+        assert not any(pm_present(fx.pid, u, npages)), "find faulted pages in"
+        mstest.assert_running_untraced(fx.pid)
+        # gdb, last: it faults the pages in
+        for expr, lines in zip(exprs, got):
+            want, summary = gdb_find(fx.pid, expr)
+            assert [int(l.split()[0], 16) for l in lines[:-1]] == want, (expr, lines[:3], want[:3])
+            assert lines[-1] == summary[0], (lines[-1], summary)
+        assert got[1][0].split()[0] == f"{u - 4:#x}"
+
+
+def test_find_crash_form_says_what_it_did_not_search():
+    """crash's flags read present pages only: what was left is said."""
+    with Fixture("bigmem", 8) as fx:
+        u, ulen = fx["untouched"], fx["untouched_len"]
+        p = memscope("-p", fx.pid, "find", "-s", hex(u), "-l", ulen, "0", check=False)
+        assert p.returncode == 0 and p.stdout == "", (p.returncode, p.stdout[:200])
+        assert "16.0 MiB in pages not present" in p.stderr and "--fault-in" in p.stderr
         assert not any(pm_present(fx.pid, u, 1)), "find faulted a page in"
-        # present memory only: a complete answer, nothing to say
-        t = fx["touched"]
-        p = memscope("-p", fx.pid, "find", f"/g {hex(t)}, +0x20, 0xdeadbeefcafebabe",
-                     check=False)
-        assert p.returncode == 0 and p.stderr == "", (p.returncode, p.stderr)
         mstest.assert_running_untraced(fx.pid)
 
 
