@@ -125,7 +125,9 @@ def test_ptov_zero_page_includes_the_fixture_addresses():
         mine = [v for p, v in mappings(doc) if p == fx.pid]
         want = [base + i * mstest.PAGE for i in range(16)]
         assert set(want) <= set(mine), (len(mine), hex(base))
-        check_mapped(mappings(doc), paddr)
+        # others write over their zero-page mappings at any time (tests run
+        # alongside): the fixture's, which stay, are checked
+        check_mapped([(p, v) for p, v in mappings(doc) if p == fx.pid], paddr)
 
 
 def test_ptov_page_cache_page_of_a_shared_library():
