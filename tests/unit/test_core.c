@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "unit.h"
 
 /* ---- a tiny core writer ---- */
 
@@ -475,9 +476,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(core_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(core_suite());
 }

@@ -8,6 +8,7 @@
 
 #include "coredump.h"
 #include "maps.h"
+#include "unit.h"
 
 static const char smaps_text[] =
 	/* 0: anonymous, written */
@@ -164,9 +165,5 @@ int main(void)
 	tcase_add_test(tc, test_all);
 	tcase_add_test(tc, test_presence);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -14,6 +14,7 @@
 #include "dwarf.h"
 #include "format_value.h"
 #include "unwind.h"
+#include "unit.h"
 
 struct tpoint {
 	int x, y;
@@ -245,9 +246,5 @@ int main(void)
 	tcase_add_test(tc, test_line_addresses);
 	tcase_add_test(tc, test_format_buffer);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../lib/dwarf_line.c"
+#include "unit.h"
 
 struct tables {
 	char **t;
@@ -185,9 +186,5 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_libc_tables_are_gdbs);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return unit_run(s);
 }

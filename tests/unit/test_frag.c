@@ -13,6 +13,7 @@
 #include "compact.h"
 #include "frag.h"
 #include "procfs.h"
+#include "unit.h"
 
 static char *slurp(const char *dir, const char *name)
 {
@@ -463,9 +464,5 @@ static Suite *frag_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(frag_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(frag_suite());
 }

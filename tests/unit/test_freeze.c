@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "freeze.h"
+#include "unit.h"
 
 /* Seconds of freezing and releasing per test: enough for thousands of rounds. */
 #define HAMMER_SECONDS 3.0
@@ -278,9 +279,5 @@ int main(void)
 	tcase_add_test(tc, test_freeze_under_thread_churn);
 	tcase_add_test(tc, test_freeze_one_thread_under_thread_churn);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -13,6 +13,7 @@
 
 #include "freeze.h"
 #include "inject.h"
+#include "unit.h"
 
 struct child {
 	pid_t pid;
@@ -131,9 +132,5 @@ int main(void)
 	tcase_add_test(tc, test_getpid_inside);
 	tcase_add_test(tc, test_fork_inside);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

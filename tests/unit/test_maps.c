@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "maps.h"
+#include "unit.h"
 
 static const char smaps_text[] =
 	"55a7fcc7b000-55a7fcd4c000 r-xp 00000000 fd:00 1234   /usr/sbin/sshd\n"
@@ -95,9 +96,5 @@ int main(void)
 	tcase_add_test(tc, test_usage_line);
 	tcase_add_test(tc, test_bad_line);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

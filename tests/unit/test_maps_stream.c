@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "maps_stream.h"
+#include "unit.h"
 
 static void compare(enum ms_maps_detail detail)
 {
@@ -144,9 +145,5 @@ int main(void)
 	tcase_add_test(tc, test_stream_each);
 	tcase_add_test(tc, test_stream_no_process);
 	suite_add_tcase(suite, tc);
-	SRunner *sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(suite);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pagemap.h"
+#include "unit.h"
 
 static const char swaps_text[] =
 	"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
@@ -262,9 +263,5 @@ int main(void)
 	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_filecache);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

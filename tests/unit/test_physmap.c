@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "physmap.h"
+#include "unit.h"
 
 #define F(bit) (UINT64_C(1) << (bit))
 
@@ -167,9 +168,5 @@ static Suite *physmap_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(physmap_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(physmap_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "proclist.h"
 #include "ptov.h"
+#include "unit.h"
 
 START_TEST(test_parse_rollup)
 {
@@ -155,9 +156,5 @@ int main(void)
 	tcase_add_test(tc, test_each);
 	tcase_add_test(tc, test_kpf_names);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

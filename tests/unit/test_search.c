@@ -10,6 +10,7 @@
 
 #include "search.h"
 #include "target.h"
+#include "unit.h"
 
 enum { MIB = 1 << 20, REGION = 6 * MIB, MAX_HITS = 64 };
 
@@ -186,9 +187,5 @@ int main(void)
 	tcase_add_test(tc, test_skips_pages_not_present);
 	tcase_add_test(tc, test_bad_params);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "symbols.h"
 #include "target.h"
+#include "unit.h"
 
 /* in .bss and .data of this executable */
 uint64_t unit_bss_array[32];
@@ -107,9 +108,5 @@ int main(void)
 	tcase_add_test(tc, test_address_to_name);
 	tcase_add_test(tc, test_vdso);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sysmem.h"
+#include "unit.h"
 
 #define RHEL7	MS_TEST_DATA "/x86_64-3.10-rhel7"
 #define NUMA2	MS_TEST_DATA "/x86_64-5.15-numa2"
@@ -246,9 +247,5 @@ int main(void)
 	tcase_add_test(tc, test_hugepage_sizes);
 	tcase_add_test(tc, test_hugetlb_pools);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
