@@ -717,6 +717,13 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 			break;
 		}
 		case DW_OP_GNU_parameter_ref:
+			/*
+			 * A parameter a clone (.isra, .part) no longer receives, to be
+			 * found through the caller's call-site parameters: not followed
+			 * here, so <optimized out>, as gdb says where it cannot either.
+			 */
+			top = TOP_MEMORY;
+			goto optimized;
 		case DW_OP_form_tls_address:
 		case DW_OP_GNU_push_tls_address:
 		default:
