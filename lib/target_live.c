@@ -236,6 +236,9 @@ static const struct ms_target_ops live_ops = {
 	.auxv = live_auxv,
 };
 
+/* include/linux/sched.h: the task is a kernel thread */
+#define PF_KTHREAD 0x00200000u
+
 struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 {
 	if (pid <= 0)
@@ -260,16 +263,25 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &comm, NULL);
 	if (err)
 		return err;
-	/* A zombie has no memory left to look at. */
+	/* A zombie has no memory left to look at, a kernel thread never had any. */
 	char *stat;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (ms_procfs_try_read(path, &stat)) {
 		char *close = strrchr(stat, ')');
-		bool zombie = close && close[1] == ' ' && close[2] == 'Z';
+		char state = 0;
+		unsigned flags = 0;
+		if (close)
+			sscanf(close + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags);
 		free(stat);
-		if (zombie) {
+		if (state == 'Z') {
 			free(comm);
 			return ms_error_create(MS_ERROR_EXITED, "process %d has exited (zombie)",
+					       (int)pid);
+		}
+		if (flags & PF_KTHREAD) {
+			free(comm);
+			return ms_error_create(MS_ERROR_UNSUPPORTED,
+					       "process %d is a kernel thread: it has no user memory",
 					       (int)pid);
 		}
 	}

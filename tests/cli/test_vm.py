@@ -325,6 +325,11 @@ def test_vm_bad_input():
     # a kernel thread has no user memory
     p = memscope("vm", "-p", "2", check=False)
     assert p.returncode == 2 and "kernel thread" in p.stderr, p.stderr
+    with open("/proc/2/stat") as f:  # kthreadd: PF_KTHREAD in its flags, read here
+        assert int(f.read().rsplit(")", 1)[1].split()[6]) & 0x00200000
+    for args in (("gcore", "2"), ("-p", "2", "bt"), ("-p", "2", "rd", "0x1000")):
+        p = memscope(*args, check=False)
+        assert p.returncode == 2 and "process 2 is a kernel thread" in p.stderr, (args, p.stderr)
     # a zombie: its memory is gone
     child = subprocess.Popen(["true"])
     for _ in range(100):
