@@ -839,7 +839,11 @@ int cmd_find(struct cli_ctx *ctx, int argc, char **argv)
 	 */
 	if (!err && stats.bytes_not_present && !f.fault_in) {
 		char a[32];
-		if (!ctx->session->verbose && !f.json)
+		bool core = ms_target_kind(f.target) != MS_TARGET_LIVE;
+		if (!ctx->session->verbose && !f.json && core)
+			cli_warn(ctx, "%s neither in the core nor in a mapped file: not searched",
+				 out_size(a, stats.bytes_not_present));
+		else if (!ctx->session->verbose && !f.json)
 			cli_warn(ctx,
 				 "%s in pages not present (%s) not searched; --fault-in reads them",
 				 out_size(a, stats.bytes_not_present),

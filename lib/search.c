@@ -375,8 +375,11 @@ static struct ms_error *search_vma(struct search *s, const struct ms_vma *vma, u
 {
 	bool live = ms_target_kind(s->target) == MS_TARGET_LIVE;
 	if (!live || (s->p->read_flags & MS_READ_FAULT_IN)) {
-		if (!live && vma->core_filesz < vma->end - vma->start) {
-			/* what the core did not dump cannot be read */
+		if (!live && !ms_vma_is_file(vma) && vma->core_filesz < vma->end - vma->start) {
+			/*
+			 * what the core did not dump cannot be read, unless the
+			 * mapped file has it (the target reads that, as rd does)
+			 */
 			uint64_t dumped = vma->start + vma->core_filesz;
 			if (dumped < hi) {
 				uint64_t from = dumped > lo ? dumped : lo;

@@ -280,9 +280,9 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 		}
 		if (flags & PF_KTHREAD) {
 			free(comm);
-			return ms_error_create(MS_ERROR_UNSUPPORTED,
-					       "process %d is a kernel thread: it has no user memory",
-					       (int)pid);
+			return ms_error_create(
+				MS_ERROR_UNSUPPORTED,
+				"process %d is a kernel thread: it has no user memory", (int)pid);
 		}
 	}
 	struct ms_target *t;

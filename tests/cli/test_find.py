@@ -4,7 +4,9 @@ same range, and pagemap for pages that must not be faulted in."""
 import os
 import re
 import signal
+import struct
 import subprocess
+import tempfile
 
 import mstest
 from memtruth import (pm_present, read_mem, run_rss, sanitized, scan,
@@ -226,6 +228,24 @@ def test_find_crash_form_says_what_it_did_not_search():
         assert "16.0 MiB in pages not present" in p.stderr and "--fault-in" in p.stderr
         assert not any(pm_present(fx.pid, u, 1)), "find faulted a page in"
         mstest.assert_running_untraced(fx.pid)
+
+
+def test_find_on_a_core_reads_the_mapped_files_too():
+    """A core holds no page of libc's text: find reads it from the file, as rd
+    does (and gdb's find)."""
+    with Fixture("memfix") as fx, tempfile.TemporaryDirectory() as d:
+        with open(f"/proc/{fx.pid}/maps") as f:
+            text = next(int(l.split("-")[0], 16) for l in f
+                        if "libc.so" in l and l.split()[1].startswith("r-x"))
+        value = struct.unpack("<Q", read_mem(fx.pid, text + 8, 8))[0]
+        core = os.path.join(d, "core")
+        memscope("gcore", "-o", core, fx.pid)
+        p = memscope("-c", core, "find", "-s", hex(text), "-l", "0x1000", hex(value),
+                     check=False)
+        assert p.returncode == 0, p.stderr
+        assert f"{text + 8:x}:" in p.stdout, p.stdout
+        p = memscope("-c", core, "find", f"/g {text:#x}, +0x1000, {value:#x}", check=False)
+        assert p.returncode == 0 and f"{text + 8:#x}" in p.stdout, (p.stdout, p.stderr)
 
 
 def test_find_bad_input_is_a_usage_error():
