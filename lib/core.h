@@ -191,5 +191,10 @@ struct ms_error *ms_target_core_extent(struct ms_target *target, uint64_t addr,
  * differ from the ones the process had, are missing, or changed since.
  */
 const char *const *ms_target_core_cautions(struct ms_target *target, size_t *count_ret);
+/*
+ * Whether the executable on disk (or -e EXE) has another build-id than the
+ * one the core holds: then its symbols and debug info would lie.
+ */
+bool ms_target_core_exe_mismatch(const struct ms_target *target);
 
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core.h"
 #include "dwarf_impl.h"
 #include "target.h"
 
@@ -270,7 +271,14 @@ struct ms_error *ms_dwarf_session_create(struct ms_target *target,
 		s->pid = ms_target_pid(target);
 		err = report_live(s);
 	} else {
-		err = report_core(s, ms_target_core_path(target), ms_target_exe(target));
+		/*
+		 * libdwfl takes an executable it is given as it is: one with
+		 * another build-id than the core's would name every frame wrong.
+		 * Without it, libdwfl finds files by NT_FILE and checks them.
+		 */
+		err = report_core(s, ms_target_core_path(target),
+				  ms_target_core_exe_mismatch(target) ? NULL
+								      : ms_target_exe(target));
 	}
 	if (err) {
 		ms_dwarf_session_destroy(s);

@@ -40,7 +40,8 @@ struct backing {
 	const char *path;      /* as the core recorded it */
 	const char *open_path; /* what is opened: -e EXE for the executable */
 	bool deleted;
-	bool needed; /* some of its mapped bytes are not in the core */
+	bool mismatch; /* its build-id is not the one in the core */
+	bool needed;   /* some of its mapped bytes are not in the core */
 	bool usable;
 	int fd;
 	uint64_t size;
@@ -60,6 +61,7 @@ struct core_target {
 	char **cautions;
 	size_t ncautions;
 	size_t open_files;
+	bool exe_mismatch; /* the executable's build-id is not the core's */
 };
 
 static void core_destroy(struct ms_target *t)
@@ -313,6 +315,7 @@ static struct ms_error *check_backing(struct core_target *ct, struct backing *b,
 			hex(a, core_id, core_len);
 			hex(f, file_id, file_len);
 			close(fd);
+			b->mismatch = true;
 			err = set_why(b,
 				      "%s is not the file that was mapped (build-id %s, the core "
 				      "has %s)",
@@ -406,6 +409,7 @@ static struct ms_error *check_files(struct ms_target *t, struct core_target *ct,
 		if (err)
 			return err;
 	}
+	ct->exe_mismatch = exe && exe->mismatch;
 	return NULL;
 }
 
@@ -769,6 +773,11 @@ struct ms_core *ms_target_core(struct ms_target *t)
 	if (t->kind != MS_TARGET_CORE)
 		return NULL;
 	return ((struct core_target *)t->priv)->core;
+}
+
+bool ms_target_core_exe_mismatch(const struct ms_target *t)
+{
+	return t->kind == MS_TARGET_CORE && ((const struct core_target *)t->priv)->exe_mismatch;
 }
 
 const char *const *ms_target_core_cautions(struct ms_target *t, size_t *count_ret)

@@ -284,6 +284,35 @@ def test_core_without_executable():
         assert "btfix-gone" in p.stderr, p.stderr
 
 
+def test_core_whose_executable_was_replaced():
+    """Another build of the program under the same name: its symbols would
+    name every frame wrong, so none of them is used (gdb's frames with the
+    right file are the truth)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "btfix-swapped")
+        shutil.copy(os.path.join(mstest.FIXTURES, "btfix-O0"), exe)
+        core = os.path.join(tmp, "core")
+        with Fixture(exe, 1) as fx:
+            make_core(fx, core)
+        shutil.copy(exe, exe + ".orig")
+        shutil.copy(os.path.join(mstest.FIXTURES, "btfix-O2"), exe)
+        p = memscope("-c", core, "bt", check=False)
+        assert p.returncode in (0, 1), p.stderr
+        assert "is not the file that was mapped" in p.stderr, p.stderr
+        assert "__GI___libc_read" in p.stdout and "?? ()" in p.stdout, p.stdout
+        for name in ("block", "level1", "level2", "main (", "repeated_text"):
+            assert f" in {name}" not in p.stdout, (name, p.stdout)
+        # the right file, given with -e: gdb's functions, frame by frame (gdb
+        # reads the string msg points to as "" from its own core: not compared)
+        def functions(text):
+            return [m[1] for m in re.finditer(r"^#\d+ +(?:0x[0-9a-f]+ in )?(\S+) \(", text, re.M)]
+        want = gdb_bt(exe + ".orig", core, full=False)
+        want = want[want.index("\nThread "):]  # after the frame gdb shows on loading
+        got = memscope("-c", core, "-e", exe + ".orig", "bt").stdout
+        assert "level2" in functions(got) and functions(got) == functions(want), \
+            (functions(got), functions(want))
+
+
 def split_debug(tmp, how):
     """A stripped copy of btfix-O2 and its debug info, found by build-id or debuglink."""
     src = os.path.join(mstest.FIXTURES, "btfix-O2")
