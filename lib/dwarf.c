@@ -310,8 +310,11 @@ static ptrdiff_t covering_symbol(const struct ms_dwarf_symidx *idx, uint64_t add
 			zero_sized = i;
 		i--;
 	}
-	if (i >= 0 && addr < idx->e[i].addr + idx->e[i].size)
-		return i;
+	if (i >= 0 && addr < idx->e[i].addr + idx->e[i].size) {
+		/* of names at that address, the one gdb shows (_rtld_global, not _rtld_local) */
+		const struct ms_dwarf_symentry *a = &idx->e[idx->e[i].alias];
+		return a->size && addr < a->addr + a->size ? (ptrdiff_t)idx->e[i].alias : i;
+	}
 	return zero_sized;
 }
 
