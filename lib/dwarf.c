@@ -381,9 +381,13 @@ bool ms_dwarf_symbol_named_at(struct ms_dwarf_session *s, uint64_t addr, const c
 	struct ms_dwarf_symidx *idx = symbol_index(s, addr);
 	if (!idx)
 		return false;
-	for (ptrdiff_t i = last_at_or_below(idx, addr); i >= 0 && idx->e[i].addr == addr; i--)
-		if (strcmp(idx->e[i].name, name) == 0)
+	size_t len = strlen(name);
+	for (ptrdiff_t i = last_at_or_below(idx, addr); i >= 0 && idx->e[i].addr == addr; i--) {
+		/* a versioned definition counts by its name: clock_nanosleep@@GLIBC_2.17 */
+		const char *e = idx->e[i].name;
+		if (strncmp(e, name, len) == 0 && (e[len] == '\0' || e[len] == '@'))
 			return true;
+	}
 	return false;
 }
 

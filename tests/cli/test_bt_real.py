@@ -184,6 +184,43 @@ def test_sleep():
         assert "__GI___clock_nanosleep (" in text, kind
 
 
+# A call into libc from an inlined function, to a versioned symbol
+# (clock_nanosleep@@GLIBC_2.17): the entry values come from the caller's call
+# site, found by the callee's name without its version.
+NAP_C = r"""
+#include <stdio.h>
+#include <time.h>
+static inline __attribute__((always_inline)) int nap(long s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += s;
+	return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+__attribute__((noinline)) int wait_long(long s) { return nap(s); }
+int main(void)
+{
+	puts("ready");
+	fflush(stdout);
+	return wait_long(100000);
+}
+"""
+
+
+def test_entry_values_through_a_versioned_libc_symbol():
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = os.path.join(tmp, "nap.c"), os.path.join(tmp, "nap")
+        with open(src, "w") as f:
+            f.write(NAP_C)
+        subprocess.run(["gcc", "-O2", "-g", "-o", exe, src], check=True)
+        with Program([exe], ready="ready") as prog:
+            results = check_live_and_cores(prog, exe)
+    for kind, (_, text) in results.items():
+        top = frame_lines(text)[0]
+        assert "__GI___clock_nanosleep (clock_id=clock_id@entry=1, flags=flags@entry=1," in top, \
+            (kind, top)
+
+
 def test_cxx_std_thread_O2():
     """std::thread workers of an -O2 -g program, waiting on a condition variable."""
     exe = os.path.join(mstest.FIXTURES, "btfix-stl")
