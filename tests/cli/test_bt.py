@@ -266,13 +266,18 @@ def test_core_matches_gdb():
         assert_same_threads(gdb_bt(exe, core, full=False), got)
 
 
+def core_of_a_copy(tmp, name):
+    """A copy of btfix-O0 named name in tmp, and a core of it: (exe, core)."""
+    exe, core = os.path.join(tmp, name), os.path.join(tmp, "core")
+    shutil.copy(os.path.join(mstest.FIXTURES, "btfix-O0"), exe)
+    with Fixture(exe, 1) as fx:
+        make_core(fx, core)
+    return exe, core
+
+
 def test_core_without_executable():
     with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "btfix-gone")
-        shutil.copy(os.path.join(mstest.FIXTURES, "btfix-O0"), exe)
-        core = os.path.join(tmp, "core")
-        with Fixture(exe, 1) as fx:
-            make_core(fx, core)
+        exe, core = core_of_a_copy(tmp, "btfix-gone")
         os.unlink(exe)
         if not core_supported(core):
             raise mstest.Skip("core files are not a target yet on this branch")
@@ -289,11 +294,7 @@ def test_core_whose_executable_was_replaced():
     name every frame wrong, so none of them is used (gdb's frames with the
     right file are the truth)."""
     with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "btfix-swapped")
-        shutil.copy(os.path.join(mstest.FIXTURES, "btfix-O0"), exe)
-        core = os.path.join(tmp, "core")
-        with Fixture(exe, 1) as fx:
-            make_core(fx, core)
+        exe, core = core_of_a_copy(tmp, "btfix-swapped")
         shutil.copy(exe, exe + ".orig")
         shutil.copy(os.path.join(mstest.FIXTURES, "btfix-O2"), exe)
         p = memscope("-c", core, "bt", check=False)
