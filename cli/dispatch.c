@@ -111,10 +111,15 @@ void cli_warn(struct cli_ctx *ctx, const char *fmt, ...)
 /* A thread id stands for its process: say which, once per opening. */
 static void note_thread_given(const struct ms_target *t)
 {
-	pid_t tid = ms_target_given_tid(t);
-	if (tid)
+	pid_t tid = ms_target_given_tid(t), leader = ms_target_exited_leader(t);
+	if (tid && !leader)
 		fprintf(stderr, "memscope: %d is a thread of process %d: showing the process\n",
 			(int)tid, (int)ms_target_pid(t));
+	if (leader)
+		fprintf(stderr,
+			"memscope: the main thread of process %d has exited: reading the "
+			"process through its thread %d\n",
+			(int)leader, (int)ms_target_pid(t));
 }
 
 struct ms_error *cli_target(struct cli_ctx *ctx, pid_t pid, struct ms_target **target_ret)

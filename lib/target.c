@@ -44,6 +44,11 @@ pid_t ms_target_given_tid(const struct ms_target *target)
 	return target->given_tid;
 }
 
+pid_t ms_target_exited_leader(const struct ms_target *target)
+{
+	return target->exited_leader;
+}
+
 const char *ms_target_comm(const struct ms_target *target)
 {
 	return target->comm;

@@ -70,6 +70,11 @@ pid_t ms_target_pid(const struct ms_target *target);
  * that thread id (the target is its whole process, ms_target_pid). Else 0.
  */
 pid_t ms_target_given_tid(const struct ms_target *target);
+/*
+ * For a live process whose main thread has exited while others run: its
+ * process id (the target reads it through thread ms_target_pid). Else 0.
+ */
+pid_t ms_target_exited_leader(const struct ms_target *target);
 /* The command name (comm), at most 16 bytes. */
 const char *ms_target_comm(const struct ms_target *target);
 /* The main executable's path, or NULL if unknown. */

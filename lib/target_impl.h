@@ -24,7 +24,8 @@ struct ms_target {
 	const struct ms_target_ops *ops;
 	enum ms_target_kind kind;
 	pid_t pid;
-	pid_t given_tid; /* a thread id given for its process, else 0 */
+	pid_t given_tid;     /* a thread id given for its process, else 0 */
+	pid_t exited_leader; /* the process, when read through pid: its main thread exited */
 	char comm[17];
 	char *exe;	 /* heap, or NULL */
 	char *core_path; /* heap, cores only */

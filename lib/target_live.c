@@ -239,6 +239,34 @@ static const struct ms_target_ops live_ops = {
 /* include/linux/sched.h: the task is a kernel thread */
 #define PF_KTHREAD 0x00200000u
 
+/*
+ * A thread still running in process pid, whose main thread has exited
+ * (pthread_exit): the leader's /proc files show no memory any more, those of
+ * a live thread show the process's. 0 if every thread has exited.
+ */
+static pid_t live_thread_of(pid_t pid)
+{
+	pid_t *tids, live = 0;
+	size_t n;
+	struct ms_error *err = ms_procfs_thread_ids(pid, &tids, &n);
+	if (err) {
+		ms_error_destroy(err);
+		return 0;
+	}
+	for (size_t i = 0; i < n && !live; i++) {
+		char path[96], *stat;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tids[i]);
+		if (tids[i] == pid || !ms_procfs_try_read(path, &stat))
+			continue;
+		char *close = strrchr(stat, ')');
+		if (close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X')
+			live = tids[i];
+		free(stat);
+	}
+	free(tids);
+	return live;
+}
+
 struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 {
 	if (pid <= 0)
@@ -263,7 +291,12 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 	struct ms_error *err = ms_procfs_read_pid(pid, "comm", &comm, NULL);
 	if (err)
 		return err;
-	/* A zombie has no memory left to look at, a kernel thread never had any. */
+	/*
+	 * A zombie has no memory left to look at, a kernel thread never had
+	 * any; a main thread that exited before the others leaves its process
+	 * to be read through one of them.
+	 */
+	pid_t exited_leader = 0;
 	char *stat;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (ms_procfs_try_read(path, &stat)) {
@@ -273,10 +306,15 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 		if (close)
 			sscanf(close + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags);
 		free(stat);
-		if (state == 'Z') {
+		pid_t live = state == 'Z' ? live_thread_of(pid) : 0;
+		if (state == 'Z' && !live) {
 			free(comm);
 			return ms_error_create(MS_ERROR_EXITED, "process %d has exited (zombie)",
 					       (int)pid);
+		}
+		if (live) {
+			exited_leader = pid;
+			pid = live;
 		}
 		if (flags & PF_KTHREAD) {
 			free(comm);
@@ -302,6 +340,7 @@ struct ms_error *ms_target_open_pid(pid_t pid, struct ms_target **target_ret)
 	}
 	t->pid = pid;
 	t->given_tid = given_tid;
+	t->exited_leader = exited_leader;
 	comm[strcspn(comm, "\n")] = '\0';
 	snprintf(t->comm, sizeof(t->comm), "%s", comm);
 	free(comm);

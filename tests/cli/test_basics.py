@@ -1,6 +1,7 @@
 """The command line, the prompt and the command table, end to end."""
 import json
 import os
+import re
 import subprocess
 import tempfile
 
@@ -72,6 +73,54 @@ def test_thread_id_stands_for_its_process():
     finally:
         proc.kill()
         proc.wait()
+
+
+LEADER_EXITS_C = r"""
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+static void *run(void *a) { (void)a; pause(); return NULL; }
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, run, NULL);
+	puts("ready");
+	fflush(stdout);
+	pthread_exit(NULL); /* the process lives on in its other thread */
+}
+"""
+
+
+def test_process_whose_main_thread_exited():
+    """The leader is a zombie while a thread runs: /proc/PID shows no memory
+    any more, the live thread's entries do; memscope reads through it."""
+    with tempfile.TemporaryDirectory() as d:
+        src, exe = os.path.join(d, "leader.c"), os.path.join(d, "leader")
+        with open(src, "w") as f:
+            f.write(LEADER_EXITS_C)
+        subprocess.run(["gcc", "-g", "-pthread", "-o", exe, src], check=True)
+        proc = subprocess.Popen([exe], stdout=subprocess.PIPE)
+        try:
+            assert proc.stdout.readline() == b"ready\n"
+            pid = proc.pid
+            for _ in range(200):  # until the leader is a zombie (read here)
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+            live = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid][0]
+            p = memscope("-p", pid, "vm")
+            assert f"main thread of process {pid} has exited" in p.stderr, p.stderr
+            with open(f"/proc/{live}/maps") as f:
+                starts = {l.split("-")[0].lstrip("0") for l in f}
+            got = {m[1].lstrip("0") for m in re.finditer(r"^ *([0-9a-f]{8,}) [0-9a-f]+ ",
+                                                         p.stdout, re.M)}
+            assert got and got <= starts, (got - starts)
+            out = memscope("-p", pid, "bt").stdout
+            assert f"(LWP {live})" in out and " in run (" in out, out
+            mstest.assert_running_untraced(live)
+        finally:
+            proc.kill()
+            proc.wait()
 
 
 def test_sys_matches_kernel():
