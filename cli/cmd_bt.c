@@ -24,7 +24,6 @@ struct bt {
 	struct ms_dwarf_session *session;
 	bool full;
 	bool json;
-	bool names; /* a core records no thread names: gdb shows none */
 	struct ms_strbuf line, val;
 	int status;
 	/* modules without debug info, reported once each */
@@ -180,7 +179,7 @@ static void print_thread(struct bt *bt, struct ms_unwind_thread *t, int number, 
 		json_kv_i64(j, "tid", t->tid);
 		if (t->thread_pointer)
 			json_kv_hex(j, "pthread", t->thread_pointer);
-		if (t->name[0] && bt->names)
+		if (t->name[0])
 			json_kv_string(j, "name", t->name);
 		json_key(j, "frames");
 		json_begin_array(j);
@@ -190,7 +189,7 @@ static void print_thread(struct bt *bt, struct ms_unwind_thread *t, int number, 
 			printf("Thread 0x%" PRIx64 " (LWP %d)", t->thread_pointer, (int)t->tid);
 		else
 			printf("LWP %d", (int)t->tid);
-		if (t->name[0] && bt->names)
+		if (t->name[0])
 			printf(" \"%s\"", t->name);
 		puts("):");
 	}
@@ -290,7 +289,6 @@ int cmd_bt(struct cli_ctx *ctx, int argc, char **argv)
 	double t0 = out_now();
 	pid_t pid = ms_target_pid(target);
 	bool live = ms_target_kind(target) == MS_TARGET_LIVE;
-	bt.names = live;
 
 	if (live) {
 		struct ms_unwind_options uopts = {.tid = only, .fpregs = bt.full};

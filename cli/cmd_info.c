@@ -305,7 +305,6 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 		return cli_error(ctx, err);
 	}
 	const struct ms_thread_list *list = f.threads;
-	bool live = ms_target_kind(t) == MS_TARGET_LIVE;
 	struct ms_strbuf line = {0};
 	if (ctx->session->json) {
 		struct json *j = &ctx->json;
@@ -315,9 +314,9 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 			json_begin_object(j);
 			json_kv_u64(j, "id", i + 1);
 			json_kv_i64(j, "tid", th->tid);
-			if (live) /* a core names the process, not its threads */
+			if (th->name[0])
 				json_kv_string(j, "name", th->name);
-			else
+			else /* a core keeps no thread names */
 				json_kv_null(j, "name");
 			if (th->state)
 				json_kv_string(j, "state", (char[2]){th->state, 0});
@@ -357,7 +356,7 @@ static int info_threads(struct cli_ctx *ctx, struct ms_target *t, int argc, char
 		for (size_t i = 0; i < list->count && !cli_interrupted; i++) {
 			const struct ms_thread *th = &list->threads[i];
 			char id[64];
-			if (live)
+			if (th->name[0])
 				snprintf(id, sizeof(id), "LWP %d \"%s\"", (int)th->tid, th->name);
 			else /* as gdb: a core has no thread names */
 				snprintf(id, sizeof(id), "LWP %d", (int)th->tid);

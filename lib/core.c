@@ -731,7 +731,6 @@ static struct ms_error *interpret_notes(struct ms_core *c)
 		return err;
 	for (size_t i = 0; i < c->nthreads; i++) {
 		struct ms_thread *th = &c->threads[i];
-		snprintf(th->name, sizeof(th->name), "%s", c->proc.comm);
 		if (c->proc.valid && th->tid == c->proc.pid)
 			th->state = c->proc.state;
 	}

@@ -29,7 +29,7 @@ enum ms_target_kind {
 /* One thread, and its registers when the source has them. */
 struct ms_thread {
 	pid_t tid;
-	char name[17];
+	char name[17]; /* as /proc names it; empty where the source keeps none (a core) */
 	char state; /* 'R', 'S', 'D', 'T', 'Z', ... or 0 if unknown */
 	bool has_regs;
 	struct user_regs_struct regs;
