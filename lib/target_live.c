@@ -254,14 +254,10 @@ static pid_t live_thread_of(pid_t pid)
 		return 0;
 	}
 	for (size_t i = 0; i < n && !live; i++) {
-		char path[96], *stat;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tids[i]);
-		if (tids[i] == pid || !ms_procfs_try_read(path, &stat))
-			continue;
-		char *close = strrchr(stat, ')');
-		if (close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X')
+		char name[17], state = 0;
+		if (tids[i] != pid && ms_procfs_thread_stat(pid, tids[i], name, &state) &&
+		    state != 'Z' && state != 'X')
 			live = tids[i];
-		free(stat);
 	}
 	free(tids);
 	return live;
