@@ -270,22 +270,11 @@ static void scan_zeros(struct search *s, uint64_t pos, uint64_t len)
 static struct ms_error *untouched_run(struct ms_pagemap *pm, uint64_t pos, uint64_t next,
 				      uint64_t *len_ret, uint64_t *marker_end_ret)
 {
-	struct ms_pm_query q = {.start = pos,
-				.end = next,
-				.category_anyof_mask = MS_PC_SWAPPED,
-				.return_mask = MS_PC_SWAPPED,
-				.max_pages = 1};
 	struct ms_pm_region r;
 	size_t n;
 	uint64_t walk_end;
-	*len_ret = 0;
-	*marker_end_ret = pos;
-	struct ms_error *err = ms_pagemap_query(pm, &q, &r, 1, &n, &walk_end);
-	if (err && err->code == MS_ERROR_UNSUPPORTED) {
-		/* no PAGEMAP_SCAN: a swapped page cannot be told cheaply, search none */
-		ms_error_destroy(err);
-		return NULL;
-	}
+	struct ms_error *err =
+		ms_pagemap_scan(pm, pos, next, MS_PC_SWAPPED, MS_PC_SWAPPED, &r, 1, &n, &walk_end);
 	if (err)
 		return err;
 	*len_ret = n ? r.start - pos : next - pos;
@@ -402,8 +391,8 @@ static struct ms_error *search_vma(struct search *s, const struct ms_vma *vma, u
 		return err;
 	scan.stop = s->p->stop;
 	/* only private anonymous memory is known to be zeros where never touched */
-	bool zeros = s->p->untouched_as_zeros && pm->scan != 0 && !ms_vma_is_file(vma) &&
-		     !(vma->prot & MS_PROT_SHARED);
+	bool zeros = s->p->untouched_as_zeros && !ms_vma_is_file(vma) &&
+		     !(vma->prot & MS_PROT_SHARED) && ms_pagemap_has_scan(pm);
 	err = search_run(s, lo, hi, &scan, zeros ? pm : NULL);
 	ms_pmscan_deinit(&scan);
 	return err;
