@@ -46,6 +46,40 @@ struct eval {
 static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t nops,
 				 struct location *loc, uint64_t *initial, bool *is_value_ret);
 
+/* Where an expression left its value: on the stack (memory, value) or not. */
+enum top_kind { TOP_MEMORY, TOP_REGISTER, TOP_VALUE, TOP_IMPLICIT, TOP_SYNTHETIC };
+
+/*
+ * Describe a piece whose value is not on the stack (a register, an implicit
+ * value, an implicit pointer); false for memory and stack values, which the
+ * caller takes from the stack.
+ */
+static bool piece_off_stack(struct piece *p, enum top_kind top, uint64_t reg,
+			    const uint8_t *implicit, uint64_t implicit_size, bool has_target,
+			    const Dwarf_Die *target)
+{
+	switch (top) {
+	case TOP_REGISTER:
+		p->kind = PIECE_REGISTER;
+		p->value = reg;
+		return true;
+	case TOP_IMPLICIT:
+		p->kind = PIECE_IMPLICIT;
+		p->implicit = implicit;
+		p->value = implicit_size;
+		return true;
+	case TOP_SYNTHETIC:
+		p->kind = PIECE_SYNTHETIC;
+		p->has_target = has_target;
+		p->target = *target;
+		return true;
+	case TOP_MEMORY:
+	case TOP_VALUE:
+		break;
+	}
+	return false;
+}
+
 static bool frame_reg(struct ms_dwarf_frame *f, unsigned regno, uint64_t *val)
 {
 	if (regno >= MS_DWARF_NREGS || !(f->regs.valid & (1u << regno)))
@@ -391,7 +425,7 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 	size_t sp = 0;
 	struct ms_error *err = NULL;
 	/* What the top of the stack is once the expression ends. */
-	enum { TOP_MEMORY, TOP_REGISTER, TOP_VALUE, TOP_IMPLICIT, TOP_SYNTHETIC } top = TOP_MEMORY;
+	enum top_kind top = TOP_MEMORY;
 	Dwarf_Die synthetic_target;
 	bool has_synthetic_target = false;
 	uint64_t reg = 0;
@@ -742,24 +776,10 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 			p->bit_offset = atom == DW_OP_bit_piece ? op->number2 : 0;
 			if (!piece_open && sp == 0) {
 				p->kind = PIECE_OPTIMIZED;
-			} else if (top == TOP_REGISTER) {
-				p->kind = PIECE_REGISTER;
-				p->value = reg;
-			} else if (top == TOP_VALUE) {
+			} else if (!piece_off_stack(p, top, reg, implicit, implicit_size,
+						    has_synthetic_target, &synthetic_target)) {
 				NEED(1);
-				p->kind = PIECE_VALUE;
-				p->value = stack[--sp];
-			} else if (top == TOP_IMPLICIT) {
-				p->kind = PIECE_IMPLICIT;
-				p->implicit = implicit;
-				p->value = implicit_size;
-			} else if (top == TOP_SYNTHETIC) {
-				p->kind = PIECE_SYNTHETIC;
-				p->has_target = has_synthetic_target;
-				p->target = synthetic_target;
-			} else {
-				NEED(1);
-				p->kind = PIECE_MEMORY;
+				p->kind = top == TOP_VALUE ? PIECE_VALUE : PIECE_MEMORY;
 				p->value = stack[--sp];
 			}
 			top = TOP_MEMORY;
@@ -772,17 +792,9 @@ static struct ms_error *eval_ops(struct eval *ev, const Dwarf_Op *ops, size_t no
 	if (loc->npieces == 0) {
 		struct piece *p = &loc->pieces[loc->npieces++];
 		memset(p, 0, sizeof(*p));
-		if (top == TOP_REGISTER) {
-			p->kind = PIECE_REGISTER;
-			p->value = reg;
-		} else if (top == TOP_IMPLICIT) {
-			p->kind = PIECE_IMPLICIT;
-			p->implicit = implicit;
-			p->value = implicit_size;
-		} else if (top == TOP_SYNTHETIC) {
-			p->kind = PIECE_SYNTHETIC;
-			p->has_target = has_synthetic_target;
-			p->target = synthetic_target;
+		if (piece_off_stack(p, top, reg, implicit, implicit_size, has_synthetic_target,
+				    &synthetic_target)) {
+			/* described */
 		} else if (sp == 0) {
 			p->kind = PIECE_OPTIMIZED;
 		} else {

@@ -30,7 +30,7 @@ enum ms_target_kind {
 struct ms_thread {
 	pid_t tid;
 	char name[17]; /* as /proc names it; empty where the source keeps none (a core) */
-	char state; /* 'R', 'S', 'D', 'T', 'Z', ... or 0 if unknown */
+	char state;    /* 'R', 'S', 'D', 'T', 'Z', ... or 0 if unknown */
 	bool has_regs;
 	struct user_regs_struct regs;
 	bool has_fpregs;
