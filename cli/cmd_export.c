@@ -21,6 +21,7 @@
 #include "../lib/sysmem.h"
 #include "../lib/thp.h"
 #include "commands.h"
+#include "../lib/grow.h"
 
 #define MAX_LABELS 3
 
@@ -53,16 +54,12 @@ static struct family *family(struct exposition *x, const char *name, const char 
 	for (size_t i = 0; i < x->count; i++)
 		if (strcmp(x->families[i].name, name) == 0)
 			return &x->families[i];
-	if (x->count == x->capacity) {
-		size_t cap = x->capacity ? x->capacity * 2 : 32;
-		struct family *f = realloc(x->families, cap * sizeof(*f));
-		if (!f) {
-			x->oom = true;
-			return NULL;
-		}
-		x->families = f;
-		x->capacity = cap;
+	struct family *grown = ms_grow(x->families, x->count, &x->capacity, sizeof(*grown), 32);
+	if (!grown) {
+		x->oom = true;
+		return NULL;
 	}
+	x->families = grown;
 	struct family *f = &x->families[x->count++];
 	*f = (struct family){.name = name, .help = help, .type = type};
 	return f;
@@ -75,16 +72,12 @@ static void add(struct exposition *x, const char *name, const char *type, const 
 	struct family *f = family(x, name, type, help);
 	if (!f)
 		return;
-	if (f->count == f->capacity) {
-		size_t cap = f->capacity ? f->capacity * 2 : 8;
-		struct sample *s = realloc(f->samples, cap * sizeof(*s));
-		if (!s) {
-			x->oom = true;
-			return;
-		}
-		f->samples = s;
-		f->capacity = cap;
+	struct sample *grown = ms_grow(f->samples, f->count, &f->capacity, sizeof(*grown), 8);
+	if (!grown) {
+		x->oom = true;
+		return;
 	}
+	f->samples = grown;
 	struct sample *s = &f->samples[f->count++];
 	memset(s, 0, sizeof(*s));
 	s->is_float = is_float;

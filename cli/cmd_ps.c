@@ -15,6 +15,7 @@
 #include "../lib/proclist.h"
 #include "../lib/sysmem.h"
 #include "commands.h"
+#include "../lib/grow.h"
 
 enum sort_key { SORT_PID, SORT_RSS, SORT_PSS, SORT_SWAP, SORT_VSZ, SORT_THP, SORT_PRIVATE };
 
@@ -85,14 +86,10 @@ static bool wanted(const struct ps *ps, const struct ms_procinfo *p)
 
 static bool add_row(struct ps *ps, const struct ms_procinfo *p)
 {
-	if (ps->nrows == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 256;
-		struct ms_procinfo *grown = realloc(ps->rows, cap * sizeof(*grown));
-		if (!grown)
-			return false;
-		ps->rows = grown;
-		ps->cap = cap;
-	}
+	struct ms_procinfo *grown = ms_grow(ps->rows, ps->nrows, &ps->cap, sizeof(*grown), 256);
+	if (!grown)
+		return false;
+	ps->rows = grown;
 	ps->rows[ps->nrows++] = *p;
 	return true;
 }

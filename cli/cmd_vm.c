@@ -25,6 +25,7 @@
 #include "../lib/target.h"
 #include "cmd_vm.h"
 #include "commands.h"
+#include "../lib/grow.h"
 
 /* Read ahead at most this much while smaps is read: 8 MiB of entries. */
 enum { AHEAD_RUNS = 16384, AHEAD_PAGES = 1 << 20 };
@@ -65,26 +66,16 @@ static void pool_free(struct vm_pool *p)
 }
 
 /* Grow an array of elements of size sz to hold one more. */
-static struct ms_error *grow(void **v, size_t *cap, size_t count, size_t sz)
-{
-	if (count < *cap)
-		return NULL;
-	size_t n = *cap ? *cap * 2 : 256;
-	void *p = realloc(*v, n * sz);
-	if (!p)
-		return &ms_error_no_memory;
-	*v = p;
-	*cap = n;
-	return NULL;
-}
 
 static struct ms_error *keep_map(void *arg, const struct ms_vma *vma, bool *stop_ret)
 {
 	struct vm_maps *m = arg;
 	(void)stop_ret;
-	struct ms_error *err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
-	if (err)
-		return err;
+	struct vm_map *grown = ms_grow(m->v, m->count, &m->cap, sizeof(*grown), 256);
+	if (!grown)
+		return &ms_error_no_memory;
+	m->v = grown;
+	struct ms_error *err = NULL;
 	struct vm_map *r = &m->v[m->count];
 	*r = (struct vm_map){.start = vma->start,
 			     .end = vma->end,
@@ -113,9 +104,10 @@ static struct ms_error *keep_smap(void *arg, const struct ms_vma *vma, bool *sto
 {
 	struct vm_smaps *m = arg;
 	(void)stop_ret;
-	struct ms_error *err = grow((void **)&m->v, &m->cap, m->count, sizeof(*m->v));
-	if (err)
-		return err;
+	struct vm_smap *grown = ms_grow(m->v, m->count, &m->cap, sizeof(*grown), 256);
+	if (!grown)
+		return &ms_error_no_memory;
+	m->v = grown;
 	struct vm_smap *r = &m->v[m->count];
 	*r = (struct vm_smap){
 		.start = vma->start,
@@ -126,7 +118,7 @@ static struct ms_error *keep_smap(void *arg, const struct ms_vma *vma, bool *sto
 		.anonymous = vma->usage.anonymous,
 		.thp_eligible = vma->usage.thp_eligible,
 	};
-	err = pool_add(&m->texts, vma->vmflags_text, &r->vmflags);
+	struct ms_error *err = pool_add(&m->texts, vma->vmflags_text, &r->vmflags);
 	m->count++;
 	return err;
 }

@@ -7,6 +7,7 @@
  * wrong. Segment data is never read at open.
  */
 #include "core.h"
+#include "grow.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -439,14 +440,10 @@ static struct ms_error *split_notes(struct ms_core *c, const unsigned char *data
 					   at, type);
 			name = (const char *)data + name_at;
 		}
-		if (c->nnotes == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 32;
-			struct ms_core_note *n = realloc(c->notes, ncap * sizeof(*n));
-			if (!n)
-				return &ms_error_no_memory;
-			c->notes = n;
-			*cap = ncap;
-		}
+		struct ms_core_note *n = ms_grow(c->notes, c->nnotes, cap, sizeof(*n), 32);
+		if (!n)
+			return &ms_error_no_memory;
+		c->notes = n;
 		c->notes[c->nnotes++] = (struct ms_core_note){
 			.type = type,
 			.name = name,
@@ -518,14 +515,10 @@ static struct ms_error *parse_prstatus(struct ms_core *c, const struct ms_core_n
 		return bad_size(c, n, "336 (x86-64 struct elf_prstatus)");
 	const unsigned char *d = n->desc;
 	pid_t tid = (pid_t)get32(d + PRSTATUS_PID);
-	if (c->nthreads == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct ms_thread *t = realloc(c->threads, ncap * sizeof(*t));
-		if (!t)
-			return &ms_error_no_memory;
-		c->threads = t;
-		*cap = ncap;
-	}
+	struct ms_thread *t = ms_grow(c->threads, c->nthreads, cap, sizeof(*t), 8);
+	if (!t)
+		return &ms_error_no_memory;
+	c->threads = t;
 	struct ms_thread *th = &c->threads[c->nthreads++];
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dwarf_impl.h"
+#include "grow.h"
 
 struct ms_error *ms_dwarf_error(const char *call)
 {
@@ -898,14 +899,10 @@ static bool is_variable_die(Dwarf_Die *die, enum ms_dwarf_var_kind kind)
 
 static struct ms_error *add_var(struct ms_dwarf_variables *v, size_t *cap, Dwarf_Die *die)
 {
-	if (v->count == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct ms_dwarf_variable *grown = realloc(v->vars, ncap * sizeof(*grown));
-		if (!grown)
-			return &ms_error_no_memory;
-		v->vars = grown;
-		*cap = ncap;
-	}
+	struct ms_dwarf_variable *grown = ms_grow(v->vars, v->count, cap, sizeof(*grown), 8);
+	if (!grown)
+		return &ms_error_no_memory;
+	v->vars = grown;
 	struct ms_dwarf_variable *var = &v->vars[v->count++];
 	var->die = *die;
 	Dwarf_Attribute attr;

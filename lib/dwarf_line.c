@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "dwarf_impl.h"
+#include "grow.h"
 
 struct row {
 	uint64_t addr; /* as in the debug info (before the module's bias) */
@@ -57,14 +58,10 @@ static int subfile_of(struct ms_dwarf_linetable *t, const char *path)
 
 static bool push_row(struct subfile *sf, uint64_t addr, int line, bool is_stmt, uint32_t order)
 {
-	if (sf->n == sf->cap) {
-		size_t ncap = sf->cap ? sf->cap * 2 : 16;
-		struct row *grown = realloc(sf->rows, ncap * sizeof(*grown));
-		if (!grown)
-			return false;
-		sf->rows = grown;
-		sf->cap = ncap;
-	}
+	struct row *grown = ms_grow(sf->rows, sf->n, &sf->cap, sizeof(*grown), 16);
+	if (!grown)
+		return false;
+	sf->rows = grown;
 	sf->rows[sf->n++] = (struct row){addr, line, is_stmt, order};
 	return true;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "grow.h"
 
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE 0x202
@@ -64,14 +65,11 @@ static struct frozen_thread *find_thread(struct ms_freeze *f, pid_t tid)
 
 static struct frozen_thread *add_thread(struct ms_freeze *f, pid_t tid)
 {
-	if (f->count == f->capacity) {
-		size_t cap = f->capacity ? f->capacity * 2 : 16;
-		struct frozen_thread *t = realloc(f->threads, cap * sizeof(*t));
-		if (!t)
-			return NULL;
-		f->threads = t;
-		f->capacity = cap;
-	}
+	struct frozen_thread *grown =
+		ms_grow(f->threads, f->count, &f->capacity, sizeof(*grown), 16);
+	if (!grown)
+		return NULL;
+	f->threads = grown;
 	struct frozen_thread *t = &f->threads[f->count++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "grow.h"
 
 struct ms_maps *ms_maps_create(void)
 {
@@ -29,14 +30,10 @@ void ms_maps_destroy(struct ms_maps *maps)
 
 struct ms_error *ms_maps_append(struct ms_maps *maps, const struct ms_vma *vma)
 {
-	if (maps->count == maps->capacity) {
-		size_t cap = maps->capacity ? maps->capacity * 2 : 64;
-		struct ms_vma *v = realloc(maps->vmas, cap * sizeof(*v));
-		if (!v)
-			return &ms_error_no_memory;
-		maps->vmas = v;
-		maps->capacity = cap;
-	}
+	struct ms_vma *v = ms_grow(maps->vmas, maps->count, &maps->capacity, sizeof(*v), 64);
+	if (!v)
+		return &ms_error_no_memory;
+	maps->vmas = v;
 	struct ms_vma *dst = &maps->vmas[maps->count];
 	*dst = *vma;
 	if (vma->name) {

@@ -10,6 +10,7 @@
 
 #include "proclist.h"
 #include "procfs.h"
+#include "grow.h"
 
 const char *ms_overcommit_mode_name(unsigned mode)
 {
@@ -479,14 +480,10 @@ static struct ms_error *add_committer(void *arg, pid_t pid, const char *smaps, b
 		return NULL; /* kernel thread */
 	c->processes++;
 	c->sum += one.committed;
-	if (c->count == scan->cap) {
-		size_t cap = scan->cap ? scan->cap * 2 : 64;
-		struct ms_committer *l = realloc(c->list, cap * sizeof(*l));
-		if (!l)
-			return &ms_error_no_memory;
-		c->list = l;
-		scan->cap = cap;
-	}
+	struct ms_committer *l = ms_grow(c->list, c->count, &scan->cap, sizeof(*l), 64);
+	if (!l)
+		return &ms_error_no_memory;
+	c->list = l;
 	c->list[c->count++] = one;
 	return NULL;
 }

@@ -18,6 +18,7 @@
 
 #include "pagemap_compat.h"
 #include "procfs.h"
+#include "grow.h"
 
 _Static_assert(sizeof(struct ms_pm_region) == sizeof(struct page_region),
 	       "ms_pm_region mirrors the kernel's page_region");
@@ -463,15 +464,12 @@ struct ms_error *ms_swaps_parse(const char *text, struct ms_swaps **swaps_ret)
 			*--end = '\0';
 		if (nf < 4 || end == buf)
 			continue;
-		if (swaps->count == cap) {
-			cap = cap ? cap * 2 : 4;
-			struct ms_swap_area *a = realloc(swaps->areas, cap * sizeof(*a));
-			if (!a) {
-				ms_swaps_destroy(swaps);
-				return &ms_error_no_memory;
-			}
-			swaps->areas = a;
+		struct ms_swap_area *a = ms_grow(swaps->areas, swaps->count, &cap, sizeof(*a), 4);
+		if (!a) {
+			ms_swaps_destroy(swaps);
+			return &ms_error_no_memory;
 		}
+		swaps->areas = a;
 		struct ms_swap_area *area = &swaps->areas[swaps->count];
 		memset(area, 0, sizeof(*area));
 		unescape_octal(buf);

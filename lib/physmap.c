@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "grow.h"
 
 static const struct {
 	const char *name;
@@ -148,13 +149,11 @@ static struct ms_error *build_sections(const struct ms_frag *frag, int node, str
 			s->end_pfn = last + 1;
 			continue;
 		}
-		if (pm->nr_sections == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct ms_physmap_section *bigger = realloc(pm->sections, cap * sizeof(*s));
-			if (!bigger)
-				return &ms_error_no_memory;
-			pm->sections = bigger;
-		}
+		struct ms_physmap_section *bigger =
+			ms_grow(pm->sections, pm->nr_sections, &cap, sizeof(*bigger), 8);
+		if (!bigger)
+			return &ms_error_no_memory;
+		pm->sections = bigger;
 		s = &pm->sections[pm->nr_sections++];
 		memset(s, 0, sizeof(*s));
 		s->node = znode;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "procfs.h"
+#include "grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -167,15 +168,12 @@ struct ms_error *ms_procfs_ids(const char *path, pid_t **ids_ret, size_t *count_
 		long v = strtol(de->d_name, &end, 10);
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || *end || v <= 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			pid_t *grown = realloc(ids, cap * sizeof(*ids));
-			if (!grown) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			ids = grown;
+		pid_t *grown = ms_grow(ids, n, &cap, sizeof(*grown), 64);
+		if (!grown) {
+			err = &ms_error_no_memory;
+			break;
 		}
+		ids = grown;
 		ids[n++] = (pid_t)v;
 	}
 	closedir(dir);

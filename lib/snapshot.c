@@ -19,6 +19,7 @@
 #include "inject.h"
 #include "pagemap.h"
 #include "procfs.h"
+#include "grow.h"
 
 /* How much is copied per system call, and held by memscope at once. */
 enum { SNAP_BUF_SIZE = 4 << 20, SNAP_SCAN_REGIONS = 512 };
@@ -408,14 +409,10 @@ static struct ms_error *add_extent(struct ms_snapshot *s, uint64_t addr, uint64_
 		s->extents[s->nextents - 1].len += len;
 		return NULL;
 	}
-	if (s->nextents == s->cap_extents) {
-		size_t cap = s->cap_extents ? s->cap_extents * 2 : 64;
-		struct spill_extent *e = realloc(s->extents, cap * sizeof(*e));
-		if (!e)
-			return &ms_error_no_memory;
-		s->extents = e;
-		s->cap_extents = cap;
-	}
+	struct spill_extent *e = ms_grow(s->extents, s->nextents, &s->cap_extents, sizeof(*e), 64);
+	if (!e)
+		return &ms_error_no_memory;
+	s->extents = e;
 	s->extents[s->nextents++] = (struct spill_extent){addr, len, offset};
 	return NULL;
 }

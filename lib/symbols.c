@@ -9,6 +9,7 @@
 #include "dwarf.h"
 #include "maps.h"
 #include "target.h"
+#include "grow.h"
 
 struct ms_symbols {
 	struct ms_target *target;
@@ -146,16 +147,12 @@ static int add_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr 
 	(void)name;
 	(void)start;
 	struct module_list *l = arg;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct module_entry *grown = realloc(l->e, cap * sizeof(*grown));
-		if (!grown) {
-			l->failed = true;
-			return DWARF_CB_ABORT;
-		}
-		l->e = grown;
-		l->cap = cap;
+	struct module_entry *grown = ms_grow(l->e, l->n, &l->cap, sizeof(*grown), 32);
+	if (!grown) {
+		l->failed = true;
+		return DWARF_CB_ABORT;
 	}
+	l->e = grown;
 	struct module_entry *e = &l->e[l->n++];
 	e->mod = mod;
 	e->file = module_file(l->syms, mod, &e->start);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "grow.h"
 
 bool ms_sysmem_path(const char *root, const char *path, char *buf, size_t len)
 {
@@ -39,14 +40,10 @@ void ms_kvfile_destroy(struct ms_kvfile *kv)
 static struct ms_error *kv_append(struct ms_kvfile *kv, const char *key, size_t klen,
 				  uint64_t value, bool kb)
 {
-	if (kv->count == kv->capacity) {
-		size_t cap = kv->capacity ? kv->capacity * 2 : 64;
-		struct ms_kv *items = realloc(kv->items, cap * sizeof(*items));
-		if (!items)
-			return &ms_error_no_memory;
-		kv->items = items;
-		kv->capacity = cap;
-	}
+	struct ms_kv *items = ms_grow(kv->items, kv->count, &kv->capacity, sizeof(*items), 64);
+	if (!items)
+		return &ms_error_no_memory;
+	kv->items = items;
 	char *k = strndup(key, klen);
 	if (!k)
 		return &ms_error_no_memory;
@@ -314,15 +311,12 @@ struct ms_error *ms_sysmem_hugepage_sizes(const char *dir, uint64_t **kb_ret, si
 		if (sscanf(de->d_name, "hugepages-%llu%3s", &kb, tail) != 2 ||
 		    strcmp(tail, "kB") != 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			uint64_t *grown = realloc(kbs, cap * sizeof(*grown));
-			if (!grown) {
-				err = &ms_error_no_memory;
-				break;
-			}
-			kbs = grown;
+		uint64_t *grown = ms_grow(kbs, n, &cap, sizeof(*grown), 16);
+		if (!grown) {
+			err = &ms_error_no_memory;
+			break;
 		}
+		kbs = grown;
 		kbs[n++] = kb;
 	}
 	closedir(d);

@@ -12,6 +12,7 @@
 #include "maps.h"
 #include "proclist.h"
 #include "procfs.h"
+#include "grow.h"
 
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
 
@@ -86,15 +87,12 @@ static struct ms_error *read_number_dir(const char *dir, struct ms_kvfile **kv_r
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **p = realloc(names, cap * sizeof(*p));
-			if (!p) {
-				err = &ms_error_no_memory;
-				goto out;
-			}
-			names = p;
+		char **p = ms_grow(names, n, &cap, sizeof(*p), 32);
+		if (!p) {
+			err = &ms_error_no_memory;
+			goto out;
 		}
+		names = p;
 		if (!(names[n] = strdup(de->d_name))) {
 			err = &ms_error_no_memory;
 			goto out;
@@ -338,14 +336,10 @@ static struct ms_error *add_user(void *arg, pid_t pid, const char *rollup, bool 
 	u->sum_anon_huge += usage.anon_huge;
 	if (!usage.anon_huge && !usage.shmem_pmd && !usage.file_pmd)
 		return NULL;
-	if (u->count == scan->cap) {
-		size_t cap = scan->cap ? scan->cap * 2 : 32;
-		struct ms_thp_user *l = realloc(u->list, cap * sizeof(*l));
-		if (!l)
-			return &ms_error_no_memory;
-		u->list = l;
-		scan->cap = cap;
-	}
+	struct ms_thp_user *l = ms_grow(u->list, u->count, &scan->cap, sizeof(*l), 32);
+	if (!l)
+		return &ms_error_no_memory;
+	u->list = l;
 	u->list[u->count++] = (struct ms_thp_user){.pid = pid,
 						   .anon_huge = usage.anon_huge,
 						   .shmem_pmd = usage.shmem_pmd,
