@@ -28,10 +28,6 @@
 #include "../lib/sysmem.h"
 #include "commands.h"
 
-/* include/uapi/linux/kernel-page-flags.h */
-#define KPF_ANON      12
-#define KPF_ZERO_PAGE 24
-
 enum { DEMO_PAGES_SHOWN = 2 };
 
 struct page_view {
@@ -101,19 +97,6 @@ __attribute__((no_sanitize("address", "undefined"))) static void child_main(int 
 	_exit(0);
 }
 
-static struct ms_error *kpageflags(uint64_t pfn, uint64_t *flags_ret)
-{
-	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ms_error_errno(errno, "/proc/kpageflags");
-	ssize_t n = pread(fd, flags_ret, 8, (off_t)(pfn * 8));
-	int saved = errno;
-	close(fd);
-	if (n != 8)
-		return ms_error_errno(n < 0 ? saved : EIO, "/proc/kpageflags");
-	return NULL;
-}
-
 static struct ms_error *take_probe(pid_t child, uint64_t addr, struct probe *pr)
 {
 	char *status;
@@ -140,7 +123,10 @@ static struct ms_error *take_probe(pid_t child, uint64_t addr, struct probe *pr)
 		pr->page[i].entry = entries[i];
 		uint64_t pfn = ms_pm_pfn(entries[i]);
 		if ((entries[i] & MS_PM_PRESENT) && pm.pfn_visible && pfn) {
-			err = kpageflags(pfn, &pr->page[i].kflags);
+			struct ms_kpage kp;
+			ms_kpage_init(&kp);
+			err = ms_kpage_flags(&kp, pfn, 1, &pr->page[i].kflags);
+			ms_kpage_deinit(&kp);
 			if (err)
 				return err;
 			pr->page[i].flags_known = true;
@@ -176,7 +162,7 @@ static const char *page_state(char *buf, size_t len, const struct page_view *p, 
 			 (e & MS_PM_EXCLUSIVE) ? "own page" : "shared: zero page");
 		return buf;
 	}
-	bool zero = p->flags_known && (p->kflags >> KPF_ZERO_PAGE & 1);
+	bool zero = p->flags_known && ((p->kflags & MS_KPF(MS_KPF_ZERO_PAGE)) != 0);
 	snprintf(buf, len, "%s pfn %#" PRIx64 "%s", zero ? "zero page," : "own page,", ms_pm_pfn(e),
 		 (e & MS_PM_EXCLUSIVE) ? " excl" : "");
 	return buf;
@@ -193,8 +179,8 @@ static void json_page(struct json *j, const struct page_view *p, bool pfn_visibl
 	if ((e & MS_PM_PRESENT) && pfn_visible) {
 		json_kv_u64(j, "pfn", ms_pm_pfn(e));
 		if (p->flags_known) {
-			json_kv_bool(j, "zero_page", p->kflags >> KPF_ZERO_PAGE & 1);
-			json_kv_bool(j, "anon", p->kflags >> KPF_ANON & 1);
+			json_kv_bool(j, "zero_page", (p->kflags & MS_KPF(MS_KPF_ZERO_PAGE)) != 0);
+			json_kv_bool(j, "anon", (p->kflags & MS_KPF(MS_KPF_ANON)) != 0);
 		}
 	} else {
 		json_kv_null(j, "pfn");
@@ -281,7 +267,7 @@ static int firsttouch(struct cli_ctx *ctx, size_t pages)
 	bool pfn_visible = ms_pagemap_pfn_visible();
 	unsigned mode = (unsigned)ms_sysctl_u64_or(NULL, "vm.overcommit_memory", 0);
 	uint64_t zero_pfn = 0;
-	if (probes[2].page[0].flags_known && (probes[2].page[0].kflags >> KPF_ZERO_PAGE & 1))
+	if (probes[2].page[0].flags_known && (probes[2].page[0].kflags & MS_KPF(MS_KPF_ZERO_PAGE)))
 		zero_pfn = ms_pm_pfn(probes[2].page[0].entry);
 	char a[32], b[32], d[32], e[32];
 
