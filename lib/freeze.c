@@ -46,6 +46,9 @@ struct ms_freeze {
 	pid_t only_tid; /* ms_freeze_create_thread: seize only this thread */
 	double start, end;
 	sigset_t saved_mask;
+	/* names and states read just before the freeze began (see freeze_create) */
+	struct frozen_thread *before;
+	size_t nbefore;
 };
 
 static double now_seconds(void)
@@ -165,6 +168,46 @@ static struct ms_error *seize_thread(struct ms_freeze *f, struct frozen_thread *
 }
 
 /*
+ * A thread's name and state: as read before the freeze began, for a thread
+ * listed then (may_reuse: not an id seen gone since), else read now.
+ */
+static void thread_stat(const struct ms_freeze *f, pid_t tid, bool may_reuse, char name[17],
+			char *state)
+{
+	for (size_t i = 0; may_reuse && i < f->nbefore; i++) {
+		if (f->before[i].tid == tid) {
+			memcpy(name, f->before[i].name, sizeof(f->before[i].name));
+			*state = f->before[i].state;
+			return;
+		}
+	}
+	ms_procfs_thread_stat(f->pid, tid, name, state);
+}
+
+/*
+ * Every thread's name and state, read before the clock of the freeze starts:
+ * a read takes some microseconds, and made between one interrupt and the next
+ * it would keep the threads stopped first waiting for the last.
+ */
+static void read_before(struct ms_freeze *f)
+{
+	pid_t *tids;
+	size_t ntids;
+	struct ms_error *err = ms_procfs_thread_ids(f->pid, &tids, &ntids);
+	if (err) {
+		ms_error_destroy(err); /* the freeze itself reports it */
+		return;
+	}
+	f->before = calloc(ntids ? ntids : 1, sizeof(*f->before));
+	for (size_t i = 0; f->before && i < ntids; i++) {
+		struct frozen_thread *b = &f->before[f->nbefore++];
+		b->tid = tids[i];
+		ms_procfs_thread_stat(f->pid, tids[i], b->name, &b->state);
+	}
+	free(tids);
+}
+
+/*
  * Seize and interrupt every listed thread not yet seized; returns how many
  * threads were new (the caller lists again until none is) and how many were
  * listed.
@@ -185,7 +228,7 @@ static struct ms_error *seize_new_threads(struct ms_freeze *f, size_t *new_ret, 
 		if (t && !t->gone)
 			continue;
 		char name[17] = "", state = 0;
-		ms_procfs_thread_stat(f->pid, tid, name, &state);
+		thread_stat(f, tid, !t, name, &state);
 		if (t) {
 			/*
 			 * Listed again after it seemed gone: still exiting (a zombie),
@@ -394,6 +437,8 @@ static struct ms_error *freeze_create(pid_t pid, pid_t only_tid, struct ms_freez
 	sigaddset(&block, SIGQUIT);
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, &f->saved_mask);
+	if (!only_tid)
+		read_before(f);
 	f->start = now_seconds();
 
 	/*
@@ -424,6 +469,9 @@ static struct ms_error *freeze_create(pid_t pid, pid_t only_tid, struct ms_freez
 			goto fail;
 		}
 	}
+	free(f->before);
+	f->before = NULL;
+	f->nbefore = 0;
 	size_t live = 0;
 	for (size_t i = 0; i < f->count; i++)
 		live += f->threads[i].stopped && !f->threads[i].gone;
@@ -508,6 +556,7 @@ void ms_freeze_destroy(struct ms_freeze *f)
 	if (!f)
 		return;
 	ms_freeze_release(f);
+	free(f->before);
 	free(f->threads);
 	free(f);
 }

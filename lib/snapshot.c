@@ -690,10 +690,11 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		goto fail;
 	}
 
-	s->step_start = now_seconds();
 	err = ms_freeze_create(pid, &s->freeze);
 	if (err)
 		goto fail;
+	/* from the first interrupt: what the freeze read before that stopped nothing */
+	s->step_start = now_seconds() - ms_freeze_seconds(s->freeze);
 	step_done(s, "freeze threads");
 	err = threads_alloc(s);
 	if (err)
