@@ -72,25 +72,6 @@ struct ms_error *cli_resolve_address(struct ms_target *target, struct ms_symbols
 	return NULL;
 }
 
-struct ms_error *cli_explain_denied(struct ms_target *target, struct ms_error *err)
-{
-	if (!err || err->code != MS_ERROR_PERMISSION || ms_target_kind(target) != MS_TARGET_LIVE)
-		return err;
-	char *old = err->message;
-	/* root refused is another user namespace, a security module or ptrace_scope */
-	const char *hint = geteuid() == 0 ? "outside what this root may trace (another user "
-					    "namespace, a security module, ptrace_scope)"
-					  : "it belongs to another user, or is more privileged; "
-					    "run as root";
-	if (asprintf(&err->message, "cannot read process %d (%s): %s", (int)ms_target_pid(target),
-		     old, hint) < 0) {
-		err->message = old;
-		return err;
-	}
-	free(old);
-	return err;
-}
-
 uint64_t cli_user_top(struct ms_target *target)
 {
 	const struct ms_maps *maps;

@@ -81,6 +81,25 @@ int cli_error(struct cli_ctx *ctx, struct ms_error *err)
 	return status;
 }
 
+struct ms_error *cli_explain_denied(struct ms_target *target, struct ms_error *err)
+{
+	if (!err || err->code != MS_ERROR_PERMISSION || ms_target_kind(target) != MS_TARGET_LIVE)
+		return err;
+	char *old = err->message;
+	/* root refused is another user namespace, a security module or ptrace_scope */
+	const char *hint = geteuid() == 0 ? "outside what this root may trace (another user "
+					    "namespace, a security module, ptrace_scope)"
+					  : "it belongs to another user, or is more privileged; "
+					    "run as root";
+	if (asprintf(&err->message, "cannot read process %d (%s): %s", (int)ms_target_pid(target),
+		     old, hint) < 0) {
+		err->message = old;
+		return err;
+	}
+	free(old);
+	return err;
+}
+
 int cli_usage(struct cli_ctx *ctx, const char *fmt, ...)
 {
 	fflush(stdout);
