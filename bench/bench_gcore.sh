@@ -81,12 +81,16 @@ prepare() {
 	return 0
 }
 
+# $1: warm or cold; more arguments go to gcore. Prints: frozen ms, wall s,
+# method, and how long the fork made first stopped its thread (0: none).
 run_memscope() {
+	local state=$1
+	shift
 	touch_fixture
-	prepare "$1"
-	/usr/bin/time -f "%M" -o "$dir/rss" "$memscope" --json gcore -o "$dir/core" "$fixture_pid" \
+	prepare "$state"
+	/usr/bin/time -f "%M" -o "$dir/rss" "$memscope" --json gcore "$@" -o "$dir/core" "$fixture_pid" \
 		>"$dir/out.json"
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["frozen_ms"], d["seconds"], d["method"])' \
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["frozen_ms"], d["seconds"], d["method"], d.get("fork_thread_stopped_ms", 0))' \
 		"$dir/out.json"
 }
 
@@ -121,16 +125,22 @@ run_gdb() {
 
 start_fixture
 run_floor warm >/dev/null # so that the first warm run finds freed page cache
-ms_frozen=() rss=()
+ms_frozen=() ms_forkstop=() rss=()
 declare -A ms_wall fl_wall
 for i in $(seq "$runs"); do
 	for state in warm cold; do
-		read -r f w m < <(run_memscope "$state")
+		read -r f w m k < <(run_memscope "$state")
 		[ "$m" = fork ] || echo "bench_gcore: run $i dumped without a fork snapshot" >&2
-		ms_frozen+=("$f") rss+=("$(cat "$dir/rss")")
+		ms_frozen+=("$f") ms_forkstop+=("$k") rss+=("$(cat "$dir/rss")")
 		ms_wall[$state]+="$w "
 		fl_wall[$state]+="$(run_floor "$state") "
 	done
+done
+# the fork made with every thread frozen (--fork-frozen): what fork first saves
+classic_frozen=()
+for i in $(seq "$runs"); do
+	read -r f _ _ _ < <(run_memscope warm --fork-frozen)
+	classic_frozen+=("$f")
 done
 gdb_wall=() gdb_frozen=()
 if command -v gcore >/dev/null; then
@@ -144,6 +154,8 @@ fresh
 # the floor of the frozen time: a bare fork of as much freshly written memory
 forkf=$("$fork_floor" "$mib" "$runs")
 frozen=$(printf '%s\n' "${ms_frozen[@]}" | median)
+forkstop=$(printf '%s\n' "${ms_forkstop[@]}" | median)
+classic=$(printf '%s\n' "${classic_frozen[@]}" | median)
 wall=$(printf '%s\n' ${ms_wall[warm]} | median)
 maxrss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
 
@@ -151,7 +163,7 @@ maxrss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
 start_fixture thp
 thp_frozen=()
 for i in $(seq "$runs"); do
-	read -r f w m < <(run_memscope warm)
+	read -r f _ _ _ < <(run_memscope warm)
 	thp_frozen+=("$f")
 done
 fresh
@@ -162,13 +174,17 @@ if [ ${#gdb_wall[@]} -gt 0 ]; then
 	gw=$(printf '%s\n' "${gdb_wall[@]}" | median)
 	gf=$(printf '%s\n' "${gdb_frozen[@]}" | median)
 	printf '| %s: target frozen, median of %d | %.1f ms | gdb gcore: %.2f s | %.3fx | <= 30 ms |\n' \
-		"$what" "$runs" "$frozen" "$gf" "$(echo "$frozen / 1000 / $gf" | bc -l)"
+		"$what" "${#ms_frozen[@]}" "$frozen" "$gf" "$(echo "$frozen / 1000 / $gf" | bc -l)"
 else
 	printf '| %s: target frozen, median of %d | %.1f ms | (no gdb) | | <= 30 ms |\n' \
-		"$what" "$runs" "$frozen"
+		"$what" "${#ms_frozen[@]}" "$frozen"
 fi
 printf '| %s: target frozen, median | %.1f ms | bare fork() of as much written memory: %.1f ms | %.2fx | <= 30 ms |\n' \
 	"$what" "$frozen" "$forkf" "$(echo "$frozen / $forkf" | bc -l)"
+printf '| %s: target frozen, fork made frozen (--fork-frozen), median of %d | %.1f ms | bare fork(): %.1f ms | %.2fx | |\n' \
+	"$what" "$runs" "$classic" "$forkf" "$(echo "$classic / $forkf" | bc -l)"
+printf '| %s: the forking thread alone stopped for the fork made first, median | %.1f ms | bare fork(): %.1f ms | %.2fx | |\n' \
+	"$what" "$forkstop" "$forkf" "$(echo "$forkstop / $forkf" | bc -l)"
 printf '| %s, huge pages: target frozen, median | %.1f ms | | | <= 30 ms |\n' "$what" "$thpf"
 # each memscope run against the floor run right after it, in the same state:
 # the machine's memory bandwidth drifts between runs more than the two differ
@@ -196,6 +212,7 @@ printf '| %s: memscope max resident memory | %.1f MiB | | | < 64 MiB |\n' "$what
 
 {
 	echo "bench_gcore: memscope frozen ms: ${ms_frozen[*]}"
+	echo "bench_gcore: forking thread stopped ms: ${ms_forkstop[*]}; --fork-frozen frozen ms: ${classic_frozen[*]}"
 	echo "bench_gcore: memscope wall s, warm: ${ms_wall[warm]}; cold: ${ms_wall[cold]}"
 	echo "bench_gcore: floor wall s, warm: ${fl_wall[warm]}; cold: ${fl_wall[cold]}"
 	echo "bench_gcore: gdb wall s: ${gdb_wall[*]:-}; gdb frozen s: ${gdb_frozen[*]:-}"

@@ -77,6 +77,16 @@ static void print_json(struct cli_ctx *ctx, const struct gcore_args *a,
 			json_kv_string(j, "no_fork_reason", r->no_fork_reason);
 		json_kv_double(j, "frozen_ms", r->frozen_seconds * 1e3);
 		json_kv_double(j, "reap_frozen_ms", r->reap_seconds * 1e3);
+		if (r->forked) {
+			json_kv_bool(j, "fork_first", r->fork_stop_seconds > 0);
+			if (r->fork_stop_seconds > 0) {
+				json_kv_double(j, "fork_thread_stopped_ms",
+					       r->fork_stop_seconds * 1e3);
+				json_kv_u64(j, "changed_bytes_copied", r->patched_bytes);
+			} else {
+				json_kv_string(j, "fork_first_reason", r->fork_first_reason);
+			}
+		}
 		json_kv_double(j, "seconds", r->seconds);
 		json_key(j, "frozen_steps_ms");
 		json_begin_object(j);
@@ -120,10 +130,19 @@ static void print_text(struct cli_ctx *ctx, const struct gcore_args *a,
 	format_ms(frozen, sizeof(frozen), r->frozen_seconds);
 	format_ms(reap, sizeof(reap), r->reap_seconds);
 	format_ms(total, sizeof(total), r->seconds);
-	if (r->forked)
+	if (r->forked && r->fork_stop_seconds > 0) {
+		char stop[32], changed[32];
+		format_ms(stop, sizeof(stop), r->fork_stop_seconds);
+		out_size(changed, r->patched_bytes);
+		printf("  target frozen %s (fork snapshot, forked first: one thread stopped %s for "
+		       "the fork, %s changed meanwhile) + %s (reaping it); dump took %s\n",
+		       frozen, stop, changed, reap, total);
+	} else if (r->forked) {
 		printf("  target frozen %s (fork snapshot) + %s (reaping it); dump took %s\n",
 		       frozen, reap, total);
-	else
+		if (ctx->session->verbose && r->fork_first_reason[0])
+			printf("  forked frozen: %s\n", r->fork_first_reason);
+	} else
 		printf("  target frozen %s, for the whole dump (%s)\n", frozen, r->no_fork_reason);
 	if (ctx->session->verbose && r->nphases) {
 		printf("  time:");
@@ -229,9 +248,13 @@ static int run_in_worker(struct cli_ctx *ctx, struct gcore_args *a)
 int cmd_gcore(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"output", required_argument, NULL, 'o'}, {"all", no_argument, NULL, 'a'},
-		{"dry-run", no_argument, NULL, 'n'},	  {"verify", no_argument, NULL, 'V'},
-		{"frozen", no_argument, NULL, 'F'},	  {NULL, 0, NULL, 0},
+		{"output", required_argument, NULL, 'o'},
+		{"all", no_argument, NULL, 'a'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"verify", no_argument, NULL, 'V'},
+		{"frozen", no_argument, NULL, 'F'},
+		{"fork-frozen", no_argument, NULL, 'K'},
+		{NULL, 0, NULL, 0},
 	};
 	/* gdb's form: generate-core-file [FILE], for the session's process */
 	bool gdb_form = strcmp(argv[0], "generate-core-file") == 0;
@@ -255,6 +278,9 @@ int cmd_gcore(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'F':
 			a.options.no_fork = true;
+			break;
+		case 'K':
+			a.options.fork_frozen = true;
 			break;
 		default:
 			return cli_usage(ctx, "unknown option");

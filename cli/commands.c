@@ -477,7 +477,8 @@ const struct command cli_commands[] = {
 		.aliases = "generate-core-file",
 		.fn = cmd_gcore,
 		.flags = CMD_TARGET | CMD_LIVE | CMD_PID_ARG,
-		.usage = "gcore [-o FILE] [-a] [--dry-run] [--verify] [--frozen] [PID]",
+		.usage = "gcore [-o FILE] [-a] [--dry-run] [--verify] [--frozen | --fork-frozen] "
+			 "[PID]",
 		.summary = "write a core file of a live process, stopping it for milliseconds",
 		.help = "Write an ELF core file of a running process, as gdb's gcore does, but\n"
 			"with the notes, mappings and holes the kernel's own core dump would\n"
@@ -491,6 +492,16 @@ const struct command cli_commands[] = {
 			"are read while frozen; shared memory is read after the release. Where\n"
 			"fork cannot be used (a seccomp filter, the kernel refusing the fork)\n"
 			"the process stays frozen for the whole dump, and memscope says so.\n"
+			"\n"
+			"With more than one thread, and as root, the fork is made first, with\n"
+			"only the forking thread stopped (the fork's copy of the page tables\n"
+			"is most of a freeze: some 25 ms for 2 GiB). Then every thread is\n"
+			"frozen, and the pages the others changed meanwhile are found by\n"
+			"comparing the two processes' physical pages (pagemap) and copied\n"
+			"from the frozen process. A change that cannot be mended so (a mapping\n"
+			"made or changed, a page dropped or swapped out) gives that child up\n"
+			"for a fork made frozen. Threads that fault on memory wait for the fork\n"
+			"to end either way; the others run on.\n"
 			"\n"
 			"Mappings are chosen as the kernel chooses them: the process's\n"
 			"/proc/PID/coredump_filter, MADV_DONTDUMP, device memory, the first\n"
@@ -506,6 +517,7 @@ const struct command cli_commands[] = {
 			"  --verify    read the core back and compare threads, registers,\n"
 			"              auxv and a checksum of every region with the snapshot\n"
 			"  --frozen    no fork snapshot: keep the process frozen while dumping\n"
+			"  --fork-frozen  make the fork with every thread frozen, never first\n"
 			"  PID         the process (default: the session's, -p PID)\n"
 			"\n"
 			"As generate-core-file [FILE] (gdb's name) it dumps the session's\n"

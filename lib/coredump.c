@@ -1202,6 +1202,7 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 
 	struct ms_snapshot_options so = {
 		.no_fork = o->no_fork,
+		.fork_frozen = o->fork_frozen,
 		.keep_dontdump = o->all,
 		.temp_dir = out.dir,
 		.pre_smaps = ms_snapshot_maps(live),
@@ -1213,6 +1214,10 @@ struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 	if (err)
 		goto out;
 	r->forked = ms_snapshot_forked(snap);
+	r->fork_stop_seconds = ms_snapshot_fork_stop_seconds(snap);
+	r->patched_bytes = ms_snapshot_patched_bytes(snap);
+	snprintf(r->fork_first_reason, sizeof(r->fork_first_reason), "%s",
+		 ms_snapshot_fork_first_reason(snap));
 	snprintf(r->no_fork_reason, sizeof(r->no_fork_reason), "%s",
 		 ms_snapshot_no_fork_reason(snap));
 	for (size_t i = 0; ms_snapshot_warning(snap, i); i++)
@@ -1302,6 +1307,12 @@ out:
 			err = fin;
 		else
 			ms_error_destroy(fin);
+	}
+	/* whatever read failed first, a target that died meanwhile is the reason */
+	if (err && err->code != MS_ERROR_INTERRUPTED && err->code != MS_ERROR_NOT_FOUND &&
+	    (err->code != MS_ERROR_EXITED || err->errnum) && ms_procfs_process_gone(pid, 50)) {
+		ms_error_destroy(err);
+		err = ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid);
 	}
 	ms_error_destroy(pipe_finish(&c.pipe));
 	output_abandon(&out);

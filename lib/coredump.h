@@ -68,6 +68,7 @@ struct ms_gcore_options {
 	const char *path; /* the core file to write */
 	bool all;	  /* -a: every mapping, ignoring coredump_filter and MADV_DONTDUMP */
 	bool no_fork;	  /* dump while frozen, without the fork snapshot */
+	bool fork_frozen; /* fork with every thread frozen, never before the freeze */
 	bool dry_run;	  /* only say what would be written */
 	bool verify;	  /* read the core back and compare */
 	const volatile sig_atomic_t *interrupted;
@@ -79,8 +80,13 @@ struct ms_gcore_result {
 	bool forked;
 	char no_fork_reason[256];
 	double frozen_seconds; /* the target frozen for the snapshot */
-	double reap_seconds;   /* ... and again to reap the snapshot process */
-	double seconds;	       /* the whole dump */
+	/* the fork made first: how long it stopped the forking thread alone, and the
+	   bytes the other threads changed before the freeze (copied while frozen) */
+	double fork_stop_seconds;
+	uint64_t patched_bytes;
+	char fork_first_reason[256]; /* why the fork was not made first, or "" */
+	double reap_seconds;	     /* ... and again to reap the snapshot process */
+	double seconds;		     /* the whole dump */
 	size_t threads, segments, notes;
 	uint64_t file_size;  /* apparent size */
 	uint64_t disk_size;  /* blocks on disk (estimated for a dry run) */

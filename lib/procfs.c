@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ms_error *ms_procfs_read(const char *path, char **buf_ret, size_t *len_ret)
@@ -151,6 +152,38 @@ bool ms_procfs_pid_exists(pid_t pid)
 	char path[32];
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	return access(path, F_OK) == 0;
+}
+
+/* Whether every thread of pid has exited (or pid is gone). */
+static bool all_threads_dead(pid_t pid)
+{
+	pid_t *tids;
+	size_t n;
+	struct ms_error *err = ms_procfs_thread_ids(pid, &tids, &n);
+	if (err) {
+		ms_error_destroy(err);
+		return !ms_procfs_pid_exists(pid);
+	}
+	bool dead = true;
+	for (size_t i = 0; i < n && dead; i++) {
+		char name[17], state = 0;
+		if (ms_procfs_thread_stat(pid, tids[i], name, &state))
+			dead = state == 'Z' || state == 'X';
+	}
+	free(tids);
+	return dead;
+}
+
+bool ms_procfs_process_gone(pid_t pid, int wait_ms)
+{
+	for (int waited = 0;; waited++) {
+		if (all_threads_dead(pid))
+			return true;
+		if (waited >= wait_ms)
+			return false;
+		struct timespec ts = {0, 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 struct ms_error *ms_procfs_ids(const char *path, pid_t **ids_ret, size_t *count_ret)

@@ -39,6 +39,12 @@ struct ms_error *ms_procfs_write(const char *path, const char *value);
 
 /* Whether /proc/PID exists (the process is alive or a zombie). */
 bool ms_procfs_pid_exists(pid_t pid);
+/*
+ * Whether process pid is gone, or dead (every thread a zombie: a tracer may
+ * hold them), waiting up to wait_ms for a dying one to get there: after a
+ * read failed, whether its exit is the reason.
+ */
+bool ms_procfs_process_gone(pid_t pid, int wait_ms);
 
 /*
  * The numeric entries of a /proc directory (the processes in /proc, a

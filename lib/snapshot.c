@@ -16,57 +16,11 @@
 #include <unistd.h>
 
 #include "freeze.h"
+#include "snapshot_impl.h"
 #include "inject.h"
 #include "pagemap.h"
 #include "procfs.h"
 #include "grow.h"
-
-/* How much is copied per system call, and held by memscope at once. */
-enum { SNAP_BUF_SIZE = 4 << 20, SNAP_SCAN_REGIONS = 512 };
-
-struct spill_extent {
-	uint64_t addr, len, offset; /* bytes at addr are at offset in the spill file */
-};
-
-struct ms_snapshot {
-	pid_t pid;
-	pid_t child;	       /* the fork, 0 if none */
-	pid_t child_in_target; /* its pid in the target's pid namespace */
-	bool live;	       /* ms_snapshot_create_unfrozen: nothing frozen */
-	bool finished;
-	struct ms_freeze *freeze; /* held only while frozen */
-	double frozen_seconds;
-	char no_fork_reason[256];
-	struct ms_snapshot_process proc;
-	struct ms_thread_list *threads;
-	struct ms_maps *maps; /* at the freeze, with smaps detail merged in */
-	uint64_t syscall_addr;
-	pid_t inject_tid;
-	pid_t child_in_making;	   /* the fork, before it is known to have worked */
-	const struct ms_maps *pre; /* smaps before the freeze, while making */
-	/* regions copied while frozen */
-	int spill_fd;
-	uint64_t spill_size;
-	struct spill_extent *extents;
-	size_t nextents, cap_extents;
-	/* readers */
-	int pagemap_fd, target_pagemap_fd;
-	int mem_fd, target_mem_fd; /* /proc/PID/mem of the source, of the target */
-	int shared_fd;
-	uint64_t shared_vma_start;
-	int file_fd; /* the file of a private file mapping (frozen target only) */
-	uint64_t file_vma_start;
-	uint8_t *buf;
-	char **warnings;
-	size_t nwarnings;
-	/* timing of the frozen steps */
-	struct {
-		const char *name;
-		double seconds;
-	} steps[12];
-	size_t nsteps;
-	double step_start;
-};
 
 static void add_warning(struct ms_snapshot *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -90,7 +44,7 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void step_done(struct ms_snapshot *s, const char *name)
+void ms_snap_step_done(struct ms_snapshot *s, const char *name)
 {
 	double t = now_seconds();
 	if (s->nsteps < sizeof(s->steps) / sizeof(s->steps[0])) {
@@ -304,9 +258,9 @@ static struct ms_pagemap pagemap_of(int fd, pid_t pid)
  * Runs of pages present or swapped (and, with no_zero, not the shared zero
  * page) in [start, end), from an open pagemap.
  */
-static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t end, bool no_zero,
-				     struct ms_snapshot_range *out, size_t max, size_t *count_ret,
-				     uint64_t *next_ret)
+struct ms_error *ms_snap_scan_present(int fd, pid_t pid, uint64_t start, uint64_t end, bool no_zero,
+				      struct ms_snapshot_range *out, size_t max, size_t *count_ret,
+				      uint64_t *next_ret)
 {
 	size_t page = ms_page_size();
 	if (max > SNAP_SCAN_REGIONS)
@@ -381,7 +335,7 @@ static struct ms_error *scan_present(int fd, pid_t pid, uint64_t start, uint64_t
 
 /* ---- regions copied while frozen ---- */
 
-static struct ms_error *open_spill(struct ms_snapshot *s, const char *dir)
+struct ms_error *ms_snap_open_spill(struct ms_snapshot *s, const char *dir)
 {
 	if (s->spill_fd >= 0)
 		return NULL;
@@ -400,8 +354,8 @@ static struct ms_error *open_spill(struct ms_snapshot *s, const char *dir)
 	return NULL;
 }
 
-static struct ms_error *add_extent(struct ms_snapshot *s, uint64_t addr, uint64_t len,
-				   uint64_t offset)
+struct ms_error *ms_snap_add_extent(struct ms_snapshot *s, uint64_t addr, uint64_t len,
+				    uint64_t offset)
 {
 	if (s->nextents &&
 	    s->extents[s->nextents - 1].addr + s->extents[s->nextents - 1].len == addr &&
@@ -426,7 +380,7 @@ static struct ms_error *add_extent(struct ms_snapshot *s, uint64_t addr, uint64_
  * target would change it. /proc/PID/mem also reads what the mapping's
  * protection forbids, as the kernel's own dumper does.
  */
-static ssize_t read_process_memory(pid_t pid, int *mem_fd, uint64_t addr, void *buf, size_t len)
+ssize_t ms_snap_read_memory(pid_t pid, int *mem_fd, uint64_t addr, void *buf, size_t len)
 {
 	if (*mem_fd < 0) {
 		char path[64];
@@ -457,8 +411,9 @@ static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vm
 	while (next < vma->end) {
 		size_t n = 0;
 		if (anon) {
-			struct ms_error *err = scan_present(s->target_pagemap_fd, s->pid, next,
-							    vma->end, true, ranges, 64, &n, &next);
+			struct ms_error *err =
+				ms_snap_scan_present(s->target_pagemap_fd, s->pid, next, vma->end,
+						     true, ranges, 64, &n, &next);
 			if (err)
 				return err;
 		} else {
@@ -472,7 +427,7 @@ static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vm
 				size_t len = SNAP_BUF_SIZE;
 				if (ranges[i].end - a < len)
 					len = (size_t)(ranges[i].end - a);
-				ssize_t got = read_process_memory(s->pid, &s->target_mem_fd, a,
+				ssize_t got = ms_snap_read_memory(s->pid, &s->target_mem_fd, a,
 								  s->buf, len);
 				if (got <= 0) {
 					a += page; /* unreadable page: a hole */
@@ -482,7 +437,7 @@ static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vm
 					   (off_t)s->spill_size) != got)
 					return ms_error_errno(errno, "writing the spill file");
 				struct ms_error *err =
-					add_extent(s, a, (uint64_t)got, s->spill_size);
+					ms_snap_add_extent(s, a, (uint64_t)got, s->spill_size);
 				if (err)
 					return err;
 				s->spill_size += (uint64_t)got;
@@ -493,7 +448,7 @@ static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vm
 	return NULL;
 }
 
-static bool spilled(const struct ms_snapshot *s, const struct ms_vma *vma)
+bool ms_snap_spilled(const struct ms_snapshot *s, const struct ms_vma *vma)
 {
 	for (size_t i = 0; i < s->nextents; i++)
 		if (s->extents[i].addr >= vma->start && s->extents[i].addr < vma->end)
@@ -501,7 +456,7 @@ static bool spilled(const struct ms_snapshot *s, const struct ms_vma *vma)
 	return false;
 }
 
-static const struct ms_vma *find_exact(const struct ms_maps *maps, const struct ms_vma *vma)
+const struct ms_vma *ms_snap_find_exact(const struct ms_maps *maps, const struct ms_vma *vma)
 {
 	if (!maps)
 		return NULL;
@@ -515,7 +470,7 @@ static bool fork_skips(const struct ms_vma *detail)
 	return detail && (detail->vm_flags & (MS_VM_DONTCOPY | MS_VM_WIPEONFORK));
 }
 
-static bool worth_spilling(const struct ms_snapshot_options *o, const struct ms_vma *detail)
+bool ms_snap_worth_spilling(const struct ms_snapshot_options *o, const struct ms_vma *detail)
 {
 	if (detail->vm_flags & MS_VM_IO)
 		return false;
@@ -533,12 +488,12 @@ static struct ms_error *check_child(struct ms_snapshot *s, const struct ms_snaps
 		return err;
 	for (size_t i = 0; i < s->maps->count && !err; i++) {
 		const struct ms_vma *v = &s->maps->vmas[i];
-		if (find_exact(child_maps, v) || spilled(s, v))
+		if (ms_snap_find_exact(child_maps, v) || ms_snap_spilled(s, v))
 			continue;
-		const struct ms_vma *d = find_exact(s->pre, v);
-		if (d && !worth_spilling(o, d))
+		const struct ms_vma *d = ms_snap_find_exact(s->pre, v);
+		if (d && !ms_snap_worth_spilling(o, d))
 			continue;
-		if (!(err = open_spill(s, o->temp_dir)))
+		if (!(err = ms_snap_open_spill(s, o->temp_dir)))
 			err = spill_vma(s, v);
 	}
 	ms_maps_destroy(child_maps);
@@ -602,16 +557,16 @@ static struct ms_error *inject_fork(struct ms_snapshot *s, const struct ms_snaps
 	uint64_t args[6] = {CLONE_FILES | CLONE_FS, 0, 0, 0, 0, 0};
 	err = ms_inject_syscall_meanwhile(inj, SYS_clone, args, ret_ret, child_ret, capture_rest,
 					  s);
-	step_done(s, "fork (other threads' registers meanwhile)");
+	ms_snap_step_done(s, "fork (other threads' registers meanwhile)");
 	s->child_in_making = *child_ret;
 	if (!err && *child_ret) {
 		err = check_child(s, o);
-		step_done(s, "check child");
+		ms_snap_step_done(s, "check child");
 		if (!err)
 			ms_freeze_release_others(s->freeze, thread);
 	}
 	struct ms_error *end = ms_inject_end(inj);
-	step_done(s, "put thread back");
+	ms_snap_step_done(s, "put thread back");
 	if (end && !err)
 		err = end;
 	else
@@ -625,13 +580,190 @@ static struct ms_error *inject_fork(struct ms_snapshot *s, const struct ms_snaps
 	return err;
 }
 
+/* What fork will not copy, read while the target is frozen (once). */
+static struct ms_error *spill_unforked(struct ms_snapshot *s, const struct ms_snapshot_options *o,
+				       const struct ms_maps *given)
+{
+	for (size_t i = 0; i < s->maps->count; i++) {
+		const struct ms_vma *v = &s->maps->vmas[i];
+		const struct ms_vma *d = ms_snap_find_exact(given, v);
+		if (!fork_skips(d) || !ms_snap_worth_spilling(o, d) || ms_snap_spilled(s, v))
+			continue;
+		struct ms_error *err = ms_snap_open_spill(s, o->temp_dir);
+		if (!err)
+			err = spill_vma(s, v);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/* Below this much written private memory the fork is made frozen (it takes ~3 ms). */
+#define FORK_FIRST_MIN_BYTES (UINT64_C(256) << 20)
+
+/*
+ * The fork of "fork first, freeze after" (see snapshot_patch.c): only the
+ * forking thread is stopped, for as long as the fork takes; the child is
+ * held as the classic fork's is. The target is put back as it was whatever
+ * fails; an error only means the classic fork is used.
+ */
+static struct ms_error *fork_early(struct ms_snapshot *s)
+{
+	struct ms_freeze *f;
+	struct ms_error *err = ms_freeze_create_thread(s->pid, 0, &f);
+	if (err)
+		return err;
+	struct ms_maps *maps = NULL;
+	pid_t child = 0;
+	int64_t ret = 0;
+	char why[256] = "";
+	err = ms_maps_read_pid(s->pid, MS_MAPS_BASIC, &maps);
+	if (!err)
+		err = ms_inject_find_syscall(s->pid, maps, &s->syscall_addr);
+	if (!err && !ms_inject_thread_ok(f, 0, why, sizeof(why)))
+		err = ms_error_create(MS_ERROR_OTHER, "%s", why);
+	struct ms_inject *inj = NULL;
+	if (!err)
+		err = ms_inject_begin(f, 0, s->syscall_addr, &inj);
+	if (!err) {
+		s->inject_tid = ms_freeze_tid(f, 0);
+		uint64_t args[6] = {CLONE_FILES | CLONE_FS, 0, 0, 0, 0, 0};
+		err = ms_inject_syscall(inj, SYS_clone, args, &ret, &child);
+		struct ms_error *end = ms_inject_end(inj);
+		if (end && !err)
+			err = end;
+		else
+			ms_error_destroy(end);
+	}
+	ms_freeze_release(f);
+	s->fork_stop_seconds = ms_freeze_seconds(f);
+	ms_freeze_destroy(f);
+	ms_maps_destroy(maps);
+	if (child) {
+		/* from here on it is the target's child to reap, whatever comes */
+		s->abandoned = child;
+		s->abandoned_in_target = (pid_t)ret;
+	}
+	if (!err && (ret < 0 || !child))
+		err = ms_error_create(MS_ERROR_OTHER, "the kernel refused to fork: %s",
+				      ret < 0 ? strerror((int)-ret) : "no child");
+	if (err)
+		return err;
+	s->abandoned = s->abandoned_in_target = 0;
+	s->early_child = child;
+	s->early_child_in_target = (pid_t)ret;
+	err = ms_inject_hold_child(child);
+	if (!err)
+		err = ms_maps_read_pid(child, MS_MAPS_BASIC, &s->early_maps);
+	if (!err)
+		err = ms_snap_patch_prepare(s);
+	return err; /* the caller gives the child up on an error */
+}
+
+/* Give the early child up: killed at once, reaped at the end. */
+static void abandon_early(struct ms_snapshot *s, const char *why)
+{
+	snprintf(s->early_reason, sizeof(s->early_reason), "%s", why);
+	if (!s->early_child)
+		return;
+	kill(s->early_child, SIGKILL);
+	for (;;) {
+		int status;
+		pid_t r = waitpid(s->early_child, &status, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+	}
+	s->abandoned = s->early_child;
+	s->abandoned_in_target = s->early_child_in_target;
+	s->early_child = s->early_child_in_target = 0;
+	ms_snap_drop_patches(s);
+}
+
+/*
+ * Whether to fork before freezing. Worth it when the fork is long (it copies
+ * an entry per 4 KiB page the process wrote, some 50 ns each) and the
+ * comparison after it shorter (it reads an entry per page mapped, some 15 ns
+ * each, on two threads), and when other threads are left running; possible as
+ * root only.
+ */
+static bool fork_first_fits(const struct ms_snapshot *s, const struct ms_snapshot_options *o,
+			    const struct ms_maps *given, char *why, size_t why_len)
+{
+	if (o->no_fork || o->fork_frozen) {
+		snprintf(why, why_len, "asked to fork frozen");
+		return false;
+	}
+	uint64_t written = 0, mapped = 0;
+	for (size_t i = 0; given && i < given->count; i++) {
+		const struct ms_vma *v = &given->vmas[i];
+		if ((v->prot & MS_PROT_SHARED) || v->kind == MS_VMA_VSYSCALL)
+			continue;
+		mapped += v->end - v->start;
+		written += v->usage.anonymous - v->usage.anon_huge;
+	}
+	if (written < FORK_FIRST_MIN_BYTES || mapped / 4 > written) {
+		snprintf(why, why_len, "%llu MiB written in %llu MiB mapped: the fork is short",
+			 (unsigned long long)(written >> 20), (unsigned long long)(mapped >> 20));
+		return false;
+	}
+	if (!ms_pagemap_pfn_visible()) {
+		snprintf(why, why_len, "pagemap shows no physical addresses (not root)");
+		return false;
+	}
+	char *stat;
+	if (!got(ms_procfs_read_pid(s->pid, "stat", &stat, NULL)))
+		return false;
+	uint64_t threads = stat_field(stat, 20);
+	free(stat);
+	if (threads < 2) {
+		snprintf(why, why_len, "one thread: it would be stopped twice");
+		return false;
+	}
+	return true;
+}
+
+/* Bytes of data the snapshot holds in anonymous mapping v. */
+static uint64_t data_bytes(struct ms_snapshot *s, const struct ms_vma *v)
+{
+	struct ms_snapshot_range r[SNAP_SCAN_REGIONS];
+	uint64_t total = 0;
+	for (uint64_t a = v->start; a < v->end;) {
+		size_t n = 0;
+		uint64_t next = v->end;
+		struct ms_error *err = ms_snapshot_data(s, v, MS_SNAPSHOT_ANON, a, v->end, r,
+							SNAP_SCAN_REGIONS, &n, &next);
+		if (err) {
+			ms_error_destroy(err);
+			return total ? total : ms_page_size(); /* dumped; the copy will tell */
+		}
+		for (size_t i = 0; i < n; i++)
+			total += r[i].end - r[i].start;
+		if (next <= a)
+			break;
+		a = next;
+	}
+	return total;
+}
+
+/* Whether the target changed pages of v after an early fork. */
+static bool patched(const struct ms_snapshot *s, const struct ms_vma *v)
+{
+	for (size_t i = 0; i < s->npatches; i++)
+		if (s->patches[i].addr < v->end &&
+		    s->patches[i].addr + s->patches[i].len > v->start)
+			return true;
+	return false;
+}
+
 static struct ms_error *merge_detail(struct ms_snapshot *s, const struct ms_maps *detail,
 				     const struct ms_maps *pre)
 {
 	for (size_t i = 0; i < s->maps->count; i++) {
 		struct ms_vma *v = &s->maps->vmas[i];
-		const struct ms_vma *d = find_exact(detail, v);
-		const struct ms_vma *p = find_exact(pre, v);
+		const struct ms_vma *d = ms_snap_find_exact(detail, v);
+		const struct ms_vma *p = ms_snap_find_exact(pre, v);
 		const struct ms_vma *use = d ? d : p;
 		if (use) {
 			v->has_smaps = true;
@@ -639,11 +771,22 @@ static struct ms_error *merge_detail(struct ms_snapshot *s, const struct ms_maps
 			memcpy(v->vmflags_text, use->vmflags_text, sizeof(v->vmflags_text));
 			v->usage = use->usage;
 		}
-		if (s->child && !d) {
+		if (s->child && !d && !s->forked_first) {
 			/* fork left it out: MADV_DONTFORK */
 			v->vm_flags |= MS_VM_DONTCOPY;
 		}
-		if (spilled(s, v) && p) {
+		if (s->forked_first && !(v->prot & MS_PROT_SHARED)) {
+			/*
+			 * The child's counts are of before the freeze, and of its own
+			 * mappings: what the target has written is what the snapshot holds.
+			 */
+			if (!ms_vma_is_file(v))
+				v->usage.anonymous = data_bytes(s, v);
+			else if (patched(s, v) && !v->usage.anonymous) {
+				v->usage.anonymous = ms_page_size();
+			}
+		}
+		if (ms_snap_spilled(s, v) && p) {
 			/* the child's copy is empty: the target's counts are the truth */
 			v->usage = p->usage;
 			if (!v->usage.anonymous && !ms_vma_is_file(v))
@@ -690,23 +833,53 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		goto fail;
 	}
 
+	if (fork_first_fits(s, o, given, s->early_reason, sizeof(s->early_reason))) {
+		struct ms_error *e = fork_early(s);
+		if (e) {
+			abandon_early(s, e->message);
+			ms_error_destroy(e);
+		}
+	}
+
 	err = ms_freeze_create(pid, &s->freeze);
 	if (err)
 		goto fail;
 	/* from the first interrupt: what the freeze read before that stopped nothing */
 	s->step_start = now_seconds() - ms_freeze_seconds(s->freeze);
-	step_done(s, "freeze threads");
+	ms_snap_step_done(s, "freeze threads");
 	err = threads_alloc(s);
 	if (err)
 		goto fail;
 	err = ms_maps_read_pid(pid, MS_MAPS_BASIC, &s->maps);
 	if (err)
 		goto fail;
-	step_done(s, "read mappings");
+	ms_snap_step_done(s, "read mappings");
+
+	if (s->early_child) {
+		err = spill_unforked(s, o, given);
+		if (err)
+			goto fail;
+		ms_snap_step_done(s, "copy unforked regions");
+		bool mendable = false;
+		char why[256] = "";
+		err = ms_snap_patch(s, o, given, capture_rest, s, &mendable, why, sizeof(why));
+		if (err)
+			goto fail;
+		ms_snap_step_done(s, "copy registers and what changed since the fork");
+		if (mendable) {
+			s->forked_first = true;
+			s->child = s->early_child;
+			s->child_in_target = s->early_child_in_target;
+			s->early_child = s->early_child_in_target = 0;
+		} else {
+			abandon_early(s, why);
+		}
+	}
+	bool held = s->child != 0; /* the early child, held already */
 
 	size_t thread = 0;
-	bool can_fork = !o->no_fork;
-	if (!can_fork)
+	bool can_fork = !o->no_fork && !s->child;
+	if (o->no_fork)
 		snprintf(s->no_fork_reason, sizeof(s->no_fork_reason), "asked not to fork");
 	if (can_fork) {
 		struct ms_error *e = ms_inject_find_syscall(pid, s->maps, &s->syscall_addr);
@@ -720,23 +893,18 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 					       sizeof(s->no_fork_reason)))
 		can_fork = false;
 
-	step_done(s, "find syscall, thread");
-	err = can_fork ? capture_thread(s, thread) : capture_rest(s);
-	if (err)
-		goto fail;
-	step_done(s, can_fork ? "copy its registers" : "copy registers");
+	if (!s->child) {
+		ms_snap_step_done(s, "find syscall, thread");
+		err = can_fork ? capture_thread(s, thread) : capture_rest(s);
+		if (err)
+			goto fail;
+		ms_snap_step_done(s, can_fork ? "copy its registers" : "copy registers");
+	}
 	if (can_fork) {
-		/* What fork will not copy is read now, while the target is frozen. */
-		for (size_t i = 0; i < s->maps->count; i++) {
-			const struct ms_vma *d = find_exact(given, &s->maps->vmas[i]);
-			if (!fork_skips(d) || !worth_spilling(o, d))
-				continue;
-			if (!(err = open_spill(s, o->temp_dir)))
-				err = spill_vma(s, &s->maps->vmas[i]);
-			if (err)
-				goto fail;
-		}
-		step_done(s, "copy unforked regions");
+		err = spill_unforked(s, o, given);
+		if (err)
+			goto fail;
+		ms_snap_step_done(s, "copy unforked regions");
 		int64_t ret = 0;
 		pid_t child = 0;
 		s->inject_tid = ms_freeze_tid(s->freeze, thread);
@@ -765,8 +933,8 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		s->frozen_seconds = ms_freeze_seconds(s->freeze);
 		ms_freeze_destroy(s->freeze);
 		s->freeze = NULL;
-		step_done(s, "release");
-		err = ms_inject_hold_child(s->child);
+		ms_snap_step_done(s, "release");
+		err = held ? NULL : ms_inject_hold_child(s->child);
 		if (err) {
 			s->child = 0; /* killed: nothing left to reap */
 			goto fail;
@@ -774,13 +942,18 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		err = ms_maps_read_pid(s->child, MS_MAPS_SMAPS, &detail);
 		if (err)
 			goto fail;
+		s->pagemap_fd = open_pagemap(s->child);
+		if (s->pagemap_fd < 0) {
+			err = ms_error_errno(errno, "/proc/%d/pagemap", (int)s->child);
+			goto fail;
+		}
 		merge_detail(s, detail, given);
 		/* A region wiped in the child that smaps did not show before the freeze. */
 		for (size_t i = 0; i < s->maps->count; i++) {
 			struct ms_vma *v = &s->maps->vmas[i];
-			if ((v->vm_flags & MS_VM_WIPEONFORK) && !spilled(s, v) &&
-			    worth_spilling(o, v)) {
-				if (!(err = open_spill(s, o->temp_dir)))
+			if ((v->vm_flags & MS_VM_WIPEONFORK) && !ms_snap_spilled(s, v) &&
+			    ms_snap_worth_spilling(o, v)) {
+				if (!(err = ms_snap_open_spill(s, o->temp_dir)))
 					err = spill_vma(s, v);
 				if (err)
 					goto fail;
@@ -790,11 +963,6 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 					    (unsigned long long)v->start,
 					    (unsigned long long)v->end);
 			}
-		}
-		s->pagemap_fd = open_pagemap(s->child);
-		if (s->pagemap_fd < 0) {
-			err = ms_error_errno(errno, "/proc/%d/pagemap", (int)s->child);
-			goto fail;
 		}
 	} else {
 		/* No snapshot process: the target stays frozen while it is dumped. */
@@ -864,8 +1032,12 @@ static bool same_process(const struct ms_snapshot *s)
 	return start == s->proc.starttime && (!zombie || threads);
 }
 
-/* Reap the dead snapshot process on the target's behalf: inject wait4 into it. */
-static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
+/*
+ * Reap a dead snapshot process (child, in_target in the target's pid
+ * namespace) on the target's behalf: inject wait4 into it.
+ */
+static struct ms_error *reap_child(struct ms_snapshot *s, pid_t child, pid_t in_target,
+				   double *seconds_ret)
 {
 	char last[256] = "no thread could be used";
 	for (int attempt = 0; attempt < 4; attempt++) {
@@ -895,8 +1067,7 @@ static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
 		int64_t ret = -EAGAIN;
 		err = ms_inject_begin(f, 0, s->syscall_addr, &inj);
 		if (!err) {
-			uint64_t args[6] = {
-				(uint64_t)s->child_in_target, 0, __WALL | WNOHANG, 0, 0, 0};
+			uint64_t args[6] = {(uint64_t)in_target, 0, __WALL | WNOHANG, 0, 0, 0};
 			err = ms_inject_syscall(inj, SYS_wait4, args, &ret, NULL);
 			struct ms_error *end = ms_inject_end(inj);
 			if (end && !err)
@@ -913,14 +1084,14 @@ static struct ms_error *reap_child(struct ms_snapshot *s, double *seconds_ret)
 			continue;
 		}
 		/* reaped, or the target reaped it itself (a wait with __WALL) */
-		if (ret == s->child_in_target || ret == -ECHILD)
+		if (ret == in_target || ret == -ECHILD)
 			return NULL;
 		snprintf(last, sizeof(last), "wait4 returned %lld", (long long)ret);
 	}
 	return ms_error_create(MS_ERROR_OTHER,
 			       "could not reap snapshot process %d (%s): it stays a zombie child "
 			       "of process %d, invisible to its wait()",
-			       (int)s->child, last, (int)s->pid);
+			       (int)child, last, (int)s->pid);
 }
 
 struct ms_error *ms_snapshot_finish(struct ms_snapshot *s, double *reap_seconds_ret)
@@ -936,6 +1107,13 @@ struct ms_error *ms_snapshot_finish(struct ms_snapshot *s, double *reap_seconds_
 		ms_freeze_destroy(s->freeze);
 		s->freeze = NULL;
 	}
+	/* an early child not yet taken or given up: an error came between */
+	if (s->early_child)
+		abandon_early(s, "not used");
+	if (s->abandoned) {
+		err = reap_child(s, s->abandoned, s->abandoned_in_target, &reap);
+		s->abandoned = 0;
+	}
 	if (s->child) {
 		/* readers first: an open /proc/CHILD/mem is fine, but be tidy */
 		if (s->mem_fd >= 0)
@@ -950,7 +1128,11 @@ struct ms_error *ms_snapshot_finish(struct ms_snapshot *s, double *reap_seconds_
 			if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
 				break;
 		}
-		err = reap_child(s, &reap);
+		struct ms_error *e = reap_child(s, s->child, s->child_in_target, &reap);
+		if (e && !err)
+			err = e;
+		else
+			ms_error_destroy(e);
 	}
 out:
 	if (reap_seconds_ret)
@@ -968,6 +1150,8 @@ void ms_snapshot_destroy(struct ms_snapshot *s)
 	free(s->proc.cmdline);
 	free(s->proc.auxv);
 	free(s->extents);
+	ms_snap_drop_patches(s);
+	ms_maps_destroy(s->early_maps);
 	free(s->buf);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
@@ -1000,6 +1184,21 @@ const char *ms_snapshot_no_fork_reason(const struct ms_snapshot *s)
 pid_t ms_snapshot_source_pid(const struct ms_snapshot *s)
 {
 	return s->child ? s->child : s->pid;
+}
+
+double ms_snapshot_fork_stop_seconds(const struct ms_snapshot *s)
+{
+	return s->forked_first ? s->fork_stop_seconds : 0;
+}
+
+uint64_t ms_snapshot_patched_bytes(const struct ms_snapshot *s)
+{
+	return s->patched_bytes;
+}
+
+const char *ms_snapshot_fork_first_reason(const struct ms_snapshot *s)
+{
+	return s->early_reason;
 }
 
 double ms_snapshot_frozen_seconds(const struct ms_snapshot *s)
@@ -1054,7 +1253,7 @@ struct ms_error *ms_snapshot_data(struct ms_snapshot *s, const struct ms_vma *vm
 	*next_ret = end;
 	if (start >= end || !max)
 		return NULL;
-	if (spilled(s, vma)) {
+	if (ms_snap_spilled(s, vma)) {
 		size_t n = 0;
 		for (size_t i = 0; i < s->nextents; i++) {
 			const struct spill_extent *e = &s->extents[i];
@@ -1079,15 +1278,20 @@ struct ms_error *ms_snapshot_data(struct ms_snapshot *s, const struct ms_vma *vm
 		ranges[0].end = end;
 		*count_ret = 1;
 		return NULL;
-	case MS_SNAPSHOT_ANON:
-		return scan_present(s->pagemap_fd, ms_snapshot_source_pid(s), start, end, true,
-				    ranges, max, count_ret, next_ret);
+	case MS_SNAPSHOT_ANON: {
+		struct ms_error *err =
+			ms_snap_scan_present(s->pagemap_fd, ms_snapshot_source_pid(s), start, end,
+					     true, ranges, max, count_ret, next_ret);
+		if (err || (!s->npatches && !s->ndrops))
+			return err;
+		return ms_snap_patch_ranges(s, start, ranges, max, count_ret, next_ret);
+	}
 	case MS_SNAPSHOT_SHARED: {
 		int fd = shared_object(s, vma);
 		if (fd < 0) {
 			/* Not root: what the target has mapped is what can be seen. */
-			return scan_present(s->target_pagemap_fd, s->pid, start, end, false, ranges,
-					    max, count_ret, next_ret);
+			return ms_snap_scan_present(s->target_pagemap_fd, s->pid, start, end, false,
+						    ranges, max, count_ret, next_ret);
 		}
 		off_t base = (off_t)vma->offset - (off_t)vma->start;
 		size_t n = 0;
@@ -1120,6 +1324,8 @@ struct ms_error *ms_snapshot_data(struct ms_snapshot *s, const struct ms_vma *vm
 
 static struct ms_error *read_source(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
 				    size_t *done_ret);
+static struct ms_error *read_patched(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
+				     size_t *done_ret);
 
 /* The file behind a private file mapping, for pages the target has not mapped. */
 static int mapped_file(struct ms_snapshot *s, const struct ms_vma *vma)
@@ -1205,7 +1411,7 @@ struct ms_error *ms_snapshot_read(struct ms_snapshot *s, const struct ms_vma *vm
 				  void *buf, size_t len, size_t *done_ret)
 {
 	*done_ret = 0;
-	if (spilled(s, vma)) {
+	if (ms_snap_spilled(s, vma)) {
 		size_t done = 0;
 		while (done < len) {
 			uint64_t a = addr + done;
@@ -1243,7 +1449,40 @@ struct ms_error *ms_snapshot_read(struct ms_snapshot *s, const struct ms_vma *vm
 	if (!s->child && !s->live && !(vma->prot & MS_PROT_SHARED) &&
 	    (vma->kind == MS_VMA_FILE || vma->kind == MS_VMA_VDSO))
 		return read_target_gently(s, vma, addr, buf, len, done_ret);
+	if (s->npatches || s->ndrops)
+		return read_patched(s, addr, buf, len, done_ret);
 	return read_source(s, addr, buf, len, done_ret);
+}
+
+/* An early child's memory, with what the target changed or dropped since. */
+static struct ms_error *read_patched(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
+				     size_t *done_ret)
+{
+	size_t done = 0;
+	*done_ret = 0;
+	while (done < len) {
+		uint64_t a = addr + done, until, offset = 0;
+		enum ms_snap_cover cover = ms_snap_cover_at(s, a, &until, &offset);
+		size_t chunk = until - a < len - done ? (size_t)(until - a) : len - done;
+		char *at = (char *)buf + done;
+		if (cover == MS_SNAP_PATCH) {
+			if (pread(s->spill_fd, at, chunk, (off_t)offset) != (ssize_t)chunk)
+				return ms_error_errno(errno ? errno : EIO,
+						      "reading the spill file");
+		} else if (cover == MS_SNAP_DROP) {
+			memset(at, 0, chunk);
+		} else {
+			size_t got = 0;
+			struct ms_error *err = read_source(s, a, at, chunk, &got);
+			if (err) {
+				*done_ret = done + got;
+				return err;
+			}
+		}
+		done += chunk;
+		*done_ret = done;
+	}
+	return NULL;
 }
 
 static struct ms_error *read_source(struct ms_snapshot *s, uint64_t addr, void *buf, size_t len,
@@ -1251,7 +1490,7 @@ static struct ms_error *read_source(struct ms_snapshot *s, uint64_t addr, void *
 {
 	pid_t pid = ms_snapshot_source_pid(s);
 	ssize_t n =
-		read_process_memory(pid, s->child ? &s->mem_fd : &s->target_mem_fd, addr, buf, len);
+		ms_snap_read_memory(pid, s->child ? &s->mem_fd : &s->target_mem_fd, addr, buf, len);
 	if (n < 0) {
 		if (errno == ESRCH || (errno == ENOENT && !ms_procfs_pid_exists(pid)))
 			return ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid);

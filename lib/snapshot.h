@@ -26,6 +26,7 @@ struct ms_snapshot;
 
 struct ms_snapshot_options {
 	bool no_fork;	      /* stay frozen: no fork snapshot */
+	bool fork_frozen;     /* fork with every thread frozen, not first (snapshot_patch.c) */
 	bool keep_dontdump;   /* copy MADV_DONTDUMP regions aside too (they are dumped) */
 	const char *temp_dir; /* where regions copied while frozen are kept (a file) */
 	/* The target's smaps, read just before (saves reading it twice), or NULL. */
@@ -84,6 +85,15 @@ const char *ms_snapshot_no_fork_reason(const struct ms_snapshot *snapshot);
 /* The snapshot process (the fork), or the target itself when frozen. */
 pid_t ms_snapshot_source_pid(const struct ms_snapshot *snapshot);
 /* Seconds the target was frozen for the snapshot (so far, if still frozen). */
+/*
+ * With the fork made first (before the freeze): how long it stopped the
+ * forking thread alone; 0 when the fork was made frozen.
+ */
+double ms_snapshot_fork_stop_seconds(const struct ms_snapshot *snapshot);
+/* Bytes the target changed between that fork and the freeze, copied aside. */
+uint64_t ms_snapshot_patched_bytes(const struct ms_snapshot *snapshot);
+/* Why the fork was not made first, or was given up ("" if it was used). */
+const char *ms_snapshot_fork_first_reason(const struct ms_snapshot *snapshot);
 double ms_snapshot_frozen_seconds(const struct ms_snapshot *snapshot);
 
 const struct ms_snapshot_process *ms_snapshot_process(const struct ms_snapshot *snapshot);

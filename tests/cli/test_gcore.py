@@ -424,6 +424,13 @@ def test_gcore_text_output_and_forms():
         p = memscope("-p", fx.pid, "gcore", "-o", a)
         assert p.stdout.startswith(f"Saved corefile {a}\n"), p.stdout
         assert re.search(r"target frozen [\d.]+ ms \(fork snapshot\)", p.stdout), p.stdout
+        # a process with much written memory is forked first
+        with Fixture("gcorefix", "threads=2", "big=320") as big:
+            p = memscope("gcore", "-o", os.path.join(d, "big"), big.pid)
+            assert re.search(r"target frozen [\d.]+ ms \(fork snapshot, forked first: one "
+                             r"thread stopped [\d.]+ ms for the fork, [\d.]+ \w+ changed "
+                             r"meanwhile\)", p.stdout), p.stdout
+            os.unlink(os.path.join(d, "big"))
         b = os.path.join(d, "b")
         p = memscope("-p", fx.pid, input=f"generate-core-file {b}\nquit\n")
         assert f"Saved corefile {b}" in p.stdout, p.stdout + p.stderr
@@ -551,10 +558,12 @@ def test_gcore_sigkill_mid_frozen_dump():
 
 
 def test_gcore_target_exits_mid_dump():
-    """The snapshot outlives its target: the core is still written whole."""
+    """The snapshot outlives its target: the core is still written whole.
+    (--fork-frozen: a fork made first is there before the freeze.)"""
     with Fixture("gcorefix", "threads=2", "big=512") as fx, Workdir() as d:
         path = os.path.join(d, "core")
-        proc = subprocess.Popen([mstest.MEMSCOPE, "--json", "gcore", "-o", path, str(fx.pid)],
+        proc = subprocess.Popen([mstest.MEMSCOPE, "--json", "gcore", "--fork-frozen", "-o", path,
+                                 str(fx.pid)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # the snapshot exists and the target runs again: the dump is under way
         assert wait_for(lambda: proc.poll() is not None or (
@@ -567,6 +576,144 @@ def test_gcore_target_exits_mid_dump():
         r = fx["regions"]["big"]
         assert core.read(r[0] + r[1] - PAGE, 8) == \
             (fx["pattern"] ^ (((r[1] // PAGE) - 1) << 32)).to_bytes(8, "little")
+
+
+def test_gcore_target_exits_at_any_moment():
+    """Killed at any moment of a fork-first dump (before its fork, between the
+    fork and the freeze, during the dump): either a whole core, or one line
+    saying the process exited and no file; no process of it left behind."""
+    for delay in (0, 0.01, 0.012, 0.014, 0.016, 0.018, 0.025, 0.05):
+        with Fixture("gcorefix", "threads=2", "big=300") as fx, Workdir() as d:
+            path = os.path.join(d, "core")
+            cmdline = open(f"/proc/{fx.pid}/cmdline", "rb").read()
+            proc = subprocess.Popen([mstest.MEMSCOPE, "gcore", "-o", path, str(fx.pid)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(delay)
+            fx.proc.kill()
+            fx.proc.wait()
+            out, err = proc.communicate(timeout=120)
+            if proc.returncode == 0:
+                core = Core(path)
+                r = fx["regions"]["big"]
+                assert core.read(r[0] + r[1] - PAGE, 8) == \
+                    (fx["pattern"] ^ (((r[1] // PAGE) - 1) << 32)).to_bytes(8, "little")
+            else:
+                # gone before memscope looked (2), or while it worked (1); a
+                # note may come first (its main thread was seen gone first)
+                assert proc.returncode in (1, 2), (delay, proc.returncode, err)
+                *notes, last = err.splitlines()
+                assert re.fullmatch(r"memscope: gcore: (process \d+ exited|no process \d+)",
+                                    last), (delay, err)
+                assert all(n.startswith("memscope: ") and "gcore" not in n for n in notes), \
+                    (delay, err)
+                assert os.listdir(d) == [], (delay, os.listdir(d))
+            left = []
+            for entry in os.listdir("/proc"):
+                try:
+                    if entry.isdigit() and open(f"/proc/{entry}/cmdline", "rb").read() == cmdline:
+                        left.append(entry)
+                except OSError:
+                    pass
+            assert wait_for(lambda: not [e for e in left if os.path.exists(f"/proc/{e}/stat")
+                                         and mstest.proc_status(e)["State"][0] != "Z"],
+                            timeout=5), (delay, left)
+
+
+def ledger_holds(core, fx):
+    """The ledger's 256 words are 256 consecutive numbers, each in its page,
+    the highest where its writer's r12 stood at the freeze."""
+    addr, size = fx["regions"]["ledger"]
+    n = size // PAGE
+    words = [int.from_bytes(core.read(addr + p * PAGE, 8), "little") for p in range(n)]
+    assert all(w % n == p for p, w in enumerate(words)), words
+    assert max(words) - min(words) == n - 1, (min(words), max(words))
+    writer = [r for _, r, _ in core.threads() if r["r13"] == addr]
+    assert len(writer) == 1, "no thread with the ledger in r13"
+    assert max(words) in (writer[0]["r12"], writer[0]["r12"] - 1), (max(words), writer[0]["r12"])
+
+
+def test_gcore_fork_first_takes_what_changed_meanwhile():
+    """Forked first, then frozen: the pages a thread wrote in between come
+    from the frozen process, so the core holds one instant (the ledger)."""
+    mstest.require_root()
+    with Fixture("gcorefix", "threads=3", "big=320", "ledger") as fx, Workdir() as d:
+        path = os.path.join(d, "core")
+        for _ in range(3):
+            out = gcore(fx, path, "--verify")
+            assert out["method"] == "fork" and out["fork_first"] is True, out
+            assert out["verified"] is True, out
+            assert 0 < out["frozen_ms"] and 0 < out["fork_thread_stopped_ms"], out
+            assert out["changed_bytes_copied"] >= PAGE, out
+            core = Core(path)
+            ledger_holds(core, fx)
+            for name in ("written", "sparse", "big"):
+                r = fx["regions"][name]
+                assert core.read(r[0], PAGE) == pattern_page(fx["pattern"], 0, PAGE) or \
+                    name == "big", name
+            r = fx["regions"]["big"]
+            assert core.read(r[0] + r[1] - PAGE, 8) == \
+                (fx["pattern"] ^ (((r[1] // PAGE) - 1) << 32)).to_bytes(8, "little")
+            regs = {t: r for t, r, _ in core.threads()}
+            for t in fx["threads"]:
+                assert regs[t["tid"]]["r12"] == t["r12"] and regs[t["tid"]]["rip"] == fx["block_rip"]
+            os.unlink(path)
+        out = gcore(fx, path, "--fork-frozen")
+        assert out["fork_first"] is False and out["fork_first_reason"] == "asked to fork frozen"
+        ledger_holds(Core(path), fx)
+        assert_untouched(fx)
+
+
+def dropper_holds(core, fx):
+    """The dropper's pages not zero hold 127 or 128 consecutive numbers."""
+    addr, size = fx["regions"]["dropper"]
+    n = size // PAGE
+    words = [int.from_bytes(core.read(addr + p * PAGE, 8), "little") for p in range(n)]
+    live = sorted(w for w in words if w)
+    assert all(w % n == p for p, w in enumerate(words) if w), words
+    assert len(live) in (127, 128) and live[-1] - live[0] == len(live) - 1, live
+
+
+def test_gcore_fork_first_takes_mappings_made_and_pages_dropped():
+    """Private memory mapped, unmapped and dropped between the fork and the
+    freeze: taken from the frozen process, dropped pages left out."""
+    mstest.require_root()
+    with Fixture("gcorefix", "threads=2", "big=320", "churn", "ledger", "dropper") as fx, \
+            Workdir() as d:
+        path = os.path.join(d, "core")
+        first = 0
+        for _ in range(4):
+            out = gcore(fx, path)
+            assert out["method"] == "fork", out
+            first += out["fork_first"]
+            core = Core(path)
+            ledger_holds(core, fx)
+            dropper_holds(core, fx)
+            r = fx["regions"]["written"]
+            assert core.read(r[0], PAGE) == pattern_page(fx["pattern"], 0, PAGE)
+            os.unlink(path)
+        assert first, "no dump was forked first"
+        assert_untouched(fx)
+
+
+def test_gcore_fork_first_given_up_for_new_shared_memory():
+    """Shared memory mapped between the fork and the freeze cannot be read
+    through the child: that child is given up (and reaped) for a fork made
+    frozen, and the core is still right."""
+    mstest.require_root()
+    with Fixture("gcorefix", "threads=2", "big=320", "sharedchurn", "ledger") as fx, \
+            Workdir() as d:
+        path = os.path.join(d, "core")
+        reasons = []
+        for _ in range(6):
+            out = gcore(fx, path)
+            assert out["method"] == "fork", out
+            if not out["fork_first"]:
+                reasons.append(out["fork_first_reason"])
+            ledger_holds(Core(path), fx)
+            os.unlink(path)
+        assert reasons, "shared memory came and went under every fork, yet no child was given up"
+        assert all("after the fork" in r for r in reasons), reasons
+        assert_untouched(fx)
 
 
 def test_gcore_seccomp_falls_back_to_frozen():
