@@ -354,20 +354,21 @@ struct ms_error *ms_snap_open_spill(struct ms_snapshot *s, const char *dir)
 	return NULL;
 }
 
-struct ms_error *ms_snap_add_extent(struct ms_snapshot *s, uint64_t addr, uint64_t len,
-				    uint64_t offset)
+struct ms_error *ms_snap_add_extent(struct spill_extent **list, size_t *n, size_t *cap,
+				    uint64_t addr, uint64_t len, uint64_t offset)
 {
-	if (s->nextents &&
-	    s->extents[s->nextents - 1].addr + s->extents[s->nextents - 1].len == addr &&
-	    s->extents[s->nextents - 1].offset + s->extents[s->nextents - 1].len == offset) {
-		s->extents[s->nextents - 1].len += len;
-		return NULL;
+	if (*n) {
+		struct spill_extent *last = &(*list)[*n - 1];
+		if (last->addr + last->len == addr && last->offset + last->len == offset) {
+			last->len += len;
+			return NULL;
+		}
 	}
-	struct spill_extent *e = ms_grow(s->extents, s->nextents, &s->cap_extents, sizeof(*e), 64);
-	if (!e)
+	struct spill_extent *grown = ms_grow(*list, *n, cap, sizeof(*grown), 64);
+	if (!grown)
 		return &ms_error_no_memory;
-	s->extents = e;
-	s->extents[s->nextents++] = (struct spill_extent){addr, len, offset};
+	*list = grown;
+	(*list)[(*n)++] = (struct spill_extent){addr, len, offset};
 	return NULL;
 }
 
@@ -436,8 +437,9 @@ static struct ms_error *spill_vma(struct ms_snapshot *s, const struct ms_vma *vm
 				if (pwrite(s->spill_fd, s->buf, (size_t)got,
 					   (off_t)s->spill_size) != got)
 					return ms_error_errno(errno, "writing the spill file");
-				struct ms_error *err =
-					ms_snap_add_extent(s, a, (uint64_t)got, s->spill_size);
+				struct ms_error *err = ms_snap_add_extent(
+					&s->extents, &s->nextents, &s->cap_extents, a,
+					(uint64_t)got, s->spill_size);
 				if (err)
 					return err;
 				s->spill_size += (uint64_t)got;
@@ -539,6 +541,20 @@ static struct ms_error *capture_rest(void *arg)
 	return NULL;
 }
 
+/* Kill a held child (the tracer's own) and wait until it is dead, not reaped. */
+static void kill_held(pid_t child)
+{
+	kill(child, SIGKILL);
+	for (;;) {
+		int status;
+		pid_t r = waitpid(child, &status, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+	}
+}
+
 /*
  * Make the frozen target fork: a plain fork, except that there is no exit
  * signal (the target gets no SIGCHLD and its wait() does not see the
@@ -572,9 +588,7 @@ static struct ms_error *inject_fork(struct ms_snapshot *s, const struct ms_snaps
 	else
 		ms_error_destroy(end);
 	if (err && *child_ret) {
-		kill(*child_ret, SIGKILL);
-		int status;
-		waitpid(*child_ret, &status, __WALL);
+		kill_held(*child_ret);
 		*child_ret = 0;
 	}
 	return err;
@@ -641,6 +655,8 @@ static struct ms_error *fork_early(struct ms_snapshot *s)
 	ms_maps_destroy(maps);
 	if (child) {
 		/* from here on it is the target's child to reap, whatever comes */
+		if (err)
+			kill_held(child); /* still in its first stop, not yet held */
 		s->abandoned = child;
 		s->abandoned_in_target = (pid_t)ret;
 	}
@@ -666,15 +682,7 @@ static void abandon_early(struct ms_snapshot *s, const char *why)
 	snprintf(s->early_reason, sizeof(s->early_reason), "%s", why);
 	if (!s->early_child)
 		return;
-	kill(s->early_child, SIGKILL);
-	for (;;) {
-		int status;
-		pid_t r = waitpid(s->early_child, &status, __WALL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
-			break;
-	}
+	kill_held(s->early_child);
 	s->abandoned = s->early_child;
 	s->abandoned_in_target = s->early_child_in_target;
 	s->early_child = s->early_child_in_target = 0;
@@ -1119,15 +1127,7 @@ struct ms_error *ms_snapshot_finish(struct ms_snapshot *s, double *reap_seconds_
 		if (s->mem_fd >= 0)
 			close(s->mem_fd);
 		s->mem_fd = -1;
-		kill(s->child, SIGKILL);
-		for (;;) {
-			int status;
-			pid_t r = waitpid(s->child, &status, __WALL);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
-				break;
-		}
+		kill_held(s->child);
 		struct ms_error *e = reap_child(s, s->child, s->child_in_target, &reap);
 		if (e && !err)
 			err = e;

@@ -51,7 +51,7 @@ struct ms_snapshot {
 	struct spill_extent *patches; /* sorted by address */
 	size_t npatches, cap_patches;
 	/* pages the child has and the target dropped in between: left out */
-	struct spill_extent *drops; /* sorted; offset unused */
+	struct spill_extent *drops; /* sorted; offset = addr (no bytes kept) */
 	size_t ndrops, cap_drops;
 	uint64_t patched_bytes;
 	/* regions copied while frozen */
@@ -80,8 +80,9 @@ struct ms_snapshot {
 
 /* The file of regions copied while frozen, opened on first need in dir. */
 struct ms_error *ms_snap_open_spill(struct ms_snapshot *s, const char *dir);
-struct ms_error *ms_snap_add_extent(struct ms_snapshot *s, uint64_t addr, uint64_t len,
-				    uint64_t offset);
+/* Append [addr, addr + len) at offset to a sorted list, merged with the last if adjacent. */
+struct ms_error *ms_snap_add_extent(struct spill_extent **list, size_t *n, size_t *cap,
+				    uint64_t addr, uint64_t len, uint64_t offset);
 /* Read another process's memory through /proc/PID/mem (*mem_fd: opened on first use). */
 ssize_t ms_snap_read_memory(pid_t pid, int *mem_fd, uint64_t addr, void *buf, size_t len);
 /* Whether vma was copied aside whole, and is read from the spill file. */

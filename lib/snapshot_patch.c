@@ -124,24 +124,6 @@ static bool same_mapping(const struct ms_vma *a, const struct ms_vma *b)
 	       a->dev_minor == b->dev_minor && a->inode == b->inode && same_name(a, b);
 }
 
-static struct ms_error *add_extent_to(struct spill_extent **list, size_t *n, size_t *cap,
-				      uint64_t addr, uint64_t len, uint64_t offset)
-{
-	if (*n) {
-		struct spill_extent *last = &(*list)[*n - 1];
-		if (last->addr + last->len == addr && last->offset + last->len == offset) {
-			last->len += len;
-			return NULL;
-		}
-	}
-	struct spill_extent *p = ms_grow(*list, *n, cap, sizeof(*p), 64);
-	if (!p)
-		return &ms_error_no_memory;
-	*list = p;
-	(*list)[(*n)++] = (struct spill_extent){addr, len, offset};
-	return NULL;
-}
-
 /* Copy [addr, addr + len) from the frozen target into the spill file. */
 static struct ms_error *copy_patch(struct ms_snapshot *s, const struct ms_snapshot_options *o,
 				   uint64_t addr, uint64_t len, bool *mendable)
@@ -156,8 +138,8 @@ static struct ms_error *copy_patch(struct ms_snapshot *s, const struct ms_snapsh
 		}
 		if (pwrite(s->spill_fd, s->buf, n, (off_t)s->spill_size) != (ssize_t)n)
 			return ms_error_errno(errno, "writing the spill file");
-		err = add_extent_to(&s->patches, &s->npatches, &s->cap_patches, addr, n,
-				    s->spill_size);
+		err = ms_snap_add_extent(&s->patches, &s->npatches, &s->cap_patches, addr, n,
+					 s->spill_size);
 		s->spill_size += n;
 		s->patched_bytes += n;
 		addr += n;
@@ -295,11 +277,13 @@ static void compare_span(struct half *h, const struct span *sp)
 			while (j < n && compare(h->t[j], h->c[j]) == vd)
 				j++;
 			if (vd == CHANGED)
-				h->err = add_extent_to(&h->changed, &h->nchanged, &h->cap_changed,
-						       a + i * page, (j - i) * page, 0);
+				h->err = ms_snap_add_extent(&h->changed, &h->nchanged,
+							    &h->cap_changed, a + i * page,
+							    (j - i) * page, a + i * page);
 			else
-				h->err = add_extent_to(&h->dropped, &h->ndropped, &h->cap_dropped,
-						       a + i * page, (j - i) * page, 0);
+				h->err = ms_snap_add_extent(&h->dropped, &h->ndropped,
+							    &h->cap_dropped, a + i * page,
+							    (j - i) * page, a + i * page);
 			i = j;
 		}
 		a += n * page;
@@ -450,8 +434,9 @@ struct ms_error *ms_snap_patch(struct ms_snapshot *s, const struct ms_snapshot_o
 					 (unsigned long long)e->addr);
 		}
 		for (size_t r = 0; r < h[i].ndropped && !err; r++)
-			err = add_extent_to(&s->drops, &s->ndrops, &s->cap_drops,
-					    h[i].dropped[r].addr, h[i].dropped[r].len, 0);
+			err = ms_snap_add_extent(&s->drops, &s->ndrops, &s->cap_drops,
+						 h[i].dropped[r].addr, h[i].dropped[r].len,
+						 h[i].dropped[r].addr);
 	}
 out:
 	for (int i = 0; i < 2; i++) {
