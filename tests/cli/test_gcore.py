@@ -173,58 +173,61 @@ def test_gcore_every_region_matches_live_memory():
 
 
 def test_gcore_mapping_rules():
-    with Fixture("gcorefix", "threads=1") as fx, Workdir() as d:
-        path = os.path.join(d, "core")
-        gcore(fx, path)
-        core = Core(path)
-        r = fx["regions"]
-        pat = fx["pattern"]
+    """Each rule, with the fork made frozen and (as root, a big process with
+    two threads) made first."""
+    for args in (("threads=1",), ("threads=2", "big=320")):
+        with Fixture("gcorefix", *args) as fx, Workdir() as d:
+            path = os.path.join(d, "core")
+            gcore(fx, path)
+            core = Core(path)
+            r = fx["regions"]
+            pat = fx["pattern"]
 
-        def seg(name):
-            s = core.segment(r[name][0])
-            assert s and s["vaddr"] == r[name][0] and s["memsz"] == r[name][1], name
-            return s
+            def seg(name):
+                s = core.segment(r[name][0])
+                assert s and s["vaddr"] == r[name][0] and s["memsz"] == r[name][1], name
+                return s
 
-        for name in ("untouched", "zeroread", "dontdump"):
-            assert seg(name)["filesz"] == 0, f"{name} should not be dumped"
-        for name in ("written", "dontfork", "wipeonfork", "protnone"):
-            assert seg(name)["filesz"] == r[name][1], name
-            for i in range(r[name][1] // PAGE):
-                assert core.read(r[name][0] + i * PAGE, PAGE) == pattern_page(pat, i, PAGE), \
-                    f"{name} page {i}"
-        s = seg("sparse")
-        assert s["filesz"] == r["sparse"][1]
-        for i in range(256):
-            a = r["sparse"][0] + i * PAGE
-            if i % 4 == 0:
-                assert core.read(a, PAGE) == pattern_page(pat, i, PAGE)
-            else:
-                assert core.is_hole(a, PAGE), f"sparse page {i} is not a hole"
-        s = seg("shared")
-        assert s["filesz"] == r["shared"][1]
-        for i in range(8):
-            assert core.read(r["shared"][0] + i * PAGE, PAGE) == pattern_page(pat, i, PAGE)
-        if mstest.IS_ROOT:
-            # the shared memory object's own holes
-            assert core.is_hole(r["shared"][0] + 20 * PAGE, PAGE)
-        s = seg("file")
-        assert s["filesz"] == r["file"][1], "a written private file mapping is dumped whole"
-        page1 = bytearray(pattern_page(pat, 1, PAGE))
-        page1[0] ^= 0xff
-        page1[1] ^= 0xff
-        assert core.read(r["file"][0] + PAGE, PAGE) == bytes(page1)
-        assert core.read(r["file"][0] + 2 * PAGE, PAGE) == pattern_page(pat, 2, PAGE)
-        maps = mstest.maps(fx.pid)
-        for start, end, perms, offset, name in maps:
-            s = core.segment(start)
-            assert s and s["vaddr"] == start and s["memsz"] == end - start, name
-            if name in ("[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]"):
-                assert s["filesz"] == end - start, f"{name} is always dumped"
-            if name == FIXTURE and offset == 0:
-                assert s["filesz"] == PAGE, "the executable's ELF header page"
-            if name.endswith("libc.so.6") and "x" in perms:
-                assert s["filesz"] == 0, "file text is not dumped"
-        assert [s["vaddr"] for s in core.loads] == [m[0] for m in maps]
+            for name in ("untouched", "zeroread", "dontdump"):
+                assert seg(name)["filesz"] == 0, f"{name} should not be dumped"
+            for name in ("written", "dontfork", "wipeonfork", "protnone"):
+                assert seg(name)["filesz"] == r[name][1], name
+                for i in range(r[name][1] // PAGE):
+                    assert core.read(r[name][0] + i * PAGE, PAGE) == pattern_page(pat, i, PAGE), \
+                        f"{name} page {i}"
+            s = seg("sparse")
+            assert s["filesz"] == r["sparse"][1]
+            for i in range(256):
+                a = r["sparse"][0] + i * PAGE
+                if i % 4 == 0:
+                    assert core.read(a, PAGE) == pattern_page(pat, i, PAGE)
+                else:
+                    assert core.is_hole(a, PAGE), f"sparse page {i} is not a hole"
+            s = seg("shared")
+            assert s["filesz"] == r["shared"][1]
+            for i in range(8):
+                assert core.read(r["shared"][0] + i * PAGE, PAGE) == pattern_page(pat, i, PAGE)
+            if mstest.IS_ROOT:
+                # the shared memory object's own holes
+                assert core.is_hole(r["shared"][0] + 20 * PAGE, PAGE)
+            s = seg("file")
+            assert s["filesz"] == r["file"][1], "a written private file mapping is dumped whole"
+            page1 = bytearray(pattern_page(pat, 1, PAGE))
+            page1[0] ^= 0xff
+            page1[1] ^= 0xff
+            assert core.read(r["file"][0] + PAGE, PAGE) == bytes(page1)
+            assert core.read(r["file"][0] + 2 * PAGE, PAGE) == pattern_page(pat, 2, PAGE)
+            maps = mstest.maps(fx.pid)
+            for start, end, perms, offset, name in maps:
+                s = core.segment(start)
+                assert s and s["vaddr"] == start and s["memsz"] == end - start, name
+                if name in ("[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]"):
+                    assert s["filesz"] == end - start, f"{name} is always dumped"
+                if name == FIXTURE and offset == 0:
+                    assert s["filesz"] == PAGE, "the executable's ELF header page"
+                if name.endswith("libc.so.6") and "x" in perms:
+                    assert s["filesz"] == 0, "file text is not dumped"
+            assert [s["vaddr"] for s in core.loads] == [m[0] for m in maps]
 
 
 def test_gcore_notes_in_kernel_order():
