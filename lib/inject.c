@@ -194,7 +194,9 @@ bool ms_inject_thread_ok(struct ms_freeze *f, size_t i, char *why, size_t why_le
 		return false;
 	}
 	int status = ms_freeze_status(f, i);
-	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP) {
+	/* a group-stop seen by a seizing tracer is an event stop too, by its own signal */
+	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP ||
+	    WSTOPSIG(status) != SIGTRAP) {
 		snprintf(why, why_len, "thread %d is not in an interrupt stop", (int)tid);
 		return false;
 	}
@@ -382,12 +384,25 @@ static struct ms_error *run_until(struct ms_inject *inj, int request, bool want_
 			       (int)inj->tid);
 }
 
+void ms_inject_kill_child(pid_t child)
+{
+	kill(child, SIGKILL);
+	for (;;) {
+		int status;
+		pid_t r = waitpid(child, &status, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+	}
+}
+
 struct ms_error *ms_inject_hold_child(pid_t child)
 {
 	int status;
 	struct ms_error *err = wait_tracee(child, &status);
 	if (err) {
-		kill(child, SIGKILL);
+		ms_inject_kill_child(child);
 		return err;
 	}
 	if (!WIFSTOPPED(status))
@@ -395,7 +410,7 @@ struct ms_error *ms_inject_hold_child(pid_t child)
 				       (int)child);
 	if (ptrace(PTRACE_SETOPTIONS, child, 0, (void *)(long)PTRACE_O_EXITKILL) < 0) {
 		int saved = errno;
-		kill(child, SIGKILL);
+		ms_inject_kill_child(child);
 		return ms_error_errno(saved, "ptrace(PTRACE_SETOPTIONS, %d)", (int)child);
 	}
 	return NULL;
@@ -464,11 +479,8 @@ struct ms_error *ms_inject_syscall_meanwhile(struct ms_inject *inj, long nr, con
 out:
 	ms_error_destroy(meanwhile.err);
 	if (child && (err || !child_ret)) {
-		/* not wanted: it dies before running anything */
-		kill(child, SIGKILL);
-		int status;
-		waitpid(child, &status, __WALL);
-		child = 0;
+		/* not wanted: it dies before running anything (a zombie of the target's) */
+		ms_inject_kill_child(child);
 	}
 	if (child_ret)
 		*child_ret = child;

@@ -50,7 +50,9 @@ struct ms_error *ms_inject_begin(struct ms_freeze *freeze, size_t i, uint64_t sy
  * the raw return value (negative errno on failure). If the call created a
  * process (fork, clone), *child_ret (may be NULL, then it is killed) gets its
  * pid, else 0: it is traced by the caller and will stop before running any
- * code; pass it to ms_inject_hold_child() soon.
+ * code; pass it to ms_inject_hold_child() soon. On an error it is killed
+ * already, and *child_ret still names it: dead, it is the target's child to
+ * reap.
  */
 struct ms_error *ms_inject_syscall(struct ms_inject *inject, long nr, const uint64_t args[6],
 				   int64_t *ret_ret, pid_t *child_ret);
@@ -72,9 +74,16 @@ struct ms_error *ms_inject_syscall_meanwhile(struct ms_inject *inject, long nr,
 /*
  * Wait for a process created by an injected call to reach its first stop
  * (before any of its code runs) and make the kernel kill it if the caller
- * dies (PTRACE_O_EXITKILL). On failure it is killed.
+ * dies (PTRACE_O_EXITKILL). On failure it is killed (and is the target's to
+ * reap).
  */
 struct ms_error *ms_inject_hold_child(pid_t child);
+
+/*
+ * Kill a child that an injected call made (traced by the caller) and wait
+ * until it is dead: a zombie for the target to reap, not yet reaped.
+ */
+void ms_inject_kill_child(pid_t child);
 
 /*
  * Put the thread back exactly as it was (registers, an interrupted system

@@ -238,10 +238,6 @@ static int open_pagemap(pid_t pid)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-/*
- * Runs of pages present or swapped (and, with no_zero, not the shared zero
- * page) in [start, end), from an open pagemap.
- */
 /* A struct ms_pagemap over an already open pagemap file (not owned). */
 static struct ms_pagemap pagemap_of(int fd, pid_t pid)
 {
@@ -298,7 +294,11 @@ struct ms_error *ms_snap_scan_present(int fd, pid_t pid, uint64_t start, uint64_
 		return NULL;
 	}
 	scan_works = 0;
-	/* Older kernels: the entries themselves (the zero page cannot be told apart). */
+	/*
+	 * Older kernels: the entries themselves. The zero page is told by its
+	 * frame (as root); the huge zero page is not told apart.
+	 */
+	uint64_t zero_pfn = no_zero ? ms_zero_pfn() : 0;
 	uint64_t entries[SNAP_SCAN_REGIONS];
 	size_t count = 0;
 	uint64_t a = start;
@@ -312,6 +312,9 @@ struct ms_error *ms_snap_scan_present(int fd, pid_t pid, uint64_t start, uint64_
 		for (size_t i = 0; i < npages; i++) {
 			uint64_t addr = a + i * page;
 			if (!(entries[i] & (MS_PM_PRESENT | MS_PM_SWAP)))
+				continue;
+			if (zero_pfn && (entries[i] & MS_PM_PRESENT) &&
+			    ms_pm_pfn(entries[i]) == zero_pfn)
 				continue;
 			if (count && out[count - 1].end == addr) {
 				out[count - 1].end = addr + page;
@@ -541,18 +544,39 @@ static struct ms_error *capture_rest(void *arg)
 	return NULL;
 }
 
-/* Kill a held child (the tracer's own) and wait until it is dead, not reaped. */
-static void kill_held(pid_t child)
+/*
+ * The pid a process of the target's pid namespace has there: the last of
+ * its NSpid (0 if it is gone).
+ */
+static pid_t pid_in_target(pid_t child)
 {
-	kill(child, SIGKILL);
-	for (;;) {
-		int status;
-		pid_t r = waitpid(child, &status, __WALL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
-			break;
+	char *status;
+	pid_t in_target = 0;
+	if (!got(ms_procfs_read_pid(child, "status", &status, NULL)))
+		return 0;
+	ns_last(status, "NSpid", &in_target);
+	free(status);
+	return in_target;
+}
+
+/*
+ * Kill a child the target was made to fork, now or after an error, and
+ * leave it to be reaped at the end (it is the target's child, not ours).
+ * in_target: its pid in the target's pid namespace, if known (> 0).
+ */
+static void kill_held(struct ms_snapshot *s, pid_t child, pid_t in_target)
+{
+	if (in_target <= 0)
+		in_target = pid_in_target(child);
+	ms_inject_kill_child(child);
+	if (in_target <= 0)
+		return; /* reaped already (by the target's own wait) */
+	if (s->nunreaped == sizeof(s->unreaped) / sizeof(s->unreaped[0])) {
+		add_warning(s, "snapshot process %d is left a zombie child of process %d",
+			    (int)child, (int)s->pid);
+		return;
 	}
+	s->unreaped[s->nunreaped++] = (struct ms_snap_unreaped){child, in_target};
 }
 
 /*
@@ -588,7 +612,7 @@ static struct ms_error *inject_fork(struct ms_snapshot *s, const struct ms_snaps
 	else
 		ms_error_destroy(end);
 	if (err && *child_ret) {
-		kill_held(*child_ret);
+		kill_held(s, *child_ret, (pid_t)*ret_ret);
 		*child_ret = 0;
 	}
 	return err;
@@ -653,19 +677,15 @@ static struct ms_error *fork_early(struct ms_snapshot *s)
 	s->fork_stop_seconds = ms_freeze_seconds(f);
 	ms_freeze_destroy(f);
 	ms_maps_destroy(maps);
-	if (child) {
-		/* from here on it is the target's child to reap, whatever comes */
-		if (err)
-			kill_held(child); /* still in its first stop, not yet held */
-		s->abandoned = child;
-		s->abandoned_in_target = (pid_t)ret;
+	if (err && child) {
+		kill_held(s, child, (pid_t)ret); /* still in its first stop, or dead */
+		return err;
 	}
 	if (!err && (ret < 0 || !child))
 		err = ms_error_create(MS_ERROR_OTHER, "the kernel refused to fork: %s",
 				      ret < 0 ? strerror((int)-ret) : "no child");
 	if (err)
 		return err;
-	s->abandoned = s->abandoned_in_target = 0;
 	s->early_child = child;
 	s->early_child_in_target = (pid_t)ret;
 	err = ms_inject_hold_child(child);
@@ -682,9 +702,7 @@ static void abandon_early(struct ms_snapshot *s, const char *why)
 	snprintf(s->early_reason, sizeof(s->early_reason), "%s", why);
 	if (!s->early_child)
 		return;
-	kill_held(s->early_child);
-	s->abandoned = s->early_child;
-	s->abandoned_in_target = s->early_child_in_target;
+	kill_held(s, s->early_child, s->early_child_in_target);
 	s->early_child = s->early_child_in_target = 0;
 	ms_snap_drop_patches(s);
 }
@@ -943,10 +961,8 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		s->freeze = NULL;
 		ms_snap_step_done(s, "release");
 		err = held ? NULL : ms_inject_hold_child(s->child);
-		if (err) {
-			s->child = 0; /* killed: nothing left to reap */
-			goto fail;
-		}
+		if (err)
+			goto fail; /* killed: reaped at the end */
 		err = ms_maps_read_pid(s->child, MS_MAPS_SMAPS, &detail);
 		if (err)
 			goto fail;
@@ -1118,16 +1134,21 @@ struct ms_error *ms_snapshot_finish(struct ms_snapshot *s, double *reap_seconds_
 	/* an early child not yet taken or given up: an error came between */
 	if (s->early_child)
 		abandon_early(s, "not used");
-	if (s->abandoned) {
-		err = reap_child(s, s->abandoned, s->abandoned_in_target, &reap);
-		s->abandoned = 0;
+	for (size_t i = 0; i < s->nunreaped; i++) {
+		struct ms_error *e =
+			reap_child(s, s->unreaped[i].pid, s->unreaped[i].in_target, &reap);
+		if (e && !err)
+			err = e;
+		else
+			ms_error_destroy(e);
 	}
+	s->nunreaped = 0;
 	if (s->child) {
 		/* readers first: an open /proc/CHILD/mem is fine, but be tidy */
 		if (s->mem_fd >= 0)
 			close(s->mem_fd);
 		s->mem_fd = -1;
-		kill_held(s->child);
+		ms_inject_kill_child(s->child);
 		struct ms_error *e = reap_child(s, s->child, s->child_in_target, &reap);
 		if (e && !err)
 			err = e;

@@ -36,16 +36,20 @@ struct ms_snapshot {
 	struct ms_maps *maps; /* at the freeze, with smaps detail merged in */
 	uint64_t syscall_addr;
 	pid_t inject_tid;
-	pid_t child_in_making;	   /* the fork, before it is known to have worked */
+	pid_t child_in_making; /* the fork, before it is known to have worked */
+	/* children killed before the end (given up, or after an error): reaped at the end */
+	struct ms_snap_unreaped {
+		pid_t pid, in_target; /* in_target: in the target's pid namespace */
+	} unreaped[2];
+	size_t nunreaped;
 	const struct ms_maps *pre; /* smaps before the freeze, while making */
 	/* fork first (snapshot_patch.c): a child forked before the freeze, held */
 	pid_t early_child, early_child_in_target;
-	bool forked_first;		      /* the child is that early one */
-	struct ms_maps *early_maps;	      /* its mappings */
-	double fork_stop_seconds;	      /* how long the forking thread was stopped for it */
-	pid_t abandoned, abandoned_in_target; /* an early child given up: reaped at the end */
-	char early_reason[256];		      /* why there was none, or why it was given up */
-	struct ms_snap_cached *cached;	      /* its pagemap, read before the freeze */
+	bool forked_first;	       /* the child is that early one */
+	struct ms_maps *early_maps;    /* its mappings */
+	double fork_stop_seconds;      /* how long the forking thread was stopped for it */
+	char early_reason[256];	       /* why there was none, or why it was given up */
+	struct ms_snap_cached *cached; /* its pagemap, read before the freeze */
 	size_t ncached, cap_cached;
 	/* pages the target changed between that fork and the freeze, in the spill file */
 	struct spill_extent *patches; /* sorted by address */

@@ -85,14 +85,25 @@ enum verdict {
 
 static const uint64_t HAS_PAGE = MS_PM_PRESENT | MS_PM_SWAP;
 
-/* A page of private anonymous memory (the child's, at that address, in any mapping). */
+/*
+ * A page of private anonymous memory (the child's, at that address, in any
+ * mapping). The target's zero pages are no page (see no_zero_pages).
+ */
 static enum verdict compare_anon(uint64_t t, uint64_t c)
 {
 	const uint64_t key = HAS_PAGE | MS_PM_PFN_MASK;
 	if (!(t & HAS_PAGE))
 		return c & HAS_PAGE ? DROPPED : SAME;
-	if ((t & key) == (c & key))
-		return SAME; /* one page, or one swap slot */
+	if ((t & key) == (c & key)) {
+		/*
+		 * One page, or one swap slot. A page the child maps too is
+		 * mapped twice: one the target alone maps is another page at
+		 * the frame the child's was at when its entries were kept.
+		 */
+		if ((t & MS_PM_PRESENT) && (t & MS_PM_EXCLUSIVE))
+			return CHANGED;
+		return SAME;
+	}
 	if (t & MS_PM_SWAP)
 		return UNMENDABLE; /* reading it would swap it in */
 	return CHANGED;
@@ -101,10 +112,10 @@ static enum verdict compare_anon(uint64_t t, uint64_t c)
 /* A page of a private file mapping the child has too. */
 static enum verdict compare_file(uint64_t t, uint64_t c)
 {
-	if (!(t & HAS_PAGE) && (!(c & HAS_PAGE) || (c & MS_PM_FILE)))
-		return SAME; /* both read the file there */
-	/* the target's page of the file: the child without a page there reads it too */
-	if ((t & MS_PM_PRESENT) && (t & MS_PM_FILE) && !(c & HAS_PAGE))
+	/* no page, or a page of the file: reads the file there */
+	bool t_file = !(t & HAS_PAGE) || (t & MS_PM_FILE);
+	bool c_file = !(c & HAS_PAGE) || (c & MS_PM_FILE);
+	if (t_file && c_file)
 		return SAME;
 	enum verdict v = compare_anon(t, c);
 	return v == DROPPED ? UNMENDABLE : v; /* the target reads the file there now */
@@ -247,20 +258,67 @@ struct half {
 	bool mendable;
 	char why[256];
 	struct ms_error *err;
+	uint64_t zero_pfn;
+	struct ms_kpage kp;
 };
+
+/*
+ * The target's pages that only read zeros (the zero page, or the huge zero
+ * page a read fault maps in a THP mapping) hold no data and the kernel
+ * leaves them out of its core: here they are no page, where the child has
+ * another entry. The huge zero page is a page table's worth of consecutive
+ * frames at an address so aligned, and is told by kpageflags, read once for
+ * each such run.
+ */
+static void no_zero_pages(struct half *h, uint64_t a, size_t n)
+{
+	size_t page = ms_page_size(), run = page / sizeof(uint64_t);
+	const uint64_t key = HAS_PAGE | MS_PM_PFN_MASK;
+	size_t first = (size_t)(a / page); /* run is a power of two: masks, not divisions */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t = h->t[i], pfn = ms_pm_pfn(t);
+		if (!(t & MS_PM_PRESENT) || (t & key) == (h->c[i] & key))
+			continue; /* what the child has too is the same either way */
+		if (pfn == h->zero_pfn) {
+			h->t[i] = 0;
+			continue;
+		}
+		if (((first + i) & (run - 1)) || (pfn & (run - 1)) || i + run > n)
+			continue;
+		uint64_t last = h->t[i + run - 1];
+		if (!(last & MS_PM_PRESENT) || ms_pm_pfn(last) != pfn + run - 1)
+			continue;
+		uint64_t flags;
+		struct ms_error *err = ms_kpage_flags(&h->kp, pfn, 1, &flags);
+		if (err) {
+			/* zeros copied would be dumped as data: a fork made frozen instead */
+			snprintf(h->why, sizeof(h->why), "%s", err->message);
+			ms_error_destroy(err);
+			h->mendable = false;
+			return;
+		}
+		if (flags & MS_KPF(MS_KPF_ZERO_PAGE))
+			memset(&h->t[i], 0, run * sizeof(*h->t));
+		i += run - 1;
+	}
+}
 
 static void compare_span(struct half *h, const struct span *sp)
 {
-	size_t page = ms_page_size();
+	size_t page = ms_page_size(), run = page / sizeof(uint64_t);
 	enum verdict (*compare)(uint64_t, uint64_t) = sp->file ? compare_file : compare_anon;
 	for (uint64_t a = sp->start; a < sp->end && h->mendable && !h->err;) {
 		size_t n = (size_t)((sp->end - a) / page);
-		if (n > PATCH_CHUNK)
-			n = PATCH_CHUNK;
+		if (n > PATCH_CHUNK) {
+			/* end where a huge page may begin, so none is cut in two */
+			n = PATCH_CHUNK - (size_t)(a / page % run);
+		}
 		h->err = read_entries(h->s->target_pagemap_fd, h->s->pid, a, n, h->t);
 		if (!h->err)
 			h->err = child_entries(h->s, h->child_pagemap, a, n, h->c);
-		for (size_t i = 0; i < n && !h->err;) {
+		if (!h->err)
+			no_zero_pages(h, a, n);
+		for (size_t i = 0; i < n && h->mendable && !h->err;) {
 			enum verdict vd = compare(h->t[i], h->c[i]);
 			if (vd == SAME) {
 				i++;
@@ -386,14 +444,18 @@ struct ms_error *ms_snap_patch(struct ms_snapshot *s, const struct ms_snapshot_o
 	int child_pagemap = open(path, O_RDONLY | O_CLOEXEC);
 	uint64_t *entries = malloc(4 * PATCH_CHUNK * sizeof(*entries));
 	struct half h[2];
-	for (int i = 0; i < 2; i++)
+	uint64_t zero_pfn = ms_zero_pfn(); /* learnt once: before the helper thread */
+	for (int i = 0; i < 2; i++) {
 		h[i] = (struct half){.s = s,
 				     .child_pagemap = child_pagemap,
 				     .spans = i ? spans + cut : spans,
 				     .nspans = i ? nspans - cut : cut,
 				     .t = entries + (size_t)(2 * i) * PATCH_CHUNK,
 				     .c = entries + (size_t)(2 * i + 1) * PATCH_CHUNK,
-				     .mendable = true};
+				     .mendable = true,
+				     .zero_pfn = zero_pfn};
+		ms_kpage_init(&h[i].kp);
+	}
 	if (child_pagemap < 0 || !entries) {
 		err = child_pagemap < 0 ? ms_error_errno(errno, "%s", path) : &ms_error_no_memory;
 		goto out;
@@ -440,6 +502,7 @@ struct ms_error *ms_snap_patch(struct ms_snapshot *s, const struct ms_snapshot_o
 	}
 out:
 	for (int i = 0; i < 2; i++) {
+		ms_kpage_deinit(&h[i].kp);
 		ms_error_destroy(h[i].err);
 		free(h[i].changed);
 		free(h[i].dropped);

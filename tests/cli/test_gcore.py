@@ -699,6 +699,28 @@ def test_gcore_fork_first_takes_mappings_made_and_pages_dropped():
         assert_untouched(fx)
 
 
+def test_gcore_fork_first_leaves_out_pages_only_read():
+    """Pages first read between the fork and the freeze map the zero page
+    (or the huge zero page) in the target: no data, so not dumped, as the
+    kernel does, and not counted as changed."""
+    mstest.require_root()
+    with Fixture("gcorefix", "threads=2", "big=320", "reader") as fx, Workdir() as d:
+        path = os.path.join(d, "core")
+        for _ in range(4):
+            out = gcore(fx, path)
+            assert out["method"] == "fork" and out["fork_first"] is True, out
+            core = Core(path)
+            for name in ("reader", "hugereader"):
+                addr, size = fx["regions"][name]
+                s = core.segment(addr)
+                assert s and s["vaddr"] == addr and s["memsz"] == size, name
+                assert s["filesz"] == 0, f"{name}: pages only read were dumped"
+            r = fx["regions"]["written"]
+            assert core.read(r[0], PAGE) == pattern_page(fx["pattern"], 0, PAGE)
+            os.unlink(path)
+        assert_untouched(fx)
+
+
 def test_gcore_fork_first_given_up_for_new_shared_memory():
     """Shared memory mapped between the fork and the freeze cannot be read
     through the child: that child is given up (and reaped) for a fork made
@@ -821,34 +843,43 @@ def test_gcore_as_unprivileged_user():
 
 def test_gcore_in_a_pid_namespace():
     """A containerized process: the notes carry the ids it sees (pid 1), as the
-    kernel writes them, and the snapshot process is reaped by its id there."""
+    kernel writes them, and the snapshot process is reaped by its id there;
+    so is a child forked first and given up (shared memory came meanwhile)."""
     mstest.require_root()
-    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", FIXTURE,
-                             "threads=2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    mstest._procs.append(proc)
-    try:
-        info = json.loads(proc.stdout.readline())
-        assert info["pid"] == 1
-        assert wait_for(lambda: children(proc.pid), 5)
-        host = int(children(proc.pid)[0])
-        with Workdir() as d:
-            path = os.path.join(d, "core")
-            out = memscope_json("gcore", "-o", path, host)
-            assert out["method"] == "fork", out
-            core = Core(path)
-            tids = [t for t, _, _ in core.threads()]
-            assert tids == [1] + [t["tid"] for t in info["threads"]], tids
-            ps = elfcore.parse_prpsinfo(core.note(elfcore.NT_PRPSINFO))
-            assert ps["pid"] == 1 and ps["ppid"] == 0, ps
-        mstest.assert_running_untraced(host)
-        assert children(host) == []
-        proc.stdin.write(b"status\n")
-        proc.stdin.flush()
-        st = json.loads(proc.stdout.readline())
-        assert st["sigchld"] == 0 and not st["has_children"] and st["threads_returned"] == 0, st
-    finally:
-        proc.kill()
-        proc.wait()
+    for args in (("threads=2",), ("threads=2", "big=320", "sharedchurn")):
+        proc = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", FIXTURE, *args],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        mstest._procs.append(proc)
+        try:
+            info = json.loads(proc.stdout.readline())
+            assert info["pid"] == 1
+            assert wait_for(lambda: children(proc.pid), 5)
+            host = int(children(proc.pid)[0])
+            given_up = 0
+            with Workdir() as d:
+                path = os.path.join(d, "core")
+                for _ in range(4 if "sharedchurn" in args else 1):
+                    out = memscope_json("gcore", "-o", path, host)
+                    assert out["method"] == "fork", out
+                    given_up += "after the fork" in out.get("fork_first_reason", "")
+                    core = Core(path)
+                    tids = [t for t, _, _ in core.threads()]
+                    assert tids[:len(info["threads"]) + 1] == \
+                        [1] + [t["tid"] for t in info["threads"]], tids
+                    ps = elfcore.parse_prpsinfo(core.note(elfcore.NT_PRPSINFO))
+                    assert ps["pid"] == 1 and ps["ppid"] == 0, ps
+                    os.unlink(path)
+            assert given_up or "sharedchurn" not in args, "no child forked first was given up"
+            mstest.assert_running_untraced(host)
+            assert children(host) == []
+            proc.stdin.write(b"status\n")
+            proc.stdin.flush()
+            st = json.loads(proc.stdout.readline())
+            assert st["sigchld"] == 0 and not st["has_children"] and \
+                st["threads_returned"] == 0, st
+        finally:
+            proc.kill()
+            proc.wait()
 
 
 def test_gcore_memscope_reads_its_core():
