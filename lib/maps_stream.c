@@ -15,6 +15,7 @@ struct ms_maps_stream {
 	pid_t pid;
 	char path[64];
 	bool eof;
+	size_t chunk; /* bytes asked of each read */
 	char *buf;
 	size_t len, cap;
 	struct ms_maps *batch;
@@ -38,9 +39,15 @@ struct ms_error *ms_maps_stream_open(pid_t pid, enum ms_maps_detail detail,
 		return ms_error_errno(e, "%s", path);
 	}
 	s->pid = pid;
+	s->chunk = STREAM_CHUNK;
 	memcpy(s->path, path, sizeof(s->path));
 	*stream_ret = s;
 	return NULL;
+}
+
+void ms_maps_stream_set_chunk(struct ms_maps_stream *stream, size_t bytes)
+{
+	stream->chunk = bytes ? bytes : STREAM_CHUNK;
 }
 
 void ms_maps_stream_close(struct ms_maps_stream *stream)
@@ -76,15 +83,15 @@ struct ms_error *ms_maps_stream_next(struct ms_maps_stream *stream, const struct
 	size_t cut = 0;
 	/* read until a complete mapping is in, or the end */
 	while (!s->eof && !(cut = last_record(s->buf, s->len))) {
-		if (s->cap - s->len < STREAM_CHUNK + 1) {
-			size_t cap = s->cap ? s->cap * 2 : 2 * STREAM_CHUNK;
+		if (s->cap - s->len < s->chunk + 1) {
+			size_t cap = s->cap ? s->cap * 2 : 2 * s->chunk;
 			char *buf = realloc(s->buf, cap);
 			if (!buf)
 				return &ms_error_no_memory;
 			s->buf = buf;
 			s->cap = cap;
 		}
-		ssize_t n = read(s->fd, s->buf + s->len, STREAM_CHUNK);
+		ssize_t n = read(s->fd, s->buf + s->len, s->chunk);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -24,6 +24,13 @@ struct ms_error *ms_maps_stream_open(pid_t pid, enum ms_maps_detail detail,
 struct ms_error *ms_maps_stream_next(struct ms_maps_stream *stream,
 				     const struct ms_maps **maps_ret);
 void ms_maps_stream_close(struct ms_maps_stream *stream);
+/*
+ * Read this many bytes at a time (0: the default, 256 KiB). The kernel
+ * makes the text of as many mappings as a read holds, and for smaps that
+ * walks their page tables: a small read stops the walk near where the
+ * caller stops.
+ */
+void ms_maps_stream_set_chunk(struct ms_maps_stream *stream, size_t bytes);
 
 /*
  * One mapping for ms_maps_stream_each(), valid only during the call. Return

@@ -790,7 +790,8 @@ static struct ms_error *merge_detail(struct ms_snapshot *s, const struct ms_maps
 		struct ms_vma *v = &s->maps->vmas[i];
 		const struct ms_vma *d = ms_snap_find_exact(detail, v);
 		const struct ms_vma *p = ms_snap_find_exact(pre, v);
-		const struct ms_vma *use = d ? d : p;
+		const struct ms_vma *t = ms_snap_find_exact(s->new_detail, v);
+		const struct ms_vma *use = t ? t : d ? d : p;
 		if (use) {
 			v->has_smaps = true;
 			v->vm_flags = use->vm_flags;
@@ -893,6 +894,10 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 			goto fail;
 		ms_snap_step_done(s, "copy registers and what changed since the fork");
 		if (mendable) {
+			err = ms_snap_detail_of_new(s, given);
+			if (err)
+				goto fail;
+			ms_snap_step_done(s, "smaps of mappings made since the fork");
 			s->forked_first = true;
 			s->child = s->early_child;
 			s->child_in_target = s->early_child_in_target;
@@ -1173,6 +1178,7 @@ void ms_snapshot_destroy(struct ms_snapshot *s)
 	free(s->extents);
 	ms_snap_drop_patches(s);
 	ms_maps_destroy(s->early_maps);
+	ms_maps_destroy(s->new_detail);
 	free(s->buf);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);

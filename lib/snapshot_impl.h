@@ -47,6 +47,7 @@ struct ms_snapshot {
 	pid_t early_child, early_child_in_target;
 	bool forked_first;	       /* the child is that early one */
 	struct ms_maps *early_maps;    /* its mappings */
+	struct ms_maps *new_detail;    /* the target's smaps of mappings made or changed since */
 	double fork_stop_seconds;      /* how long the forking thread was stopped for it */
 	char early_reason[256];	       /* why there was none, or why it was given up */
 	struct ms_snap_cached *cached; /* its pagemap, read before the freeze */
@@ -109,6 +110,13 @@ typedef struct ms_error *ms_snap_meanwhile_fn(void *arg);
 struct ms_error *ms_snap_patch(struct ms_snapshot *s, const struct ms_snapshot_options *o,
 			       const struct ms_maps *given, ms_snap_meanwhile_fn *meanwhile,
 			       void *arg, bool *mendable_ret, char *why, size_t why_len);
+/*
+ * While frozen, into new_detail: the target's smaps of the private mappings
+ * it made, or wrote pages of where the child has none, between an early
+ * fork and the freeze. The child's smaps (flags: MADV_DONTDUMP) may not be
+ * the target's there.
+ */
+struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given);
 /* Before the freeze: keep the early child's pagemap entries (it is stopped). */
 struct ms_error *ms_snap_patch_prepare(struct ms_snapshot *s);
 /* Forget the changed pages and the kept entries. */

@@ -18,6 +18,12 @@
  * in between, or too much changed, the early child is given up and the
  * caller forks again with every thread frozen. Physical addresses in pagemap need
  * CAP_SYS_ADMIN.
+ *
+ * The child's smaps says which mappings are dumped (MADV_DONTDUMP). For
+ * the private mappings made since, or made just before and written since,
+ * the frozen target's smaps is read instead, up to the last of them (smaps
+ * walks the page tables of every mapping it shows: 2 GiB of pages below
+ * them would add some 10 ms to the freeze).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +34,7 @@
 #include <unistd.h>
 
 #include "grow.h"
+#include "maps_stream.h"
 #include "pagemap.h"
 #include "procfs.h"
 #include "snapshot_impl.h"
@@ -635,4 +642,87 @@ enum ms_snap_cover ms_snap_cover_at(const struct ms_snapshot *s, uint64_t addr, 
 	}
 	*until_ret = until;
 	return MS_SNAP_CHILD;
+}
+
+/* Read a few mappings of smaps at a time: the walk ends near the last wanted. */
+enum { DETAIL_CHUNK = 4096 };
+
+static bool overlaps(const struct spill_extent *list, size_t n, const struct ms_vma *v)
+{
+	size_t i = first_after(list, n, v->start);
+	return i < n && list[i].addr < v->end;
+}
+
+/* Whether the child has a page in v (true if its entries were not kept). */
+static bool child_has_pages(const struct ms_snapshot *s, const struct ms_vma *v)
+{
+	for (size_t i = 0; i < s->ncached; i++) {
+		const struct ms_snap_cached *k = &s->cached[i];
+		if (v->start < k->start || v->end > k->end)
+			continue;
+		const uint32_t *p = k->packed + (v->start - k->start) / ms_page_size();
+		size_t n = (size_t)((v->end - v->start) / ms_page_size());
+		for (size_t j = 0; j < n; j++)
+			if (p[j] & (PACK_PRESENT | PACK_SWAP))
+				return true;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Whether the child's smaps of private anonymous mapping v may not be the
+ * target's at the freeze: it has none (made since), or it had no page there
+ * and the target has written some since (a mapping made just before the
+ * fork, whose flags, MADV_DONTDUMP, may have been set just after it).
+ */
+static bool needs_target_detail(const struct ms_snapshot *s, const struct ms_maps *given,
+				const struct ms_vma *v)
+{
+	if ((v->prot & MS_PROT_SHARED) || ms_vma_is_file(v) || v->kind == MS_VMA_VSYSCALL ||
+	    ms_snap_find_exact(s->new_detail, v))
+		return false;
+	if (!ms_snap_find_exact(s->early_maps, v))
+		return !ms_snap_find_exact(given, v); /* given: one fork does not copy */
+	return overlaps(s->patches, s->npatches, v) && !child_has_pages(s, v);
+}
+
+struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given)
+{
+	uint64_t last = 0;
+	bool any = false;
+	for (size_t i = 0; i < s->maps->count; i++) {
+		if (needs_target_detail(s, given, &s->maps->vmas[i])) {
+			any = true;
+			last = s->maps->vmas[i].start;
+		}
+	}
+	if (!any)
+		return NULL;
+	if (!s->new_detail && !(s->new_detail = ms_maps_create()))
+		return &ms_error_no_memory;
+	struct ms_maps_stream *stream;
+	struct ms_error *err = ms_maps_stream_open(s->pid, MS_MAPS_SMAPS, &stream);
+	if (err)
+		return err;
+	ms_maps_stream_set_chunk(stream, DETAIL_CHUNK);
+	size_t at = 0; /* both in address order: a cursor into s->maps */
+	for (bool done = false; !done && !err;) {
+		const struct ms_maps *batch;
+		err = ms_maps_stream_next(stream, &batch);
+		if (err || !batch)
+			break;
+		for (size_t k = 0; k < batch->count && !done && !err; k++) {
+			const struct ms_vma *d = &batch->vmas[k];
+			while (at < s->maps->count && s->maps->vmas[at].start < d->start)
+				at++;
+			const struct ms_vma *v = at < s->maps->count ? &s->maps->vmas[at] : NULL;
+			if (v && v->start == d->start && v->end == d->end &&
+			    needs_target_detail(s, given, v))
+				err = ms_maps_append(s->new_detail, d);
+			done = d->start >= last;
+		}
+	}
+	ms_maps_stream_close(stream);
+	return err;
 }

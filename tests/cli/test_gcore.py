@@ -721,6 +721,35 @@ def test_gcore_fork_first_leaves_out_pages_only_read():
         assert_untouched(fx)
 
 
+DONTDUMP_MARK = 0x646f6e7464756d70
+
+
+def test_gcore_fork_first_keeps_rules_of_mappings_made_meanwhile():
+    """Regions mapped and marked MADV_DONTDUMP between the fork and the
+    freeze (the child never had them) are not dumped either: no dumped
+    page holds the mark their pages hold (word 0: its address ^ the mark)."""
+    mstest.require_root()
+    with Fixture("gcorefix", "threads=2", "big=320", "dontdumpchurn") as fx, Workdir() as d:
+        path = os.path.join(d, "core")
+        first = 0
+        for _ in range(4):
+            out = gcore(fx, path)
+            assert out["method"] == "fork", out
+            first += out["fork_first"]
+            core = Core(path)
+            with open(path, "rb") as f:
+                for s in core.loads:
+                    f.seek(s["offset"])
+                    data = f.read(s["filesz"])
+                    for off in range(0, len(data), PAGE):
+                        word = int.from_bytes(data[off:off + 8], "little")
+                        assert word != (s["vaddr"] + off) ^ DONTDUMP_MARK, \
+                            f"a MADV_DONTDUMP page at 0x{s['vaddr'] + off:x} was dumped"
+            os.unlink(path)
+        assert first, "no dump was forked first"
+        assert_untouched(fx)
+
+
 def test_gcore_fork_first_given_up_for_new_shared_memory():
     """Shared memory mapped between the fork and the freeze cannot be read
     through the child: that child is given up (and reaped) for a fork made
