@@ -1164,6 +1164,30 @@ static void phase_done(struct ms_gcore_result *r, const char *name, double *sinc
 	*since = t;
 }
 
+/*
+ * Whether err is what reading a process that died gives (its /proc files
+ * gone, ptrace refused, its memory unreadable), not the output's (a full
+ * disk) nor the user's.
+ */
+static bool fails_when_gone(const struct ms_error *err)
+{
+	if (err->code == MS_ERROR_INTERRUPTED || err->code == MS_ERROR_NOT_FOUND)
+		return false;
+	if (err->code == MS_ERROR_EXITED)
+		return err->errnum != 0; /* else it says so already */
+	switch (err->errnum) {
+	case 0: /* a stop not reached, a short read */
+	case ESRCH:
+	case ENOENT:
+	case EIO:
+	case EFAULT:
+	case ECHILD:
+		return true;
+	default:
+		return false;
+	}
+}
+
 struct ms_error *ms_coredump_gcore(pid_t pid, const struct ms_gcore_options *o,
 				   struct ms_gcore_result *r)
 {
@@ -1309,8 +1333,7 @@ out:
 			ms_error_destroy(fin);
 	}
 	/* whatever read failed first, a target that died meanwhile is the reason */
-	if (err && err->code != MS_ERROR_INTERRUPTED && err->code != MS_ERROR_NOT_FOUND &&
-	    (err->code != MS_ERROR_EXITED || err->errnum) && ms_procfs_process_gone(pid, 50)) {
+	if (err && fails_when_gone(err) && ms_procfs_process_gone(pid, 50)) {
 		ms_error_destroy(err);
 		err = ms_error_create(MS_ERROR_EXITED, "process %d exited", (int)pid);
 	}
