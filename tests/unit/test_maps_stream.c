@@ -12,7 +12,8 @@
 #include "maps_stream.h"
 #include "unit.h"
 
-static void compare(enum ms_maps_detail detail)
+/* chunk: bytes a read asks for (0: the default) */
+static void compare(enum ms_maps_detail detail, size_t chunk)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	enum { N = 3000 };
@@ -34,6 +35,7 @@ static void compare(enum ms_maps_detail detail)
 		w++;
 	struct ms_maps_stream *s;
 	ck_assert_ptr_null(ms_maps_stream_open(getpid(), detail, &s));
+	ms_maps_stream_set_chunk(s, chunk);
 	size_t n = 0, batches = 0;
 	const struct ms_maps *batch;
 	for (;;) {
@@ -58,6 +60,8 @@ static void compare(enum ms_maps_detail detail)
 	}
 	ck_assert_uint_eq(n, 2 * N - 8);
 	ck_assert_uint_gt(batches, 1);
+	if (chunk && detail == MS_MAPS_SMAPS) /* a few mappings (~1 KiB each) a read */
+		ck_assert_uint_gt(batches, N / 4);
 	ms_maps_stream_close(s);
 	ms_maps_destroy(whole);
 	munmap(base, 2 * N * page);
@@ -65,13 +69,20 @@ static void compare(enum ms_maps_detail detail)
 
 START_TEST(test_stream_maps)
 {
-	compare(MS_MAPS_BASIC);
+	compare(MS_MAPS_BASIC, 0);
 }
 END_TEST
 
 START_TEST(test_stream_smaps)
 {
-	compare(MS_MAPS_SMAPS);
+	compare(MS_MAPS_SMAPS, 0);
+}
+END_TEST
+
+START_TEST(test_stream_smaps_small_reads)
+{
+	/* a read of 4 KiB holds a few mappings of smaps: the same, in many batches */
+	compare(MS_MAPS_SMAPS, 4096);
 }
 END_TEST
 
@@ -142,6 +153,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_stream_maps);
 	tcase_add_test(tc, test_stream_smaps);
+	tcase_add_test(tc, test_stream_smaps_small_reads);
 	tcase_add_test(tc, test_stream_each);
 	tcase_add_test(tc, test_stream_no_process);
 	suite_add_tcase(suite, tc);
