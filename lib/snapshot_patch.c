@@ -21,9 +21,10 @@
  *
  * The child's smaps says which mappings are dumped (MADV_DONTDUMP). For
  * the private mappings made since, or made just before and written since,
- * the frozen target's smaps is read instead, up to the last of them (smaps
- * walks the page tables of every mapping it shows: 2 GiB of pages below
- * them would add some 10 ms to the freeze).
+ * the frozen target's smaps is read instead, as far as that is cheap: smaps
+ * walks the page tables of every mapping it shows, and 2 GiB of pages below
+ * them would add some 15 ms to the freeze. Those beyond are read once the
+ * target runs again; one unmapped by then is dumped (its flags unknown).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +127,15 @@ static enum verdict compare_file(uint64_t t, uint64_t c)
 		return SAME;
 	enum verdict v = compare_anon(t, c);
 	return v == DROPPED ? UNMENDABLE : v; /* the target reads the file there now */
+}
+
+/*
+ * The kernel's own pages (vdso, vvar, vsyscall): the same in every process,
+ * and mapped in a child only once it touches them.
+ */
+static bool kernel_pages(const struct ms_vma *v)
+{
+	return v->kind == MS_VMA_VDSO || v->kind == MS_VMA_VVAR || v->kind == MS_VMA_VSYSCALL;
 }
 
 static bool same_name(const struct ms_vma *a, const struct ms_vma *b)
@@ -377,8 +387,8 @@ static struct ms_error *plan_spans(struct ms_snapshot *s, const struct ms_snapsh
 	uint64_t total = 0;
 	for (size_t i = 0; i < s->maps->count; i++) {
 		const struct ms_vma *v = &s->maps->vmas[i];
-		if (v->kind == MS_VMA_VSYSCALL || ms_snap_spilled(s, v))
-			continue; /* the same page everywhere; copied while frozen */
+		if (kernel_pages(v) || ms_snap_spilled(s, v))
+			continue; /* the same pages everywhere; copied while frozen */
 		const struct ms_vma *d = ms_snap_find_exact(given, v);
 		if (d && !ms_snap_worth_spilling(o, d))
 			continue; /* not dumped */
@@ -644,6 +654,11 @@ enum ms_snap_cover ms_snap_cover_at(const struct ms_snapshot *s, uint64_t addr, 
 	return MS_SNAP_CHILD;
 }
 
+/*
+ * smaps walked while frozen for the mappings made since an early fork: at
+ * most this much other memory mapped below them (some 7 ns a 4 KiB page).
+ */
+#define DETAIL_WALK_MAX_BYTES (UINT64_C(256) << 20)
 /* Read a few mappings of smaps at a time: the walk ends near the last wanted. */
 enum { DETAIL_CHUNK = 4096 };
 
@@ -679,7 +694,7 @@ static bool child_has_pages(const struct ms_snapshot *s, const struct ms_vma *v)
 static bool needs_target_detail(const struct ms_snapshot *s, const struct ms_maps *given,
 				const struct ms_vma *v)
 {
-	if ((v->prot & MS_PROT_SHARED) || ms_vma_is_file(v) || v->kind == MS_VMA_VSYSCALL ||
+	if ((v->prot & MS_PROT_SHARED) || ms_vma_is_file(v) || kernel_pages(v) ||
 	    ms_snap_find_exact(s->new_detail, v))
 		return false;
 	if (!ms_snap_find_exact(s->early_maps, v))
@@ -687,14 +702,19 @@ static bool needs_target_detail(const struct ms_snapshot *s, const struct ms_map
 	return overlaps(s->patches, s->npatches, v) && !child_has_pages(s, v);
 }
 
-struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given)
+struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given,
+				       bool frozen)
 {
-	uint64_t last = 0;
+	/* the last wanted (while frozen: with little other memory below it) */
+	uint64_t last = 0, below = 0;
 	bool any = false;
 	for (size_t i = 0; i < s->maps->count; i++) {
-		if (needs_target_detail(s, given, &s->maps->vmas[i])) {
+		const struct ms_vma *v = &s->maps->vmas[i];
+		if (!needs_target_detail(s, given, v)) {
+			below += v->end - v->start;
+		} else if (!frozen || below <= DETAIL_WALK_MAX_BYTES) {
 			any = true;
-			last = s->maps->vmas[i].start;
+			last = v->start;
 		}
 	}
 	if (!any)
@@ -705,7 +725,8 @@ struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_ma
 	struct ms_error *err = ms_maps_stream_open(s->pid, MS_MAPS_SMAPS, &stream);
 	if (err)
 		return err;
-	ms_maps_stream_set_chunk(stream, DETAIL_CHUNK);
+	if (frozen)
+		ms_maps_stream_set_chunk(stream, DETAIL_CHUNK);
 	size_t at = 0; /* both in address order: a cursor into s->maps */
 	for (bool done = false; !done && !err;) {
 		const struct ms_maps *batch;
