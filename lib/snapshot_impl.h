@@ -52,6 +52,7 @@ struct ms_snapshot {
 	char early_reason[256];	       /* why there was none, or why it was given up */
 	struct ms_snap_cached *cached; /* its pagemap, read before the freeze */
 	size_t ncached, cap_cached;
+	uint64_t *patch_buf; /* the comparison's buffers, allocated before the freeze */
 	/* pages the target changed between that fork and the freeze, in the spill file */
 	struct spill_extent *patches; /* sorted by address */
 	size_t npatches, cap_patches;

@@ -42,6 +42,8 @@
 
 /* pagemap entries compared per read: 512 KiB of each process's, 256 MiB of memory */
 enum { PATCH_CHUNK = 65536 };
+/* Each half's target and child entries. */
+enum { PATCH_BUF_ENTRIES = 4 * PATCH_CHUNK };
 /*
  * The child's entries are read before the freeze and kept, 4 bytes a page, up
  * to this many pages (16 MiB for 16 GiB of private memory); beyond that they
@@ -216,7 +218,14 @@ struct ms_error *ms_snap_patch_prepare(struct ms_snapshot *s)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ms_error_errno(errno, "%s", path);
-	uint64_t *buf = malloc(PATCH_CHUNK * sizeof(*buf));
+	/*
+	 * The comparison's buffers, touched now: their 512 page faults would
+	 * add to the freeze (more where freed memory went back to a hypervisor).
+	 */
+	s->patch_buf = malloc(PATCH_BUF_ENTRIES * sizeof(*s->patch_buf));
+	if (s->patch_buf)
+		memset(s->patch_buf, 0, PATCH_BUF_ENTRIES * sizeof(*s->patch_buf));
+	uint64_t *buf = s->patch_buf; /* its first PATCH_CHUNK entries, meanwhile */
 	struct ms_error *err = buf ? NULL : &ms_error_no_memory;
 	for (size_t i = 0; !err && i < s->early_maps->count; i++) {
 		const struct ms_vma *v = &s->early_maps->vmas[i];
@@ -249,7 +258,6 @@ struct ms_error *ms_snap_patch_prepare(struct ms_snapshot *s)
 		s->cached[s->ncached++] = (struct ms_snap_cached){v->start, v->end, packed};
 		kept += pages;
 	}
-	free(buf);
 	close(fd);
 	return err;
 }
@@ -459,7 +467,7 @@ struct ms_error *ms_snap_patch(struct ms_snapshot *s, const struct ms_snapshot_o
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)s->early_child);
 	int child_pagemap = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t *entries = malloc(4 * PATCH_CHUNK * sizeof(*entries));
+	uint64_t *entries = s->patch_buf;
 	struct half h[2];
 	uint64_t zero_pfn = ms_zero_pfn(); /* learnt once: before the helper thread */
 	for (int i = 0; i < 2; i++) {
@@ -524,8 +532,9 @@ out:
 		free(h[i].changed);
 		free(h[i].dropped);
 	}
-	free(entries);
 	free(spans);
+	free(s->patch_buf);
+	s->patch_buf = NULL;
 	if (child_pagemap >= 0)
 		close(child_pagemap);
 	return err;
@@ -543,6 +552,8 @@ void ms_snap_drop_patches(struct ms_snapshot *s)
 	s->npatches = s->cap_patches = 0;
 	free(s->drops);
 	s->drops = NULL;
+	free(s->patch_buf);
+	s->patch_buf = NULL;
 	s->ndrops = s->cap_drops = 0;
 	s->patched_bytes = 0;
 }
