@@ -894,7 +894,7 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 			goto fail;
 		ms_snap_step_done(s, "copy registers and what changed since the fork");
 		if (mendable) {
-			err = ms_snap_detail_of_new(s, given, true);
+			err = ms_snap_detail_of_new(s, given);
 			if (err)
 				goto fail;
 			ms_snap_step_done(s, "smaps of mappings made since the fork");
@@ -975,14 +975,6 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 		if (s->pagemap_fd < 0) {
 			err = ms_error_errno(errno, "/proc/%d/pagemap", (int)s->child);
 			goto fail;
-		}
-		if (s->forked_first) {
-			/* the mappings made since the fork that were not read while frozen */
-			struct ms_error *e = ms_snap_detail_of_new(s, given, false);
-			if (e) {
-				add_warning(s, "mappings made after the fork: %s", e->message);
-				ms_error_destroy(e);
-			}
 		}
 		merge_detail(s, detail, given);
 		/* A region wiped in the child that smaps did not show before the freeze. */

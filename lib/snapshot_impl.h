@@ -112,14 +112,12 @@ struct ms_error *ms_snap_patch(struct ms_snapshot *s, const struct ms_snapshot_o
 			       const struct ms_maps *given, ms_snap_meanwhile_fn *meanwhile,
 			       void *arg, bool *mendable_ret, char *why, size_t why_len);
 /*
- * Into new_detail: the target's smaps of the private mappings it made, or
- * wrote pages of where the child has none, between an early fork and the
- * freeze; the child's smaps (flags: MADV_DONTDUMP) may not be the target's
- * there. frozen: only those with little memory below them (smaps walks
- * every mapping's page tables up to there); else those still there.
+ * While frozen, into new_detail: the target's smaps of the private mappings
+ * it made, or wrote pages of where the child has none, between an early
+ * fork and the freeze; the child's smaps (flags: MADV_DONTDUMP) may not be
+ * the target's there. smaps is read up to the last of them only.
  */
-struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given,
-				       bool frozen);
+struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given);
 /* Before the freeze: keep the early child's pagemap entries (it is stopped). */
 struct ms_error *ms_snap_patch_prepare(struct ms_snapshot *s);
 /* Forget the changed pages and the kept entries. */

@@ -21,10 +21,10 @@
  *
  * The child's smaps says which mappings are dumped (MADV_DONTDUMP). For
  * the private mappings made since, or made just before and written since,
- * the frozen target's smaps is read instead, as far as that is cheap: smaps
- * walks the page tables of every mapping it shows, and 2 GiB of pages below
- * them would add some 15 ms to the freeze. Those beyond are read once the
- * target runs again; one unmapped by then is dumped (its flags unknown).
+ * the frozen target's smaps is read instead, up to the last of them. smaps
+ * walks the page tables of every mapping it shows: 2 GiB of 4 KiB pages
+ * below them add some 15 ms to the freeze, the price of not dumping a
+ * short-lived MADV_DONTDUMP buffer (a key, say) made in between.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -665,11 +665,6 @@ enum ms_snap_cover ms_snap_cover_at(const struct ms_snapshot *s, uint64_t addr, 
 	return MS_SNAP_CHILD;
 }
 
-/*
- * smaps walked while frozen for the mappings made since an early fork: at
- * most this much other memory mapped below them (some 7 ns a 4 KiB page).
- */
-#define DETAIL_WALK_MAX_BYTES (UINT64_C(256) << 20)
 /* Read a few mappings of smaps at a time: the walk ends near the last wanted. */
 enum { DETAIL_CHUNK = 4096 };
 
@@ -713,19 +708,14 @@ static bool needs_target_detail(const struct ms_snapshot *s, const struct ms_map
 	return overlaps(s->patches, s->npatches, v) && !child_has_pages(s, v);
 }
 
-struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given,
-				       bool frozen)
+struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given)
 {
-	/* the last wanted (while frozen: with little other memory below it) */
-	uint64_t last = 0, below = 0;
+	uint64_t last = 0; /* where the last wanted begins */
 	bool any = false;
 	for (size_t i = 0; i < s->maps->count; i++) {
-		const struct ms_vma *v = &s->maps->vmas[i];
-		if (!needs_target_detail(s, given, v)) {
-			below += v->end - v->start;
-		} else if (!frozen || below <= DETAIL_WALK_MAX_BYTES) {
+		if (needs_target_detail(s, given, &s->maps->vmas[i])) {
 			any = true;
-			last = v->start;
+			last = s->maps->vmas[i].start;
 		}
 	}
 	if (!any)
@@ -736,8 +726,7 @@ struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_ma
 	struct ms_error *err = ms_maps_stream_open(s->pid, MS_MAPS_SMAPS, &stream);
 	if (err)
 		return err;
-	if (frozen)
-		ms_maps_stream_set_chunk(stream, DETAIL_CHUNK);
+	ms_maps_stream_set_chunk(stream, DETAIL_CHUNK);
 	size_t at = 0; /* both in address order: a cursor into s->maps */
 	for (bool done = false; !done && !err;) {
 		const struct ms_maps *batch;
