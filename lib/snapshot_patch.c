@@ -703,8 +703,15 @@ static bool needs_target_detail(const struct ms_snapshot *s, const struct ms_map
 	if ((v->prot & MS_PROT_SHARED) || ms_vma_is_file(v) || kernel_pages(v) ||
 	    ms_snap_find_exact(s->new_detail, v))
 		return false;
-	if (!ms_snap_find_exact(s->early_maps, v))
-		return !ms_snap_find_exact(given, v); /* given: one fork does not copy */
+	if (!ms_snap_find_exact(s->early_maps, v)) {
+		/*
+		 * Made since, unless it is one fork does not copy (its smaps from
+		 * before is used). A mapping made since may well have the same
+		 * bounds as one unmapped before the fork: its flags are not those.
+		 */
+		const struct ms_vma *before = ms_snap_find_exact(given, v);
+		return !before || !(before->vm_flags & MS_VM_DONTCOPY);
+	}
 	return overlaps(s->patches, s->npatches, v) && !child_has_pages(s, v);
 }
 
