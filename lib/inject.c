@@ -516,3 +516,18 @@ struct ms_error *ms_inject_end(struct ms_inject *inj)
 	free(inj);
 	return err;
 }
+
+struct ms_error *ms_inject_call(struct ms_freeze *freeze, size_t i, uint64_t syscall_addr, long nr,
+				const uint64_t args[6], int64_t *ret_ret, pid_t *child_ret)
+{
+	struct ms_inject *inj;
+	struct ms_error *err = ms_inject_begin(freeze, i, syscall_addr, &inj);
+	if (err)
+		return err;
+	err = ms_inject_syscall(inj, nr, args, ret_ret, child_ret);
+	struct ms_error *end = ms_inject_end(inj);
+	if (end && !err)
+		return end;
+	ms_error_destroy(end);
+	return err;
+}

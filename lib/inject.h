@@ -93,4 +93,11 @@ void ms_inject_kill_child(pid_t child);
  */
 struct ms_error *ms_inject_end(struct ms_inject *inject);
 
+/*
+ * The whole of it for one call in thread i of a freeze: begin, the system
+ * call (as ms_inject_syscall), and the thread put back, whatever failed.
+ */
+struct ms_error *ms_inject_call(struct ms_freeze *freeze, size_t i, uint64_t syscall_addr, long nr,
+				const uint64_t args[6], int64_t *ret_ret, pid_t *child_ret);
+
 #endif

@@ -660,18 +660,10 @@ static struct ms_error *fork_early(struct ms_snapshot *s)
 		err = ms_inject_find_syscall(s->pid, maps, &s->syscall_addr);
 	if (!err && !ms_inject_thread_ok(f, 0, why, sizeof(why)))
 		err = ms_error_create(MS_ERROR_OTHER, "%s", why);
-	struct ms_inject *inj = NULL;
-	if (!err)
-		err = ms_inject_begin(f, 0, s->syscall_addr, &inj);
 	if (!err) {
 		s->inject_tid = ms_freeze_tid(f, 0);
 		uint64_t args[6] = {CLONE_FILES | CLONE_FS, 0, 0, 0, 0, 0};
-		err = ms_inject_syscall(inj, SYS_clone, args, &ret, &child);
-		struct ms_error *end = ms_inject_end(inj);
-		if (end && !err)
-			err = end;
-		else
-			ms_error_destroy(end);
+		err = ms_inject_call(f, 0, s->syscall_addr, SYS_clone, args, &ret, &child);
 	}
 	ms_freeze_release(f);
 	s->fork_stop_seconds = ms_freeze_seconds(f);
@@ -773,16 +765,6 @@ static uint64_t data_bytes(struct ms_snapshot *s, const struct ms_vma *v)
 	return total;
 }
 
-/* Whether the target changed pages of v after an early fork. */
-static bool patched(const struct ms_snapshot *s, const struct ms_vma *v)
-{
-	for (size_t i = 0; i < s->npatches; i++)
-		if (s->patches[i].addr < v->end &&
-		    s->patches[i].addr + s->patches[i].len > v->start)
-			return true;
-	return false;
-}
-
 static struct ms_error *merge_detail(struct ms_snapshot *s, const struct ms_maps *detail,
 				     const struct ms_maps *pre)
 {
@@ -809,7 +791,7 @@ static struct ms_error *merge_detail(struct ms_snapshot *s, const struct ms_maps
 			 */
 			if (!ms_vma_is_file(v))
 				v->usage.anonymous = data_bytes(s, v);
-			else if (patched(s, v) && !v->usage.anonymous) {
+			else if (ms_snap_patched(s, v) && !v->usage.anonymous) {
 				v->usage.anonymous = ms_page_size();
 			}
 		}
@@ -912,7 +894,9 @@ struct ms_error *ms_snapshot_create(pid_t pid, const struct ms_snapshot_options 
 	bool can_fork = !o->no_fork && !s->child;
 	if (o->no_fork)
 		snprintf(s->no_fork_reason, sizeof(s->no_fork_reason), "asked not to fork");
-	if (can_fork) {
+	/* an early child given up: the system call it was made with is still there */
+	const struct ms_vma *vdso = s->syscall_addr ? ms_maps_find(s->maps, s->syscall_addr) : NULL;
+	if (can_fork && !(vdso && vdso->kind == MS_VMA_VDSO)) {
 		struct ms_error *e = ms_inject_find_syscall(pid, s->maps, &s->syscall_addr);
 		if (e) {
 			snprintf(s->no_fork_reason, sizeof(s->no_fork_reason), "%s", e->message);
@@ -1092,18 +1076,9 @@ static struct ms_error *reap_child(struct ms_snapshot *s, pid_t child, pid_t in_
 			ms_freeze_destroy(f);
 			continue;
 		}
-		struct ms_inject *inj;
 		int64_t ret = -EAGAIN;
-		err = ms_inject_begin(f, 0, s->syscall_addr, &inj);
-		if (!err) {
-			uint64_t args[6] = {(uint64_t)in_target, 0, __WALL | WNOHANG, 0, 0, 0};
-			err = ms_inject_syscall(inj, SYS_wait4, args, &ret, NULL);
-			struct ms_error *end = ms_inject_end(inj);
-			if (end && !err)
-				err = end;
-			else
-				ms_error_destroy(end);
-		}
+		uint64_t args[6] = {(uint64_t)in_target, 0, __WALL | WNOHANG, 0, 0, 0};
+		err = ms_inject_call(f, 0, s->syscall_addr, SYS_wait4, args, &ret, NULL);
 		ms_freeze_release(f);
 		*seconds_ret += ms_freeze_seconds(f);
 		ms_freeze_destroy(f);

@@ -84,7 +84,6 @@ bool ms_snapshot_forked(const struct ms_snapshot *snapshot);
 const char *ms_snapshot_no_fork_reason(const struct ms_snapshot *snapshot);
 /* The snapshot process (the fork), or the target itself when frozen. */
 pid_t ms_snapshot_source_pid(const struct ms_snapshot *snapshot);
-/* Seconds the target was frozen for the snapshot (so far, if still frozen). */
 /*
  * With the fork made first (before the freeze): how long it stopped the
  * forking thread alone; 0 when the fork was made frozen.
@@ -94,6 +93,7 @@ double ms_snapshot_fork_stop_seconds(const struct ms_snapshot *snapshot);
 uint64_t ms_snapshot_patched_bytes(const struct ms_snapshot *snapshot);
 /* Why the fork was not made first, or was given up ("" if it was used). */
 const char *ms_snapshot_fork_first_reason(const struct ms_snapshot *snapshot);
+/* Seconds the target was frozen for the snapshot (so far, if still frozen). */
 double ms_snapshot_frozen_seconds(const struct ms_snapshot *snapshot);
 
 const struct ms_snapshot_process *ms_snapshot_process(const struct ms_snapshot *snapshot);

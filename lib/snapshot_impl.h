@@ -120,6 +120,8 @@ struct ms_error *ms_snap_patch(struct ms_snapshot *s, const struct ms_snapshot_o
 struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given);
 /* Before the freeze: keep the early child's pagemap entries (it is stopped). */
 struct ms_error *ms_snap_patch_prepare(struct ms_snapshot *s);
+/* Whether the target changed pages of v after the early fork. */
+bool ms_snap_patched(const struct ms_snapshot *s, const struct ms_vma *v);
 /* Forget the changed pages and the kept entries. */
 void ms_snap_drop_patches(struct ms_snapshot *s);
 /*

@@ -193,21 +193,27 @@ static struct ms_error *read_entries(int fd, pid_t pid, uint64_t addr, size_t n,
 	return NULL;
 }
 
+/* The child's kept entries from address a on, if they cover [a, end); else NULL. */
+static const uint32_t *kept_entries(const struct ms_snapshot *s, uint64_t a, uint64_t end)
+{
+	for (size_t i = 0; i < s->ncached; i++) {
+		const struct ms_snap_cached *k = &s->cached[i];
+		if (a >= k->start && end <= k->end)
+			return k->packed + (a - k->start) / ms_page_size();
+	}
+	return NULL;
+}
+
 /* The child's entries for [a, a + n pages): kept, or read now (none where it maps nothing). */
 static struct ms_error *child_entries(struct ms_snapshot *s, int child_pagemap, uint64_t a,
 				      size_t n, uint64_t *c)
 {
-	uint64_t end = a + n * ms_page_size();
-	for (size_t i = 0; i < s->ncached; i++) {
-		const struct ms_snap_cached *k = &s->cached[i];
-		if (a < k->start || end > k->end)
-			continue;
-		const uint32_t *p = k->packed + (a - k->start) / ms_page_size();
-		for (size_t j = 0; j < n; j++)
-			c[j] = unpack(p[j]);
-		return NULL;
-	}
-	return read_entries(child_pagemap, s->early_child, a, n, c);
+	const uint32_t *p = kept_entries(s, a, a + n * ms_page_size());
+	if (!p)
+		return read_entries(child_pagemap, s->early_child, a, n, c);
+	for (size_t j = 0; j < n; j++)
+		c[j] = unpack(p[j]);
+	return NULL;
 }
 
 struct ms_error *ms_snap_patch_prepare(struct ms_snapshot *s)
@@ -552,10 +558,10 @@ void ms_snap_drop_patches(struct ms_snapshot *s)
 	s->npatches = s->cap_patches = 0;
 	free(s->drops);
 	s->drops = NULL;
-	free(s->patch_buf);
-	s->patch_buf = NULL;
 	s->ndrops = s->cap_drops = 0;
 	s->patched_bytes = 0;
+	free(s->patch_buf);
+	s->patch_buf = NULL;
 }
 
 /* The first of list[0..n) (sorted, disjoint) that ends after addr. */
@@ -668,27 +674,23 @@ enum ms_snap_cover ms_snap_cover_at(const struct ms_snapshot *s, uint64_t addr, 
 /* Read a few mappings of smaps at a time: the walk ends near the last wanted. */
 enum { DETAIL_CHUNK = 4096 };
 
-static bool overlaps(const struct spill_extent *list, size_t n, const struct ms_vma *v)
+bool ms_snap_patched(const struct ms_snapshot *s, const struct ms_vma *v)
 {
-	size_t i = first_after(list, n, v->start);
-	return i < n && list[i].addr < v->end;
+	size_t i = first_after(s->patches, s->npatches, v->start);
+	return i < s->npatches && s->patches[i].addr < v->end;
 }
 
 /* Whether the child has a page in v (true if its entries were not kept). */
 static bool child_has_pages(const struct ms_snapshot *s, const struct ms_vma *v)
 {
-	for (size_t i = 0; i < s->ncached; i++) {
-		const struct ms_snap_cached *k = &s->cached[i];
-		if (v->start < k->start || v->end > k->end)
-			continue;
-		const uint32_t *p = k->packed + (v->start - k->start) / ms_page_size();
-		size_t n = (size_t)((v->end - v->start) / ms_page_size());
-		for (size_t j = 0; j < n; j++)
-			if (p[j] & (PACK_PRESENT | PACK_SWAP))
-				return true;
-		return false;
-	}
-	return true;
+	const uint32_t *p = kept_entries(s, v->start, v->end);
+	if (!p)
+		return true;
+	size_t n = (size_t)((v->end - v->start) / ms_page_size());
+	for (size_t j = 0; j < n; j++)
+		if (p[j] & (PACK_PRESENT | PACK_SWAP))
+			return true;
+	return false;
 }
 
 /*
@@ -712,7 +714,7 @@ static bool needs_target_detail(const struct ms_snapshot *s, const struct ms_map
 		const struct ms_vma *before = ms_snap_find_exact(given, v);
 		return !before || !(before->vm_flags & MS_VM_DONTCOPY);
 	}
-	return overlaps(s->patches, s->npatches, v) && !child_has_pages(s, v);
+	return ms_snap_patched(s, v) && !child_has_pages(s, v);
 }
 
 struct ms_error *ms_snap_detail_of_new(struct ms_snapshot *s, const struct ms_maps *given)

@@ -635,19 +635,31 @@ def ledger_holds(core, fx):
     assert max(words) in (writer[0]["r12"], writer[0]["r12"] - 1), (max(words), writer[0]["r12"])
 
 
+def fork_first_dumps(fx, d, n, *args, every=False):
+    """n dumps of fx into d, each yielded as (JSON result, Core) and removed
+    after: each made with a fork, and forked first at least once (every:
+    each time)."""
+    path = os.path.join(d, "core")
+    first = 0
+    for _ in range(n):
+        out = gcore(fx, path, *args)
+        assert out["method"] == "fork", out
+        assert out["fork_first"] or not every, out
+        first += out["fork_first"]
+        yield out, Core(path)
+        os.unlink(path)
+    assert first, "no dump was forked first"
+
+
 def test_gcore_fork_first_takes_what_changed_meanwhile():
     """Forked first, then frozen: the pages a thread wrote in between come
     from the frozen process, so the core holds one instant (the ledger)."""
     mstest.require_root()
     with Fixture("gcorefix", "threads=3", "big=320", "ledger") as fx, Workdir() as d:
-        path = os.path.join(d, "core")
-        for _ in range(3):
-            out = gcore(fx, path, "--verify")
-            assert out["method"] == "fork" and out["fork_first"] is True, out
+        for out, core in fork_first_dumps(fx, d, 3, "--verify", every=True):
             assert out["verified"] is True, out
             assert 0 < out["frozen_ms"] and 0 < out["fork_thread_stopped_ms"], out
             assert out["changed_bytes_copied"] >= PAGE, out
-            core = Core(path)
             ledger_holds(core, fx)
             for name in ("written", "sparse", "big"):
                 r = fx["regions"][name]
@@ -659,7 +671,7 @@ def test_gcore_fork_first_takes_what_changed_meanwhile():
             regs = {t: r for t, r, _ in core.threads()}
             for t in fx["threads"]:
                 assert regs[t["tid"]]["r12"] == t["r12"] and regs[t["tid"]]["rip"] == fx["block_rip"]
-            os.unlink(path)
+        path = os.path.join(d, "core")
         out = gcore(fx, path, "--fork-frozen")
         assert out["fork_first"] is False and out["fork_first_reason"] == "asked to fork frozen"
         ledger_holds(Core(path), fx)
@@ -683,19 +695,11 @@ def test_gcore_fork_first_takes_mappings_made_and_pages_dropped():
     mstest.require_root()
     with Fixture("gcorefix", "threads=2", "big=320", "churn", "ledger", "dropper") as fx, \
             Workdir() as d:
-        path = os.path.join(d, "core")
-        first = 0
-        for _ in range(4):
-            out = gcore(fx, path)
-            assert out["method"] == "fork", out
-            first += out["fork_first"]
-            core = Core(path)
+        for _, core in fork_first_dumps(fx, d, 4):
             ledger_holds(core, fx)
             dropper_holds(core, fx)
             r = fx["regions"]["written"]
             assert core.read(r[0], PAGE) == pattern_page(fx["pattern"], 0, PAGE)
-            os.unlink(path)
-        assert first, "no dump was forked first"
         assert_untouched(fx)
 
 
@@ -705,11 +709,7 @@ def test_gcore_fork_first_leaves_out_pages_only_read():
     kernel does, and not counted as changed."""
     mstest.require_root()
     with Fixture("gcorefix", "threads=2", "big=320", "reader") as fx, Workdir() as d:
-        path = os.path.join(d, "core")
-        for _ in range(4):
-            out = gcore(fx, path)
-            assert out["method"] == "fork" and out["fork_first"] is True, out
-            core = Core(path)
+        for _, core in fork_first_dumps(fx, d, 4, every=True):
             for name in ("reader", "hugereader"):
                 addr, size = fx["regions"][name]
                 s = core.segment(addr)
@@ -717,7 +717,6 @@ def test_gcore_fork_first_leaves_out_pages_only_read():
                 assert s["filesz"] == 0, f"{name}: pages only read were dumped"
             r = fx["regions"]["written"]
             assert core.read(r[0], PAGE) == pattern_page(fx["pattern"], 0, PAGE)
-            os.unlink(path)
         assert_untouched(fx)
 
 
@@ -730,14 +729,8 @@ def test_gcore_fork_first_keeps_rules_of_mappings_made_meanwhile():
     page holds the mark their pages hold (word 0: its address ^ the mark)."""
     mstest.require_root()
     with Fixture("gcorefix", "threads=2", "big=320", "dontdumpchurn") as fx, Workdir() as d:
-        path = os.path.join(d, "core")
-        first = 0
-        for _ in range(4):
-            out = gcore(fx, path)
-            assert out["method"] == "fork", out
-            first += out["fork_first"]
-            core = Core(path)
-            with open(path, "rb") as f:
+        for _, core in fork_first_dumps(fx, d, 4):
+            with open(core.path, "rb") as f:
                 for s in core.loads:
                     f.seek(s["offset"])
                     data = f.read(s["filesz"])
@@ -745,8 +738,6 @@ def test_gcore_fork_first_keeps_rules_of_mappings_made_meanwhile():
                         word = int.from_bytes(data[off:off + 8], "little")
                         assert word != (s["vaddr"] + off) ^ DONTDUMP_MARK, \
                             f"a MADV_DONTDUMP page at 0x{s['vaddr'] + off:x} was dumped"
-            os.unlink(path)
-        assert first, "no dump was forked first"
         assert_untouched(fx)
 
 
