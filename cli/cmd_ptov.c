@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/pagemap.h"
 #include "../lib/proclist.h"
@@ -75,6 +76,7 @@ static bool on_hit(void *arg, const struct ms_ptov_hit *hit)
 		}
 		json_kv_bool(j, "exclusive", hit->entry & MS_PM_EXCLUSIVE);
 		json_kv_bool(j, "file_or_shared", hit->entry & MS_PM_FILE);
+		json_kv_bool(j, "memscope_itself", hit->pid == getpid());
 		json_end_object(j);
 		return true;
 	}
@@ -91,8 +93,9 @@ static bool on_hit(void *arg, const struct ms_ptov_hit *hit)
 			 vma->offset + (hit->vaddr - vma->start) / ms_page_size() * ms_page_size());
 	else
 		snprintf(where, sizeof(where), "%s", name);
-	printf("%7d  %-16s  %-16" PRIx64 "  %s   %s\n", (int)hit->pid, comm_of(o, hit->pid),
-	       hit->vaddr, perms, where);
+	/* memscope maps libraries too: its own mapping counts in the map count */
+	printf("%7d  %-16s  %-16" PRIx64 "  %s   %s%s\n", (int)hit->pid, comm_of(o, hit->pid),
+	       hit->vaddr, perms, where, hit->pid == getpid() ? "  (this memscope)" : "");
 	return true;
 }
 

@@ -22,6 +22,7 @@
 #include "../lib/maps_stream.h"
 #include "../lib/pagemap.h"
 #include "../lib/procfs.h"
+#include "../lib/selfshare.h"
 #include "../lib/target.h"
 #include "cmd_vm.h"
 #include "commands.h"
@@ -216,11 +217,12 @@ static bool skip_walk(enum ms_vma_kind kind)
 /*
  * vm -p needs every page's entry. --summary counts: PAGEMAP_SCAN's runs are
  * enough, and smaps counts the shared pages, unless kpageflags is to be
- * read (root, THP-eligible or mergeable mappings) or smaps lacks the mapping.
+ * read (root, THP-eligible or mergeable mappings), smaps lacks the mapping,
+ * or memscope maps the same file (its own mapping is to be left out).
  */
 static unsigned walk_flags(const struct vm_job *job, const struct ms_vma *vma)
 {
-	if (!job->o.summary)
+	if (!job->o.summary || ms_self_share_maps_file(job->self, vma))
 		return MS_WALK_ENTRIES;
 	struct ms_vma buf;
 	const struct ms_vma *s = smaps_of(job, vma, &buf);
@@ -374,13 +376,24 @@ static void print_header(struct vm_job *job, struct ms_target *t, const struct v
 
 /* ---- per-mapping page walk, shared by -p, --ranges and --summary ---- */
 
-/* Marks that depend on the mapping: kpageflags where it is worth it, hugetlb. */
-static struct ms_error *fix_marks(struct vm_job *job, const struct ms_vma *s,
-				  struct ms_page_run *run, unsigned kpf_what)
+/*
+ * Marks that depend on the mapping: kpageflags where it is worth it, hugetlb,
+ * and not "shared" where the other mapping is memscope's own.
+ */
+static struct ms_error *fix_marks(struct vm_job *job, const struct ms_vma *vma,
+				  const struct ms_vma *s, struct ms_page_run *run,
+				  unsigned kpf_what)
 {
 	if (run->entries && kpf_what && job->root) {
 		struct ms_error *err = ms_page_marks_from_kpf(&job->kp, run->entries, run->marks,
 							      run->npages, kpf_what);
+		if (err)
+			return err;
+	}
+	if (run->entries && ms_self_share_maps_file(job->self, vma)) {
+		struct ms_error *err = ms_self_share_unmark(
+			job->self, job->root ? &job->kp : NULL, vma, run->start, run->entries,
+			run->marks, run->npages, &job->shared_uncertain);
 		if (err)
 			return err;
 	}
@@ -427,7 +440,7 @@ static struct ms_error *walk_mapping(struct vm_job *job, size_t i, const struct 
 		err = next_run(job, i, &run, &have);
 		if (err || !have)
 			break;
-		err = fix_marks(job, s, &run, kpf_what);
+		err = fix_marks(job, vma, s, &run, kpf_what);
 		if (err)
 			break;
 		if (summary)
@@ -456,6 +469,7 @@ static void job_cleanup(struct vm_job *job)
 	ms_page_queue_destroy(job->queue);
 	ms_page_walk_destroy(job->walk);
 	ms_kpage_deinit(&job->kp);
+	ms_self_share_destroy(job->self);
 	if (job->pm_open)
 		ms_pagemap_close(&job->pm);
 	ms_swaps_destroy(job->swaps);
@@ -514,6 +528,9 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		if (err)
 			return fail(ctx, cli_explain_denied(t, err));
 		job->root = job->pm.pfn_visible;
+		err = ms_self_share_create(job->pid, &job->self);
+		if (err)
+			return fail(ctx, err);
 		job->zero_known = ms_page_walk_marks_known(job->walk);
 		job->ksm_active = ms_pid_ksm_active(job->pid);
 		if (job->o.pages) {
@@ -581,6 +598,8 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		json_end_array(j);
 		if (job->o.summary && !walk_err)
 			vm_summary_total(job);
+		if (!job->root && walk)
+			json_kv_u64(j, "shared_uncertain_pages", job->shared_uncertain);
 		if (walk_err)
 			json_kv_string(j, "error", walk_err->message);
 		json_end_object(j);
@@ -592,6 +611,12 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 			out_buf_puts(&job->out,
 				     "NOTE: without PAGEMAP_SCAN (Linux 6.7) or root, the zero "
 				     "page and THP are not marked\n");
+		if (job->shared_uncertain)
+			out_buf_printf(&job->out,
+				       "NOTE: %" PRIu64 " pages counted as shared are mapped by "
+				       "memscope too (its libraries); whether anyone else maps "
+				       "them needs CAP_SYS_ADMIN\n",
+				       job->shared_uncertain);
 		out_buf_flush(&job->out);
 	}
 	if (walk && ctx->session->verbose) {

@@ -16,6 +16,7 @@
 
 #include "../lib/maps.h"
 #include "../lib/pagemap.h"
+#include "../lib/selfshare.h"
 #include "commands.h"
 
 struct vm_opts {
@@ -86,6 +87,8 @@ struct vm_job {
 	struct ms_pagemap pm;
 	bool pm_open;
 	struct ms_kpage kp;
+	struct ms_self_share *self; /* memscope's own mappings, to leave out of "shared" */
+	uint64_t shared_uncertain;  /* without root: shared pages memscope maps too */
 	struct ms_page_walk *walk;
 	struct ms_swaps *swaps;
 	bool ksm_active;
@@ -171,6 +174,7 @@ void vm_swap_text(struct out_buf *o, const struct ms_swap_area *area, uint64_t e
 /* Counting one mapping: its page-cache view when it maps a file. */
 struct vm_tally {
 	bool file, fc_ok, ksm_from_smaps;
+	bool shared_from_smaps; /* not where memscope maps the file too */
 	struct ms_filecache fc;
 	uint8_t *vec;
 };

@@ -139,6 +139,8 @@ void vm_summary_begin(struct vm_job *job, const struct ms_vma *vma, const struct
 			t->fc_ok = false;
 		}
 	}
+	/* smaps would count memscope's own mapping of the file as a second one */
+	t->shared_from_smaps = !ms_self_share_maps_file(job->self, vma);
 	/* per-page KSM needs kpageflags: else take the kernel's count */
 	t->ksm_from_smaps = !job->root;
 	if (t->ksm_from_smaps && !(s && s->has_smaps))
@@ -175,7 +177,8 @@ void vm_summary_end(struct vm_job *job, const struct ms_vma *s, struct vm_counts
 	if (s && s->has_smaps) {
 		/* pages mapped more than once, as the exclusive bit says: smaps
 		 * counts them without pagemap having to be read */
-		c->shared = (s->usage.shared_clean + s->usage.shared_dirty) / job->page;
+		if (t->shared_from_smaps)
+			c->shared = (s->usage.shared_clean + s->usage.shared_dirty) / job->page;
 		if (t->ksm_from_smaps)
 			c->ksm = s->usage.ksm / job->page;
 	}

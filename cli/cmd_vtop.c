@@ -14,6 +14,7 @@
 #include "../lib/maps.h"
 #include "../lib/maps_stream.h"
 #include "../lib/pagemap.h"
+#include "../lib/selfshare.h"
 #include "../lib/target.h"
 #include "cmd_vm.h"
 #include "commands.h"
@@ -30,7 +31,9 @@ struct vtop_job {
 	struct ms_swaps *swaps;
 	bool swaps_read;
 	size_t printed;
-	struct ms_vma vma; /* the mapping of the address at hand */
+	struct ms_self_share *self; /* memscope's own mappings */
+	bool self_maps;		    /* memscope maps the page at hand too */
+	struct ms_vma vma;	    /* the mapping of the address at hand */
 	char vma_name[4096 + 16];
 };
 
@@ -304,12 +307,14 @@ static void print_one_text(struct vtop_job *job, uint64_t addr, const struct ms_
 			printf("  KPAGEFLAGS: %016" PRIx64 " ", info->kpf);
 			print_kpf_names(stdout, info->kpf);
 			printf("\n");
-			printf("   MAP COUNT: %" PRIu64 "%s\n", info->mapcount,
-			       is_zero(info) ? " (the zero page is not counted)" : "");
+			printf("   MAP COUNT: %" PRIu64 "%s%s\n", info->mapcount,
+			       is_zero(info) ? " (the zero page is not counted)" : "",
+			       job->self_maps ? " (one of them memscope's own)" : "");
 		} else {
 			printf("  KPAGEFLAGS: (needs CAP_SYS_ADMIN)\n");
-			printf("   MAP COUNT: (needs CAP_SYS_ADMIN; pagemap says %s)\n",
-			       (e & MS_PM_EXCLUSIVE) ? "mapped once" : "mapped more than once");
+			printf("   MAP COUNT: (needs CAP_SYS_ADMIN; pagemap says %s%s)\n",
+			       (e & MS_PM_EXCLUSIVE) ? "mapped once" : "mapped more than once",
+			       job->self_maps ? ", memscope's own mapping included" : "");
 		}
 		const struct ms_vma *s = vma->has_smaps ? vma : NULL;
 		if (is_zero(info))
@@ -381,6 +386,7 @@ static void print_one_json(struct vtop_job *job, uint64_t addr, const struct ms_
 	}
 	if (st == VT_PRESENT) {
 		json_kv_bool(j, "zero_page", is_zero(info));
+		json_kv_bool(j, "memscope_maps_it", job->self_maps);
 		if (info->have_kpf)
 			json_kv_bool(j, "ksm", (info->kpf & MS_KPF(MS_KPF_KSM)) != 0);
 		json_compound(job, info);
@@ -425,6 +431,9 @@ static struct ms_error *vtop_one(struct vtop_job *job, uint64_t addr)
 		return err;
 	struct ms_page_detail info;
 	err = ms_page_detail_get(&job->pm, &job->kp, addr, &info);
+	if (!err)
+		err = ms_self_share_maps_page(job->self, vma, addr - addr % job->page, info.entry,
+					      &job->self_maps);
 	if (err)
 		return err;
 	if (job->j) {
@@ -488,8 +497,12 @@ int cmd_vtop(struct cli_ctx *ctx, int argc, char **argv)
 		err = ms_pagemap_open(job.pid, &job.pm);
 		job.pm_open = !err;
 	}
+	if (!err)
+		err = ms_self_share_create(job.pid, &job.self);
 	if (err) {
 		free(addrs);
+		if (job.pm_open)
+			ms_pagemap_close(&job.pm);
 		if (job.t)
 			err = cli_explain_denied(job.t, err);
 		int s = cli_error(ctx, err);
@@ -521,6 +534,7 @@ int cmd_vtop(struct cli_ctx *ctx, int argc, char **argv)
 	free(addrs);
 	ms_swaps_destroy(job.swaps);
 	ms_kpage_deinit(&job.kp);
+	ms_self_share_destroy(job.self);
 	ms_pagemap_close(&job.pm);
 	return status;
 }
