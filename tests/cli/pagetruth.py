@@ -229,6 +229,17 @@ def sharing(pid):
     return out
 
 
+def settle(truth, start, before, said):
+    """page_truth()'s list for a mapping at start, with memscope's answer
+    taken for the pages whose sharing moved between before (sharing() read
+    before memscope ran) and now; said: {address: memscope marked it shared}."""
+    for i, (state, paddr, marks) in enumerate(truth):
+        va = start + i * PAGE
+        if state == "present" and va in said and before.get(va) != ("shared" in marks):
+            truth[i] = (state, paddr, (marks - {"shared"}) | ({"shared"} if said[va] else set()))
+    return truth
+
+
 def compare_pages(pid, doc, root=True, marks=("zero", "thp", "ksm", "shared"), before=None):
     """Every page memscope reported against pagemap/kpageflags read now;
     before: sharing() read before memscope ran."""

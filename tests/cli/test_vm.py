@@ -92,9 +92,11 @@ def test_vm_p_without_pagemap_scan_matches_kernel():
         pt.check_pages(fx.pid, env={"MEMSCOPE_NO_PAGEMAP_SCAN": "1"})
 
 
-def expected_text_block(pid, vma):
-    """memscope's text for one mapping's pages, built from the kernel's files."""
+def expected_text_block(pid, vma, before, said):
+    """memscope's text for one mapping's pages, built from the kernel's files
+    (pt.settle() for before and said)."""
     truth, entries = pt.page_truth(pid, vma)
+    pt.settle(truth, vma["start"], before, said)
     lines = []
     order = ["zero", "thp", "hugetlb", "ksm", "shared", "guard"]
     i = 0
@@ -127,6 +129,7 @@ def test_vm_p_text_is_crash_format():
     mstest.require_root()
     with Fixture("memfix") as fx:
         for attempt in range(2):
+            before = pt.sharing(fx.pid)
             out = memscope("vm", "-p", fx.pid).stdout
             blocks = out.split("\n\n")
             bad = []
@@ -142,7 +145,9 @@ def test_vm_p_text_is_crash_format():
                 if start >> 63:
                     continue
                 assert lines[2] == "VIRTUAL     PHYSICAL"
-                want = expected_text_block(fx.pid, vmas[start])
+                said = {int(w[0], 16): "shared" in w[2:] for w in map(str.split, lines[3:])
+                        if re.fullmatch("[0-9a-f]+", w[1])}
+                want = expected_text_block(fx.pid, vmas[start], before, said)
                 if want is not None and lines[3:] != want:
                     bad.append((start, lines[3:8], want[:5]))
             if not bad:
@@ -173,8 +178,10 @@ def test_vm_ranges_are_maximal_runs():
     mstest.require_root()
     with Fixture("memfix") as fx:
         # a library page's sharing moves as other tests' processes map and
-        # unmap it: compare again on a mismatch
+        # unmap it: where it changed between a read before memscope and one
+        # after, memscope's answer stands; compare again on a mismatch
         for attempt in range(4):
+            before = pt.sharing(fx.pid)
             doc = memscope_json("vm", "-p", "--ranges", fx.pid)
             problems = []
             vmas = {v["start"]: v for v in pt.smaps(fx.pid)}
@@ -183,6 +190,8 @@ def test_vm_ranges_are_maximal_runs():
                 if start >> 63:
                     continue
                 truth, entries = pt.page_truth(fx.pid, vmas[start])
+                said = {va: "shared" in marks for va, st, pa, marks, it, k in pt.expand(m)}
+                pt.settle(truth, start, before, said)
                 # the runs the kernel's pages make: same state and marks, contiguous
                 # physical pages (the zero page: the same one)
                 want = []
@@ -223,7 +232,9 @@ def test_vm_summary_matches_kernel():
     mstest.require_root()
     with Fixture("memfix") as fx:
         for attempt in range(4):  # sharing moves: as in the test above
+            before = pt.sharing(fx.pid)
             doc = memscope_json("vm", "--summary", fx.pid)
+            after = pt.sharing(fx.pid)
             vmas = {v["start"]: v for v in pt.smaps(fx.pid)}
             problems = []
             total = dict.fromkeys(doc["total"], 0)
@@ -236,7 +247,11 @@ def test_vm_summary_matches_kernel():
                     total[k] += got[k] or 0
                 vma = vmas[start]
                 want = pt.summary_truth(fx.pid, vma)
-                if got != want:
+                # pages whose sharing moved while memscope read them: either answer
+                moved = sum(1 for va, shared in after.items()
+                            if vma["start"] <= va < vma["end"] and before.get(va) != shared)
+                if got != want and not ({**got, "shared": 0} == {**want, "shared": 0} and
+                                        abs(got["shared"] - want["shared"]) <= moved):
                     problems.append((hex(start), vma["name"], got, want))
                 # smaps agrees: Rss is the present pages that are not the zero page
                 if vma["name"] == "" or pt.is_file_mapping(vma):
