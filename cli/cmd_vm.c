@@ -598,7 +598,7 @@ static int run_vm(struct vm_job *job, struct ms_target *t)
 		json_end_array(j);
 		if (job->o.summary && !walk_err)
 			vm_summary_total(job);
-		if (!job->root && walk)
+		if ((!job->root || job->shared_uncertain) && walk)
 			json_kv_u64(j, "shared_uncertain_pages", job->shared_uncertain);
 		if (walk_err)
 			json_kv_string(j, "error", walk_err->message);

@@ -160,6 +160,13 @@ struct ms_error *ms_self_share_unmark(struct ms_self_share *ss, struct ms_kpage 
 		}
 		uint64_t count;
 		err = ms_kpage_count(kp, ms_pm_pfn(entries[i]), 1, &count);
+		if (err && err->code == MS_ERROR_PERMISSION) {
+			/* PFNs shown but kpagecount refused (a container): count it */
+			ms_error_destroy(err);
+			kp = NULL;
+			++*uncertain_ret;
+			continue;
+		}
 		if (err)
 			return err;
 		if (count == 2) /* the target's mapping and memscope's */

@@ -46,9 +46,9 @@ struct ms_error *ms_self_share_maps_page(struct ms_self_share *ss, const struct 
  * The pages of entries[0..n) (the target's pages from address start on,
  * within vma) marked MS_PAGE_SHARED that memscope maps too, at the same file
  * offset. With kp (root): the mark is cleared where kpagecount says 2 and
- * memscope's own pagemap has the same frame. Without (no PFNs): the marks
- * stay, and the pages whose page-cache page memscope maps are added to
- * *uncertain_ret.
+ * memscope's own pagemap has the same frame. Without (no PFNs), or if
+ * kpagecount cannot be read: the marks stay, and the pages memscope maps
+ * too are added to *uncertain_ret.
  */
 struct ms_error *ms_self_share_unmark(struct ms_self_share *ss, struct ms_kpage *kp,
 				      const struct ms_vma *vma, uint64_t start,
