@@ -8,7 +8,7 @@
 enum { OWN_BATCH = 512 };
 
 struct ms_self_share {
-	struct ms_maps *own; /* memscope's file mappings */
+	struct ms_maps *own; /* memscope's mappings, read once */
 	struct ms_pagemap pm;
 	size_t page;
 	/* a window of own pagemap entries, valid within one unmark call */
@@ -27,19 +27,7 @@ struct ms_error *ms_self_share_create(pid_t target, struct ms_self_share **ret)
 	if (!ss)
 		return &ms_error_no_memory;
 	ss->page = ms_page_size();
-	struct ms_maps *all;
-	struct ms_error *err = ms_maps_read_pid(self, MS_MAPS_BASIC, &all);
-	if (err) {
-		free(ss);
-		return err;
-	}
-	ss->own = ms_maps_create();
-	if (!ss->own)
-		err = &ms_error_no_memory;
-	for (size_t i = 0; !err && i < all->count; i++)
-		if (all->vmas[i].inode)
-			err = ms_maps_append(ss->own, &all->vmas[i]);
-	ms_maps_destroy(all);
+	struct ms_error *err = ms_maps_read_pid(self, MS_MAPS_BASIC, &ss->own);
 	if (!err)
 		err = ms_pagemap_open(self, &ss->pm);
 	if (err) {
@@ -79,6 +67,8 @@ bool ms_self_share_maps_file(const struct ms_self_share *ss, const struct ms_vma
 static const struct ms_vma *own_mapping(const struct ms_self_share *ss, const struct ms_vma *vma,
 					uint64_t off)
 {
+	if (!vma->inode) /* anonymous: no file to share */
+		return NULL;
 	for (size_t i = 0; i < ss->own->count; i++) {
 		const struct ms_vma *o = &ss->own->vmas[i];
 		if (same_file(o, vma) && off >= o->offset && off - o->offset < o->end - o->start)

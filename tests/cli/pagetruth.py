@@ -252,6 +252,8 @@ def compare_pages(pid, doc, root=True, marks=("zero", "thp", "ksm", "shared"), b
             continue
         truth, entries = page_truth(pid, vma)
         pages = expand(m)
+        if before is not None:
+            settle(truth, start, before, {p[0]: "shared" in p[3] for p in pages})
         if len(pages) != len(truth):
             problems.append(f"{start:x}: {len(pages)} pages reported, {len(truth)} exist")
             continue
@@ -271,8 +273,7 @@ def compare_pages(pid, doc, root=True, marks=("zero", "thp", "ksm", "shared"), b
                     problems.append(f"{va:x}: paddr {paddr:#x} shown without root")
                 got = mk & set(marks)
                 want = want_marks & set(marks)
-                if got != want and not (before is not None and got ^ want == {"shared"} and
-                                        before.get(va) != ("shared" in want)):
+                if got != want:
                     problems.append(f"{va:x}: marks {sorted(got)}, kernel says {sorted(want)}")
             elif state == "file":
                 off = int(item["offset"], 16) + k * PAGE
